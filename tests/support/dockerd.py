@@ -1,0 +1,233 @@
+"""Make sure a Docker daemon is reachable for the tests.
+
+``ensure_dockerd()`` returns a :class:`Daemon`:
+
+* If ``docker.from_env().ping()`` works (``DOCKER_HOST`` is respected), that daemon is reused
+  (``started_by_us=False``; ``stop()`` does nothing).
+* Otherwise, as root on Debian, ``docker.io`` is installed with apt-get if ``dockerd`` is
+  missing, ``dockerd`` is started in the background (log: ``/tmp/jgk-test-dockerd.log``) in the
+  host network namespace on the default socket, and we wait until it answers.
+  ``started_by_us=True``; ``stop()`` stops it.
+* Anywhere else a :class:`DockerUnavailable` error says exactly what is missing.
+
+CLI (for scripts such as ``tests/run.sh``)::
+
+    python -m tests.support.dockerd up      # ensure a daemon, leave it running, print its URL
+    python -m tests.support.dockerd down    # stop the daemon only if `up` started it
+    python -m tests.support.dockerd status
+
+``up`` records a daemon it started in ``/tmp/jgk-test-dockerd.json`` so that ``down`` (and only
+``down``) stops it; a pytest session that finds the daemon already running leaves it alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._util import SYSTEM_PATH, apt_install, is_debian, is_root, kill_pid, log, pid_alive, pid_cmdline, read_pidfile, tail, which
+
+DEFAULT_SOCKET = "/var/run/docker.sock"
+DEFAULT_URL = f"unix://{DEFAULT_SOCKET}"
+DEFAULT_PIDFILE = Path("/var/run/docker.pid")
+LOG_PATH = Path("/tmp/jgk-test-dockerd.log")
+STATE_PATH = Path("/tmp/jgk-test-dockerd.json")
+START_TIMEOUT = 60.0
+
+
+class DockerUnavailable(RuntimeError):
+    """No Docker daemon is reachable and none can be started here. The message says why."""
+
+
+@dataclass
+class Daemon:
+    url: str
+    started_by_us: bool
+    pid: int | None = None
+    log_path: Path | None = None
+    _clients: list = field(default_factory=list, repr=False)
+
+    def client(self, timeout: int = 300):
+        """A new docker-py client for this daemon."""
+        import docker
+
+        c = docker.DockerClient(base_url=self.url, timeout=timeout)
+        self._clients.append(c)
+        return c
+
+    def stop(self) -> None:
+        """Stop the daemon if (and only if) we started it."""
+        for c in self._clients:
+            try:
+                c.close()
+            except Exception:
+                pass
+        self._clients.clear()
+        if not self.started_by_us or self.pid is None:
+            return
+        kill_pid(self.pid, timeout=30, name="dockerd")
+        self.started_by_us = False
+        try:
+            state = json.loads(STATE_PATH.read_text())
+            if state.get("pid") == self.pid:
+                STATE_PATH.unlink()
+        except (OSError, ValueError):
+            pass
+
+
+def _docker_host() -> str:
+    return os.environ.get("DOCKER_HOST") or DEFAULT_URL
+
+
+def ping(url: str | None = None, timeout: int = 10) -> tuple[bool, str]:
+    """(reachable, error text). ``url=None`` means ``docker.from_env()``."""
+    try:
+        import docker
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        return False, f"the Python package 'docker' is not installed ({e}); pip install docker"
+    try:
+        client = docker.from_env(timeout=timeout) if url is None else docker.DockerClient(base_url=url, timeout=timeout)
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return True, ""
+    except Exception as e:  # docker.errors.DockerException, requests errors, ...
+        return False, f"{type(e).__name__}: {e}"
+
+
+def _why_cannot_start() -> list[str]:
+    reasons = []
+    if not is_root():
+        reasons.append(f"not running as root (uid {os.geteuid()}), so dockerd cannot be started")
+    if not is_debian():
+        reasons.append("not a Debian system with apt-get, so docker.io cannot be installed")
+    if os.environ.get("DOCKER_HOST") and os.environ["DOCKER_HOST"] != DEFAULT_URL:
+        reasons.append(f"DOCKER_HOST={os.environ['DOCKER_HOST']} points elsewhere; refusing to start a local daemon for it")
+    return reasons
+
+
+def ensure_dockerd(start_timeout: float = START_TIMEOUT) -> Daemon:
+    """Return a reachable daemon, starting one if we may (see module docstring)."""
+    url = _docker_host()
+    ok, err = ping()
+    if ok:
+        return Daemon(url=url, started_by_us=False)
+    if "'docker' is not installed" in err:
+        raise DockerUnavailable(err)
+
+    reasons = _why_cannot_start()
+    if reasons:
+        raise DockerUnavailable(
+            f"No Docker daemon is reachable at {url} ({err}), and one cannot be started here: "
+            + "; ".join(reasons)
+            + ". Start a Docker daemon (or set DOCKER_HOST to a reachable one) and re-run."
+        )
+
+    # A daemon may be starting (or a stale socket/pidfile may exist).
+    pid = read_pidfile(DEFAULT_PIDFILE)
+    if pid and pid_alive(pid) and any("dockerd" in a for a in pid_cmdline(pid)[:1]):
+        log(f"dockerd (pid {pid}) is running but not answering yet; waiting")
+        if _wait_ready(url, pid, start_timeout):
+            return Daemon(url=url, started_by_us=False, pid=pid)
+        raise DockerUnavailable(
+            f"dockerd (pid {pid}) is running but {url} does not answer after {start_timeout:.0f}s ({err}). "
+            "It was not started by the tests; check it (its log, `docker info`)."
+        )
+
+    dockerd = which("dockerd")
+    if dockerd is None:
+        log("dockerd not found; installing docker.io with apt-get")
+        try:
+            apt_install("docker.io")
+        except Exception as e:
+            raise DockerUnavailable(f"dockerd is not installed and `apt-get install -y docker.io` failed: {e}") from e
+        dockerd = which("dockerd")
+        if dockerd is None:
+            raise DockerUnavailable("apt-get install docker.io succeeded but there is still no `dockerd` on PATH")
+
+    return _start_dockerd(dockerd, url, start_timeout)
+
+
+def _start_dockerd(dockerd: str, url: str, start_timeout: float) -> Daemon:
+    if os.path.exists(DEFAULT_SOCKET):
+        log(f"removing stale socket {DEFAULT_SOCKET}")
+        os.unlink(DEFAULT_SOCKET)
+    log(f"starting {dockerd} (log: {LOG_PATH})")
+    env = dict(os.environ)
+    env["PATH"] = f"{env.get('PATH', '')}:{SYSTEM_PATH}".strip(":")
+    env.pop("DOCKER_HOST", None)
+    logf = open(LOG_PATH, "ab")
+    proc = subprocess.Popen(
+        [dockerd, "--host", url, "--pidfile", str(DEFAULT_PIDFILE)],
+        stdin=subprocess.DEVNULL,
+        stdout=logf,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,  # survive Ctrl-C of the test run; we stop it explicitly
+    )
+    logf.close()
+    if not _wait_ready(url, proc.pid, start_timeout):
+        alive = proc.poll() is None
+        if alive:
+            kill_pid(proc.pid, name="dockerd")
+        raise DockerUnavailable(
+            f"started dockerd (pid {proc.pid}) but {url} did not answer within {start_timeout:.0f}s "
+            f"({'still running' if alive else f'exited with {proc.returncode}'}). Last log lines from {LOG_PATH}:\n"
+            + tail(LOG_PATH)
+        )
+    log(f"dockerd is up at {url} (pid {proc.pid})")
+    return Daemon(url=url, started_by_us=True, pid=proc.pid, log_path=LOG_PATH)
+
+
+def _wait_ready(url: str, pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return False
+        if os.path.exists(url.removeprefix("unix://")) or not url.startswith("unix://"):
+            ok, _ = ping(url, timeout=5)
+            if ok:
+                return True
+        time.sleep(0.5)
+    return False
+
+
+def _main(argv: list[str]) -> int:
+    cmd = argv[0] if argv else "up"
+    if cmd == "up":
+        try:
+            d = ensure_dockerd()
+        except DockerUnavailable as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        if d.started_by_us:
+            STATE_PATH.write_text(json.dumps({"pid": d.pid, "url": d.url}))
+        print(d.url)
+        return 0
+    if cmd == "down":
+        try:
+            state = json.loads(STATE_PATH.read_text())
+        except (OSError, ValueError):
+            log("no daemon recorded as started by `up`; nothing to stop")
+            return 0
+        pid = state.get("pid")
+        if pid and pid_alive(pid) and any("dockerd" in a for a in pid_cmdline(pid)[:1]):
+            kill_pid(pid, timeout=30, name="dockerd")
+        STATE_PATH.unlink(missing_ok=True)
+        return 0
+    if cmd == "status":
+        ok, err = ping()
+        print(f"{_docker_host()}: {'reachable' if ok else 'NOT reachable: ' + err}")
+        return 0 if ok else 1
+    print(f"usage: python -m tests.support.dockerd [up|down|status]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

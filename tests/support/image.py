@@ -1,0 +1,416 @@
+"""Build (once) and cache the container images the tests use. Nothing is pulled from a registry.
+
+* ``ensure_test_image(client)`` -> ``"jupyter-gpu-kernels-test:ipykernel-<host ipykernel version>"``:
+  Debian bookworm (debootstrap minbase) + python3 (``python`` -> python3) + ipykernel pinned to
+  EXACTLY the host's installed ipykernel (and jupyter_client) version, installed system-wide
+  (``/usr/local/lib/python3.11/dist-packages``), so it works for any uid and any PATH.
+  Image config: ``USER 1000`` (user ``jovyan``, home ``/home/jovyan``), ``WORKDIR /home/jovyan``,
+  ``CMD ["python","-m","ipykernel_launcher"]``, ``ENV PATH=...``, label
+  ``org.jupyter.gpu-kernels.test-image=ipykernel``. Running it as root (``user="0"``) works too.
+* ``ensure_plain_image(client)`` -> ``"jupyter-gpu-kernels-test:plain"``: the same base WITHOUT
+  ipykernel (python3, pip, venv only), for "image lacks ipykernel" paths.
+
+Both are built from rootfs tarballs cached in ``$JGK_TEST_CACHE`` (default
+``/var/cache/jupyter-gpu-kernels-test``); any daemon (e.g. the netns test daemons) just imports the
+cached tarball (``docker import`` with the same ``--change`` options), which takes seconds.
+The image is only (re)built when the tag is missing in that daemon, or its pin label differs from
+the host's current versions.
+
+CLI: ``python -m tests.support.image build`` builds both into the default daemon.
+Building needs root, ``debootstrap`` (apt-get installs it when missing) and access to the Debian
+mirror apt uses and to PyPI.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from ._util import SYSTEM_PATH, apt_install, is_root, log, run, unmount_under, which
+
+REPO = "jupyter-gpu-kernels-test"
+PLAIN_TAG = f"{REPO}:plain"
+LABEL_KIND = "org.jupyter.gpu-kernels.test-image"
+LABEL_PINS = "org.jupyter.gpu-kernels.test-pins"
+CACHE_DIR = Path(os.environ.get("JGK_TEST_CACHE", "/var/cache/jupyter-gpu-kernels-test"))
+SUITE = "bookworm"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+DEB_PACKAGES = ["python3", "python3-pip", "python3-venv", "python-is-python3", "ca-certificates", "procps"]
+JOVYAN_UID = 1000
+IMAGE_PATH = SYSTEM_PATH
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+# ----------------------------------------------------------------------------- tags and pins
+def host_pins() -> dict[str, str]:
+    """The versions the kernel image must match (CurveZMQ support lives in these)."""
+    pins = {"ipykernel": importlib.metadata.version("ipykernel")}
+    try:
+        pins["jupyter_client"] = importlib.metadata.version("jupyter_client")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return pins
+
+
+def pins_str(pins: dict[str, str]) -> str:
+    return " ".join(f"{k}=={v}" for k, v in sorted(pins.items()))
+
+
+def test_image_tag() -> str:
+    return f"{REPO}:ipykernel-{host_pins()['ipykernel']}"
+
+
+def _changes(kind: str, pins: str) -> list[str]:
+    cmd = '["python","-m","ipykernel_launcher"]' if kind == "ipykernel" else '["python3"]'
+    return [
+        f"ENV PATH={IMAGE_PATH}",
+        "ENV LANG=C.UTF-8",
+        f"USER {JOVYAN_UID}",
+        "WORKDIR /home/jovyan",
+        f"CMD {cmd}",
+        f"LABEL {LABEL_KIND}={kind}",
+        f'LABEL {LABEL_PINS}="{pins}"',
+    ]
+
+
+# ----------------------------------------------------------------------------- public API
+def ensure_test_image(client) -> str:
+    """Tag of the ipykernel test image in ``client``'s daemon; builds/imports it if needed."""
+    pins = pins_str(host_pins())
+    tag = test_image_tag()
+    return _ensure(client, "ipykernel", tag, pins, _tarball_ipykernel)
+
+
+def ensure_plain_image(client) -> str:
+    """Tag of the python3-only image (no ipykernel) in ``client``'s daemon."""
+    return _ensure(client, "plain", PLAIN_TAG, "", _tarball_plain)
+
+
+def _ensure(client, kind: str, tag: str, pins: str, make_tarball) -> str:
+    if _image_ok(client, tag, pins):
+        return tag
+    with _cache_lock():
+        if _image_ok(client, tag, pins):
+            return tag
+        tarball = make_tarball()
+        log(f"importing {tarball} as {tag}")
+        t0 = time.monotonic()
+        repo, _, t = tag.partition(":")
+        client.api.import_image_from_file(str(tarball), repository=repo, tag=t, changes=_changes(kind, pins))
+        log(f"imported {tag} in {time.monotonic() - t0:.1f}s")
+    if not _image_ok(client, tag, pins):
+        raise RuntimeError(f"imported {tag} but the daemon does not show it with the expected labels")
+    return tag
+
+
+def _image_ok(client, tag: str, pins: str) -> bool:
+    import docker
+
+    try:
+        img = client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    labels = img.attrs.get("Config", {}).get("Labels") or {}
+    if labels.get(LABEL_PINS, "") != pins:
+        log(f"{tag} exists but was built for {labels.get(LABEL_PINS)!r}, host has {pins!r}; re-importing")
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------- tarballs
+def _plain_tar() -> Path:
+    return CACHE_DIR / f"{SUITE}-plain-rootfs.tar"
+
+
+def _ipykernel_tar() -> Path:
+    pins = host_pins()
+    return CACHE_DIR / f"{SUITE}-ipykernel-{pins['ipykernel']}-jc-{pins.get('jupyter_client', 'any')}-rootfs.tar"
+
+
+def _tarball_plain() -> Path:
+    out = _plain_tar()
+    if out.exists():
+        return out
+    t0 = time.monotonic()
+    with _build_dir() as d:
+        rootfs = d / "rootfs"
+        _debootstrap(rootfs)
+        _add_user(rootfs)
+        _tar(rootfs, out)
+    _write_meta(out, {"built_in_s": round(time.monotonic() - t0, 1)})
+    log(f"plain rootfs built in {time.monotonic() - t0:.0f}s -> {out}")
+    return out
+
+
+def _tarball_ipykernel() -> Path:
+    out = _ipykernel_tar()
+    if out.exists():
+        return out
+    plain = _tarball_plain()
+    t0 = time.monotonic()
+    pins = host_pins()
+    with _build_dir() as d:
+        rootfs = d / "rootfs"
+        rootfs.mkdir()
+        log(f"unpacking {plain}")
+        run(["tar", "-C", rootfs, "--numeric-owner", "-xpf", plain])
+        _pip_install_in_chroot(rootfs, pins)
+        _tar(rootfs, out)
+    _write_meta(out, {"built_in_s": round(time.monotonic() - t0, 1), "pins": pins})
+    log(f"ipykernel rootfs built in {time.monotonic() - t0:.0f}s -> {out}")
+    return out
+
+
+def _write_meta(tarball: Path, meta: dict) -> None:
+    meta["created"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    tarball.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+
+
+@contextmanager
+def _cache_lock():
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(CACHE_DIR / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _build_dir():
+    """A scratch dir under the cache dir (same filesystem; device nodes allowed). Always removed."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    for stale in CACHE_DIR.glob("build-*"):  # leftovers of a crashed build (we hold the lock)
+        log(f"removing stale build dir {stale}")
+        unmount_under(str(stale))
+        shutil.rmtree(stale, ignore_errors=True)
+    d = Path(tempfile.mkdtemp(prefix="build-", dir=CACHE_DIR))
+    try:
+        yield d
+    finally:
+        unmount_under(str(d))
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _require_root_tools() -> None:
+    if not is_root():
+        raise RuntimeError(
+            f"building the test images needs root (debootstrap/chroot); running as uid {os.geteuid()}. "
+            f"Run `sudo python -m tests.support.image build` once, or provide the cached tarballs in {CACHE_DIR}."
+        )
+    missing = [p for p, b in (("debootstrap", "debootstrap"), ("util-linux", "unshare")) if which(b) is None]
+    if missing:
+        log(f"installing {' '.join(missing)}")
+        apt_install(*missing)
+
+
+def debian_mirror() -> str:
+    """The Debian mirror the machine's apt uses for the main archive (``$JGK_TEST_DEBIAN_MIRROR`` wins)."""
+    if os.environ.get("JGK_TEST_DEBIAN_MIRROR"):
+        return os.environ["JGK_TEST_DEBIAN_MIRROR"]
+    files = [Path("/etc/apt/sources.list")]
+    d = Path("/etc/apt/sources.list.d")
+    if d.is_dir():
+        files += sorted(d.iterdir())
+    for f in files:
+        try:
+            text = f.read_text()
+        except OSError:
+            continue
+        if f.suffix == ".sources":
+            for stanza in re.split(r"\n\s*\n", text):
+                fields = {}
+                for line in stanza.splitlines():
+                    if line.startswith("#") or ":" not in line:
+                        continue
+                    k, v = line.split(":", 1)
+                    fields[k.strip().lower()] = v.split()
+                if (
+                    "deb" in fields.get("types", [])
+                    and SUITE in fields.get("suites", [])
+                    and "main" in fields.get("components", [])
+                    and fields.get("enabled", ["yes"]) != ["no"]
+                ):
+                    for uri in fields.get("uris", []):
+                        if "security" not in uri:
+                            return uri.rstrip("/")
+        else:
+            for line in text.splitlines():
+                parts = re.sub(r"\[[^]]*\]", "", line).split()
+                if len(parts) >= 4 and parts[0] == "deb" and parts[2] == SUITE and "main" in parts[3:]:
+                    if "security" not in parts[1]:
+                        return parts[1].rstrip("/")
+    return DEFAULT_MIRROR
+
+
+def _debootstrap(rootfs: Path) -> None:
+    _require_root_tools()
+    mirror = debian_mirror()
+    log(f"debootstrap {SUITE} (minbase + {', '.join(DEB_PACKAGES)}) from {mirror}; this takes a few minutes")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", PATH=f"{SYSTEM_PATH}:{os.environ.get('PATH', '')}")
+    try:
+        run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(DEB_PACKAGES)}",
+                "--components=main",
+                SUITE,
+                rootfs,
+                mirror,
+            ],
+            env=env,
+        )
+    finally:
+        # debootstrap mounts /proc and /sys in the target itself; make sure nothing stays mounted
+        unmount_under(str(rootfs))
+    # trim: package caches and apt lists are not needed in the image
+    for sub in ("var/cache/apt/archives", "var/lib/apt/lists"):
+        p = rootfs / sub
+        for child in p.glob("*"):
+            if child.is_file() and child.name != "lock":
+                child.unlink()
+    (rootfs / "etc" / "hostname").write_text("jgk-test\n")
+
+
+def _add_user(rootfs: Path) -> None:
+    """Create user/group jovyan (uid/gid 1000) with a home directory, without needing passwd tools."""
+    etc = rootfs / "etc"
+
+    def append(name: str, line: str, key: str) -> None:
+        f = etc / name
+        text = f.read_text() if f.exists() else ""
+        if not any(ln.split(":")[0] == key for ln in text.splitlines()):
+            if text and not text.endswith("\n"):
+                text += "\n"
+            f.write_text(text + line + "\n")
+
+    append("group", f"jovyan:x:{JOVYAN_UID}:", "jovyan")
+    append("passwd", f"jovyan:x:{JOVYAN_UID}:{JOVYAN_UID}:Jupyter user:/home/jovyan:/bin/bash", "jovyan")
+    append("shadow", "jovyan:*:19000:0:99999:7:::", "jovyan")
+    home = rootfs / "home" / "jovyan"
+    home.mkdir(parents=True, exist_ok=True)
+    os.chown(home, JOVYAN_UID, JOVYAN_UID)
+    home.chmod(0o755)
+
+
+def _chroot_env() -> dict[str, str]:
+    env = {
+        "PATH": SYSTEM_PATH,
+        "HOME": "/root",
+        "LANG": "C.UTF-8",
+        "PIP_CERT": "/etc/ssl/certs/jgk-host-ca.crt",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_CACHE_DIR": "1",
+        "PIP_ROOT_USER_ACTION": "ignore",
+        "PIP_BREAK_SYSTEM_PACKAGES": "1",
+        "PIP_DEFAULT_TIMEOUT": "120",
+    }
+    for k in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+        if os.environ.get(k):
+            env[k] = os.environ[k]
+    # a PyPI mirror reachable over http(s) may be given explicitly; host-local file:// indexes are useless here
+    idx = os.environ.get("JGK_TEST_PIP_INDEX_URL") or os.environ.get("PIP_INDEX_URL", "")
+    if idx.startswith(("http://", "https://")):
+        env["PIP_INDEX_URL"] = idx
+    return env
+
+
+def _chroot(rootfs: Path, argv: list[str], *, env: dict[str, str]) -> None:
+    """Run argv in a chroot inside a private mount namespace (so /proc is unmounted automatically)."""
+    script = 'mount -t proc proc "$1/proc" || echo "warning: could not mount /proc in the chroot" >&2; shift; exec chroot "$@"'
+    run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", rootfs, rootfs, *argv], env=env)
+
+
+def _pip_install_in_chroot(rootfs: Path, pins: dict[str, str]) -> None:
+    _require_root_tools()
+    ca_dst = rootfs / "etc/ssl/certs/jgk-host-ca.crt"
+    resolv = rootfs / "etc/resolv.conf"
+    ca_dst.parent.mkdir(parents=True, exist_ok=True)
+    if HOST_CA_BUNDLE.exists():
+        shutil.copyfile(HOST_CA_BUNDLE, ca_dst)
+    else:
+        ca_dst.write_text("")  # fall back to certifi inside pip
+    if resolv.is_symlink() or resolv.exists():
+        resolv.unlink()
+    shutil.copyfile("/etc/resolv.conf", resolv)
+    env = _chroot_env()
+    if not HOST_CA_BUNDLE.exists():
+        env.pop("PIP_CERT")
+    reqs = [f"{k}=={v}" for k, v in sorted(pins.items())]
+    try:
+        log(f"pip install {' '.join(reqs)} in the chroot")
+        try:
+            _chroot(rootfs, ["/usr/bin/python3", "-m", "pip", "install", "--no-warn-script-location", *reqs], env=env)
+        except subprocess.CalledProcessError:
+            if len(reqs) == 1:
+                raise
+            log("pinned install failed; retrying with only ipykernel pinned")
+            _chroot(rootfs, ["/usr/bin/python3", "-m", "pip", "install", f"ipykernel=={pins['ipykernel']}"], env=env)
+        check = (
+            "import ipykernel, jupyter_client, zmq, sys; "
+            "assert zmq.has('curve'), 'pyzmq without CurveZMQ'; "
+            "print('ipykernel', ipykernel.__version__, 'jupyter_client', jupyter_client.__version__, "
+            "'pyzmq', zmq.__version__, 'curve', zmq.has('curve'))"
+        )
+        _chroot(rootfs, ["/usr/bin/python", "-c", check], env=env)
+        # the kernelspec argv starts with `python`
+        if not (rootfs / "usr/bin/python").exists():
+            raise RuntimeError("`python` does not exist in the image (python-is-python3 missing?)")
+    finally:
+        ca_dst.unlink(missing_ok=True)
+        resolv.unlink(missing_ok=True)
+        resolv.write_text("")  # docker bind-mounts its own resolv.conf here
+        shutil.rmtree(rootfs / "root/.cache", ignore_errors=True)
+
+
+def _tar(rootfs: Path, out: Path) -> None:
+    tmp = out.with_name(out.name + ".tmp")
+    log(f"writing {out}")
+    run(
+        [
+            "tar", "-C", rootfs, "--numeric-owner", "--xattrs", "-cf", tmp,
+            "--exclude=./proc/*", "--exclude=./sys/*", "--exclude=./dev/*", "--exclude=./run/*", "--exclude=./tmp/*",
+            ".",
+        ]
+    )
+    os.replace(tmp, out)
+
+
+# ----------------------------------------------------------------------------- CLI
+def _main(argv: list[str]) -> int:
+    cmd = argv[0] if argv else "build"
+    if cmd == "build":
+        import docker
+
+        client = docker.from_env(timeout=600)
+        t0 = time.monotonic()
+        plain = ensure_plain_image(client)
+        test = ensure_test_image(client)
+        log(f"images ready in {time.monotonic() - t0:.0f}s: {test}, {plain}")
+        print(test)
+        print(plain)
+        return 0
+    if cmd == "tag":
+        print(test_image_tag())
+        return 0
+    if cmd == "clean-cache":
+        shutil.rmtree(CACHE_DIR, ignore_errors=True)
+        return 0
+    print("usage: python -m tests.support.image [build|tag|clean-cache]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
