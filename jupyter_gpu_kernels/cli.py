@@ -1,0 +1,199 @@
+"""``jupyter gpu-kernels …``: kernelspecs, hosts, GPUs from the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from jupyter_client.kernelspec import NoSuchKernel
+
+from . import kernelspecs
+from .errors import GPUKernelsError
+from .hosts import DockerHosts
+from .resources import parse_env_pair
+
+
+def _print_table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+# ---------------------------------------------------------------- kernelspecs
+def cmd_install(args: argparse.Namespace) -> int:
+    env = dict(parse_env_pair(p) for p in args.env or [])
+    config = kernelspecs.provisioner_config(
+        image=args.image,
+        gpus=args.gpus,
+        host=args.host,
+        memory=args.memory or "",
+        cpus=args.cpus or 0,
+        shm_size=args.shm_size or "",
+        mounts=args.mount,
+        env=env,
+        pull_policy=args.pull_policy or "",
+        gpu_sharing=args.share_gpus,
+    )
+    display = args.display_name or f"{args.image} ({'GPU ' + config['gpus'] if config['gpus'] != 'none' else 'CPU'}"
+    if not args.display_name:
+        display += f" on {args.host})" if args.host != "local" else ")"
+    spec = kernelspecs.kernel_json(display, config)
+    path = kernelspecs.install(args.name, spec, user=args.user, prefix=args.prefix)
+    print(f"Installed kernelspec {args.name!r} in {path}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    specs = kernelspecs.ours()
+    if args.json:
+        print(json.dumps(specs, indent=1))
+        return 0
+    if not specs:
+        print("No gpu-kernels kernelspecs installed. Add one with: jupyter gpu-kernels install NAME --image IMAGE")
+        return 0
+    rows = []
+    for name, info in sorted(specs.items()):
+        cfg = info["spec"]["metadata"]["kernel_provisioner"].get("config", {})
+        rows.append([name, cfg.get("image", ""), cfg.get("gpus", "none"), cfg.get("host", "local"), info["resource_dir"]])
+    _print_table(rows, ["NAME", "IMAGE", "GPUS", "HOST", "PATH"])
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    try:
+        path = kernelspecs.remove(args.name)
+    except NoSuchKernel:
+        print(f"error: no gpu-kernels kernelspec named {args.name!r} (see `jupyter gpu-kernels list`)", file=sys.stderr)
+        return 1
+    print(f"Removed kernelspec {args.name!r} from {path}")
+    return 0
+
+
+# ---------------------------------------------------------------- hosts
+def cmd_hosts(args: argparse.Namespace) -> int:
+    hosts = DockerHosts()
+    if args.hosts_cmd == "add":
+        host = hosts.add(
+            args.name, args.url, tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key,
+            description=args.description,
+        )
+        print(f"Added host {host.name!r} ({host.url}). Check it with: jupyter gpu-kernels hosts check {host.name}")
+        return 0
+    if args.hosts_cmd == "remove":
+        hosts.remove(args.name)
+        print(f"Removed host {args.name!r}")
+        return 0
+    if args.hosts_cmd == "check":
+        from .status import host_status
+
+        status = host_status(hosts.get(args.name), with_gpus=True)
+        if args.json:
+            print(json.dumps(status, indent=1))
+        else:
+            for key, value in status.items():
+                print(f"{key:>16}: {value}")
+        return 0 if status["reachable"] else 1
+    all_hosts = hosts.all()
+    if args.json:
+        print(json.dumps([{**h.to_json(), "source": h.source} for h in all_hosts], indent=1))
+        return 0
+    _print_table([[h.name, h.url, h.source, h.description] for h in all_hosts], ["NAME", "URL", "SOURCE", "DESCRIPTION"])
+    return 0
+
+
+# ---------------------------------------------------------------- gpus
+def cmd_gpus(args: argparse.Namespace) -> int:
+    from .status import gpu_inventory
+
+    inv = gpu_inventory(DockerHosts().get(args.host))
+    if args.json:
+        print(json.dumps(inv.to_json(), indent=1))
+        return 0
+    print(f"host {inv.host}: {inv.status}")
+    rows = []
+    for g in inv.gpus:
+        mem = f"{g.memory_used_mib}/{g.memory_total_mib} MiB" if g.memory_total_mib is not None else "?"
+        util = f"{g.utilization_pct}%" if g.utilization_pct is not None else "?"
+        held = "; ".join(f"{h.describe()} since {h.since}" for h in g.holders) or "free"
+        rows.append([g.index, g.uuid, g.name, mem, util, held])
+    if rows:
+        _print_table(rows, ["IDX", "UUID", "NAME", "MEMORY", "UTIL", "HELD BY"])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="jupyter gpu-kernels", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("install", help="write a kernelspec that runs in a Docker container")
+    s.add_argument("name")
+    s.add_argument("--image", required=True)
+    s.add_argument("--gpus", default="none", help="none | all | N | device=0,2 | device=GPU-… | nvidia.com/gpu=0")
+    s.add_argument("--host", default="local")
+    s.add_argument("--display-name")
+    s.add_argument("--memory")
+    s.add_argument("--cpus", type=float)
+    s.add_argument("--shm-size")
+    s.add_argument("--mount", action="append", metavar="SRC:DST[:ro]")
+    s.add_argument("--env", action="append", metavar="K=V")
+    s.add_argument("--pull-policy", choices=["missing", "always", "never"])
+    s.add_argument("--share-gpus", action="store_true", help="allow GPUs held by other kernels")
+    where = s.add_mutually_exclusive_group()
+    where.add_argument("--user", action="store_true", help="install for this user only")
+    where.add_argument("--sys-prefix", action="store_true", help="install into sys.prefix")
+    where.add_argument("--prefix", help="install under this prefix")
+    s.set_defaults(func=cmd_install)
+
+    s = sub.add_parser("list", help="list installed gpu-kernels kernelspecs")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("remove", help="remove a gpu-kernels kernelspec")
+    s.add_argument("name")
+    s.set_defaults(func=cmd_remove)
+
+    s = sub.add_parser("hosts", help="manage Docker hosts")
+    hs = s.add_subparsers(dest="hosts_cmd")
+    a = hs.add_parser("add", help="add a host: ssh://user@host, tcp://host:2376 (TLS), unix:///path")
+    a.add_argument("name")
+    a.add_argument("url")
+    a.add_argument("--tls-ca")
+    a.add_argument("--tls-cert")
+    a.add_argument("--tls-key")
+    a.add_argument("--description", default="")
+    r = hs.add_parser("remove")
+    r.add_argument("name")
+    c = hs.add_parser("check", help="connect and report engine, GPU driver and GPUs")
+    c.add_argument("name")
+    c.add_argument("--json", action="store_true")
+    ls = hs.add_parser("list")
+    ls.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_hosts)
+
+    s = sub.add_parser("gpus", help="GPU inventory of a host, with the kernels holding each GPU")
+    s.add_argument("--host", default="local")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_gpus)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "sys_prefix", False):
+        args.prefix = sys.prefix
+    if args.cmd == "hosts" and args.hosts_cmd is None:
+        args.hosts_cmd = "list"
+    try:
+        return int(args.func(args) or 0)
+    except GPUKernelsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

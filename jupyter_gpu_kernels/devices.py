@@ -1,0 +1,374 @@
+"""GPU inventory per Docker host, who holds what, and allocation.
+
+The Docker daemon does no GPU scheduling (``count=1`` always means GPU 0), so we
+pick device ids ourselves. Holders are read from our container labels on the
+daemon, so they survive a server restart and are shared by every Jupyter server
+using that daemon.
+
+Inventory sources, in order: NVML (only when the daemon is on this machine),
+the daemon's CDI ``DiscoveredDevices`` (Engine API ≥ 1.50), and a short-lived
+probe container running ``nvidia-smi`` (works on remote daemons). "No GPU
+driver" is a normal state of a host, reported in :class:`Inventory`, not an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterator
+
+import docker
+import docker.errors
+from docker.types import DeviceRequest
+
+from . import labels as L
+from .errors import GPUUnavailableError, NoGPUDriverError
+from .gpus import GPURequest
+from .hosts import DockerHost
+
+QUERY_FIELDS = "index,uuid,name,memory.total,memory.used,utilization.gpu"
+NVIDIA_SMI = ["nvidia-smi", f"--query-gpu={QUERY_FIELDS}", "--format=csv,noheader,nounits"]
+CACHE_SECONDS = 5.0
+NO_DRIVER = "no GPU driver on this host (NVIDIA Container Toolkit not installed in its Docker daemon)"
+
+
+@dataclass
+class Holder:
+    """A kernel container holding a GPU."""
+
+    kernel_id: str
+    container: str
+    notebook: str
+    environment: str
+    image: str
+    since: str
+    server: str
+    shared: bool
+
+    @classmethod
+    def from_container(cls, c: Any) -> "Holder":
+        lab = c.labels
+        return cls(
+            kernel_id=lab.get(L.KERNEL_ID, ""),
+            container=c.short_id,
+            notebook=lab.get(L.NOTEBOOK, ""),
+            environment=lab.get(L.ENVIRONMENT, ""),
+            image=lab.get(L.IMAGE, ""),
+            since=lab.get(L.STARTED, ""),
+            server=lab.get(L.SERVER, ""),
+            shared=lab.get(L.GPU_SHARED) == "true",
+        )
+
+    def describe(self) -> str:
+        where = f"notebook {self.notebook!r}" if self.notebook else f"environment {self.environment!r}"
+        return f"kernel {self.kernel_id[:8]} ({where})"
+
+
+@dataclass
+class GPU:
+    index: str
+    uuid: str
+    name: str
+    memory_total_mib: int | None = None
+    memory_used_mib: int | None = None
+    utilization_pct: int | None = None
+    holders: list[Holder] = field(default_factory=list)
+
+    @property
+    def ids(self) -> set[str]:
+        return {i for i in (self.index, self.uuid) if i}
+
+
+@dataclass
+class Inventory:
+    host: str
+    driver: bool
+    source: str  # nvml | cdi | nvidia-smi | none
+    gpus: list[GPU]
+    error: str | None = None
+    checked: float = 0.0
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["status"] = self.status
+        return data
+
+    @property
+    def status(self) -> str:
+        if self.error and not self.driver:
+            return self.error
+        return f"{len(self.gpus)} GPU(s) via {self.source}"
+
+    def find(self, device: str) -> GPU | None:
+        for gpu in self.gpus:
+            if device in gpu.ids:
+                return gpu
+        return None
+
+
+# ---------------------------------------------------------------- inventory sources
+def _int(text: str) -> int | None:
+    try:
+        return int(float(text))
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_nvidia_smi(text: str) -> list[GPU]:
+    gpus = []
+    for line in text.strip().splitlines():
+        cols = [c.strip() for c in line.split(",")]
+        if len(cols) < 6 or not cols[0].isdigit():
+            continue
+        gpus.append(GPU(cols[0], cols[1], cols[2], _int(cols[3]), _int(cols[4]), _int(cols[5])))
+    return gpus
+
+
+def nvml_inventory() -> list[GPU] | None:
+    """GPUs of this machine via NVML, or None when NVML (the driver) is not available here."""
+    try:
+        import pynvml
+    except ImportError:
+        return None
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        return None
+    try:
+        gpus = []
+        for i in range(pynvml.nvmlDeviceGetCount()):
+            h = pynvml.nvmlDeviceGetHandleByIndex(i)
+            mem = pynvml.nvmlDeviceGetMemoryInfo(h)
+            try:
+                util = pynvml.nvmlDeviceGetUtilizationRates(h).gpu
+            except pynvml.NVMLError:
+                util = None
+            name = pynvml.nvmlDeviceGetName(h)
+            uuid = pynvml.nvmlDeviceGetUUID(h)
+            gpus.append(
+                GPU(
+                    str(i),
+                    uuid.decode() if isinstance(uuid, bytes) else uuid,
+                    name.decode() if isinstance(name, bytes) else name,
+                    mem.total // 2**20,
+                    mem.used // 2**20,
+                    util,
+                )
+            )
+        return gpus
+    finally:
+        with contextlib.suppress(pynvml.NVMLError):
+            pynvml.nvmlShutdown()
+
+
+def cdi_inventory(client: docker.DockerClient) -> list[GPU] | None:
+    devices = (client.info() or {}).get("DiscoveredDevices") or []
+    gpus = []
+    for dev in devices:
+        ident = str(dev.get("ID", ""))
+        if dev.get("Source") == "cdi" and ident.startswith("nvidia.com/gpu=") and not ident.endswith("=all"):
+            name = ident.split("=", 1)[1]
+            gpus.append(GPU(name if name.isdigit() else "", name if not name.isdigit() else "", ident))
+    return gpus or None
+
+
+def probe_inventory(client: docker.DockerClient, image: str) -> tuple[list[GPU] | None, str | None]:
+    """Run nvidia-smi in a short-lived container with all GPUs. (gpus, error)."""
+    container = None
+    try:
+        container = client.containers.create(
+            image,
+            command=NVIDIA_SMI,
+            entrypoint=[],
+            device_requests=[DeviceRequest(count=-1, capabilities=[["gpu", "utility"]])],
+            network_mode="none",
+            labels={f"{L.PREFIX}.probe": "true"},
+            user="0:0",
+        )
+        container.start()
+        result = container.wait(timeout=60)
+        out = container.logs(stdout=True, stderr=False).decode(errors="replace")
+        if result.get("StatusCode", 1) != 0:
+            err = container.logs(stdout=False, stderr=True).decode(errors="replace").strip()
+            return None, f"nvidia-smi failed in probe container: {err or out.strip()}"[:500]
+        return parse_nvidia_smi(out), None
+    except docker.errors.APIError as e:
+        text = str(e.explanation or e)
+        if "could not select device driver" in text:
+            return None, NO_DRIVER
+        return None, f"GPU probe failed: {text}"[:500]
+    finally:
+        if container is not None:
+            with contextlib.suppress(docker.errors.APIError):
+                container.remove(force=True)
+
+
+def kernel_containers(client: docker.DockerClient) -> list[Any]:
+    """Our live kernel containers on the daemon (exited ones hold nothing)."""
+    return client.containers.list(filters={"label": L.KERNEL_ID})
+
+
+def _held_ids(c: Any) -> list[str]:
+    return [g for g in c.labels.get(L.GPUS, "").split(",") if g]
+
+
+# ---------------------------------------------------------------- allocator
+class GPUAllocator:
+    """Inventory cache and allocation for one host. One instance per host name per process."""
+
+    _instances: dict[str, "GPUAllocator"] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, host: DockerHost) -> None:
+        self.host = host
+        self._alock: asyncio.Lock | None = None
+        self._tlock = threading.Lock()
+        self._cached: Inventory | None = None
+        self.probe_image: str | None = None
+
+    @classmethod
+    def for_host(cls, host: DockerHost) -> "GPUAllocator":
+        with cls._guard:
+            inst = cls._instances.get(host.name)
+            if inst is None or inst.host.url != host.url:
+                inst = cls._instances[host.name] = cls(host)
+            inst.host = host
+            return inst
+
+    @contextlib.asynccontextmanager
+    async def lock(self) -> Any:
+        """Held from allocation until the container (with its GPU labels) exists: no two kernels collide."""
+        if self._alock is None:
+            self._alock = asyncio.Lock()
+        async with self._alock:
+            await asyncio.to_thread(self._tlock.acquire)
+            try:
+                yield
+            finally:
+                self._tlock.release()
+
+    @contextlib.contextmanager
+    def sync_lock(self) -> Iterator[None]:
+        with self._tlock:
+            yield
+
+    def devices(self, client: docker.DockerClient, image: str | None = None, max_age: float = CACHE_SECONDS) -> Inventory:
+        """The host's GPUs without holders (cached for ``max_age`` seconds)."""
+        cached = self._cached
+        if cached is not None and time.monotonic() - cached.checked < max_age:
+            return cached
+        if image:
+            self.probe_image = image
+        inv = self._discover(client)
+        inv.checked = time.monotonic()
+        self._cached = inv
+        return inv
+
+    def _discover(self, client: docker.DockerClient) -> Inventory:
+        if self.host.is_local:
+            gpus = nvml_inventory()
+            if gpus:
+                return Inventory(self.host.name, True, "nvml", gpus)
+        try:
+            gpus = cdi_inventory(client)
+        except docker.errors.APIError:
+            gpus = None
+        if gpus:
+            return Inventory(self.host.name, True, "cdi", gpus)
+        image = self.probe_image or _any_image(client)
+        if image is None:
+            return Inventory(self.host.name, False, "none", [], "no image on this host to probe GPUs with")
+        gpus, error = probe_inventory(client, image)
+        if gpus is None:
+            return Inventory(self.host.name, error != NO_DRIVER, "none", [], error)
+        return Inventory(self.host.name, True, "nvidia-smi", gpus, None if gpus else "the driver reports no GPUs")
+
+    def inventory(self, client: docker.DockerClient, image: str | None = None, max_age: float = CACHE_SECONDS) -> Inventory:
+        """Devices plus their current holders (holders are always read fresh from labels)."""
+        inv = self.devices(client, image, max_age)
+        gpus = [GPU(**{**asdict(g), "holders": []}) for g in inv.gpus]
+        result = Inventory(inv.host, inv.driver, inv.source, gpus, inv.error, inv.checked)
+        for c in kernel_containers(client):
+            ids = _held_ids(c)
+            holder = Holder.from_container(c)
+            for gpu in gpus:
+                if "all" in ids or gpu.ids & set(ids):
+                    gpu.holders.append(holder)
+        return result
+
+    def allocate(
+        self,
+        client: docker.DockerClient,
+        request: GPURequest,
+        kernel_id: str,
+        shared: bool = False,
+        previous: list[str] | None = None,
+        image: str | None = None,
+    ) -> list[str]:
+        """Concrete device ids for ``request``; call with :meth:`lock` held until the container exists."""
+        if request.kind in ("none",):
+            return []
+        if request.kind == "cdi":
+            return list(request.devices)
+        inv = self.inventory(client, image)
+        if not inv.driver:
+            raise NoGPUDriverError(
+                f"GPUs were requested ({request}) but host {self.host.name!r} has {inv.error or NO_DRIVER}. "
+                "Install the NVIDIA Container Toolkit there and restart dockerd, or choose gpus=none."
+            )
+
+        def others(gpu: GPU) -> list[Holder]:
+            return [h for h in gpu.holders if h.kernel_id != kernel_id and not (shared and h.shared)]
+
+        def busy_text() -> str:
+            held = [f"GPU {g.index} by {', '.join(h.describe() for h in g.holders)}" for g in inv.gpus if g.holders]
+            free = [g.index for g in inv.gpus if not g.holders]
+            return (f"held: {'; '.join(held) or 'none'}; free: {', '.join(free) or 'none'}")
+
+        if previous:
+            request = GPURequest("devices", devices=tuple(previous))
+        if request.kind == "all":
+            taken = [g for g in inv.gpus if others(g)]
+            if taken and not shared:
+                raise GPUUnavailableError(
+                    f"all GPUs of host {self.host.name!r} were requested but some are in use ({busy_text()}); "
+                    "ask for free ones, or enable GPU sharing"
+                )
+            return [g.index for g in inv.gpus] if inv.gpus else []
+        if request.kind == "devices":
+            chosen = []
+            for dev in request.devices:
+                gpu = inv.find(dev)
+                if gpu is None and inv.gpus:
+                    known = ", ".join(f"{g.index} ({g.uuid})" for g in inv.gpus)
+                    raise GPUUnavailableError(f"GPU {dev!r} does not exist on host {self.host.name!r}; it has: {known}")
+                if gpu is not None and others(gpu) and not shared:
+                    raise GPUUnavailableError(
+                        f"GPU {dev} on host {self.host.name!r} is in use by "
+                        f"{', '.join(h.describe() for h in others(gpu))}; {busy_text()}"
+                    )
+                chosen.append(dev)
+            return chosen
+        # a count: the N least-used free GPUs
+        if request.count > len(inv.gpus):
+            raise GPUUnavailableError(
+                f"{request.count} GPU(s) requested but host {self.host.name!r} has only {len(inv.gpus)}"
+            )
+        candidates = [g for g in inv.gpus if shared or not others(g)]
+        candidates.sort(key=lambda g: (len(g.holders), g.utilization_pct or 0, g.memory_used_mib or 0, int(g.index)))
+        if len(candidates) < request.count:
+            raise GPUUnavailableError(
+                f"no free GPU on host {self.host.name!r} for a request of {request.count}: {busy_text()}. "
+                "Shut down a kernel, or enable GPU sharing"
+            )
+        return sorted((g.index for g in candidates[: request.count]), key=int)
+
+
+def _any_image(client: docker.DockerClient) -> str | None:
+    for image in client.images.list():
+        if image.tags:
+            return image.tags[0]
+    return None

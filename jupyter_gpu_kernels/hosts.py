@@ -1,0 +1,208 @@
+"""Named Docker hosts: where kernels run.
+
+``local`` (the daemon of ``DOCKER_HOST`` or the default socket) always exists.
+Admins add hosts in traitlets config (``c.DockerHosts.hosts``); users add their own
+in ``<jupyter config dir>/gpu_kernels/hosts.json`` (CLI ``jupyter gpu-kernels hosts``).
+A host is only a name and a URL here; :mod:`.transport` turns it into a client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from jupyter_core.paths import jupyter_config_dir
+from traitlets import Dict, Unicode, default
+from traitlets.config import LoggingConfigurable
+
+from .errors import HostError, SpecError
+
+LOCAL = "local"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,62}$")
+URL_FORMS = "unix:///path/docker.sock | tcp://host:2376 (TLS) | ssh://[user@]host[:port] | context://NAME"
+
+
+@dataclass
+class DockerHost:
+    """A Docker daemon the provisioner can start kernels on."""
+
+    name: str
+    url: str
+    tls_ca: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_verify: bool = True
+    description: str = ""
+    source: str = "builtin"  # builtin | config | user
+    options: dict = field(default_factory=dict)
+
+    @property
+    def scheme(self) -> str:
+        return urlparse(self.url).scheme
+
+    @property
+    def is_local(self) -> bool:
+        """True when the daemon shares this machine's filesystem (bind mounts, direct container IPs)."""
+        if self.scheme == "unix":
+            return True
+        if self.scheme in ("tcp", "http", "https"):
+            return (urlparse(self.url).hostname or "") in ("localhost", "127.0.0.1", "::1")
+        return False
+
+    @property
+    def crosses_network(self) -> bool:
+        """Kernel traffic to this host leaves the machine (so it must be encrypted)."""
+        return self.scheme in ("tcp", "https") and not self.is_local
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.pop("source")
+        return {k: v for k, v in data.items() if v not in ("", {}, None) or k in ("name", "url")}
+
+
+def check_host_name(name: object) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise SpecError(
+            f"invalid host name {name!r}: use 1-63 lower-case letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def check_host_url(url: object) -> str:
+    """Validate a Docker host URL; the message lists the accepted forms."""
+    if not isinstance(url, str) or not url.strip():
+        raise SpecError(f"invalid Docker host URL {url!r}: expected {URL_FORMS}")
+    url = url.strip()
+    parsed = urlparse(url)
+    if parsed.scheme == "unix":
+        if not parsed.path.startswith("/"):
+            raise SpecError(f"invalid Docker host URL {url!r}: a unix socket path must be absolute")
+        return url
+    if parsed.scheme in ("tcp", "ssh"):
+        try:
+            port = parsed.port
+        except ValueError:
+            raise SpecError(f"invalid Docker host URL {url!r}: the port is not a number 1-65535") from None
+        if not parsed.hostname:
+            raise SpecError(f"invalid Docker host URL {url!r}: no host name; expected {URL_FORMS}")
+        if parsed.path not in ("", "/"):
+            raise SpecError(f"invalid Docker host URL {url!r}: unexpected path {parsed.path!r}")
+        if port is not None and not 0 < port < 65536:
+            raise SpecError(f"invalid Docker host URL {url!r}: port out of range")
+        return url
+    if parsed.scheme == "context":
+        if not parsed.netloc:
+            raise SpecError(f"invalid Docker host URL {url!r}: name the Docker context, e.g. context://myctx")
+        return url
+    raise SpecError(f"invalid Docker host URL {url!r}: unsupported scheme; expected {URL_FORMS}")
+
+
+def default_local_url() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+class DockerHosts(LoggingConfigurable):
+    """The registry of named Docker hosts (admin config + the user's file)."""
+
+    hosts = Dict(
+        config=True,
+        help="""Admin-defined Docker hosts: {name: {"url": ..., "tls_ca": ..., "tls_cert": ...,
+        "tls_key": ..., "description": ...}}. Users cannot change or remove these.""",
+    )
+    local_url = Unicode(
+        config=True,
+        help="URL of the 'local' host. Default: $DOCKER_HOST, else unix:///var/run/docker.sock.",
+    )
+    user_file = Unicode(config=True, help="The user's hosts file (JSON).")
+
+    @default("local_url")
+    def _local_url_default(self) -> str:
+        return default_local_url()
+
+    @default("user_file")
+    def _user_file_default(self) -> str:
+        return str(Path(jupyter_config_dir()) / "gpu_kernels" / "hosts.json")
+
+    def _read_user(self) -> dict[str, dict]:
+        path = Path(self.user_file)
+        if not path.exists():
+            return {}
+        try:
+            data = json.loads(path.read_text() or "{}")
+        except (OSError, ValueError) as e:
+            self.log.warning("ignoring unreadable hosts file %s: %s", path, e)
+            return {}
+        return data.get("hosts", {}) if isinstance(data, dict) else {}
+
+    def _write_user(self, hosts: dict[str, dict]) -> None:
+        path = Path(self.user_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".hosts-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump({"hosts": hosts}, f, indent=2, sort_keys=True)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+
+    @staticmethod
+    def _make(name: str, spec: dict, source: str) -> DockerHost:
+        known = {"url", "tls_ca", "tls_cert", "tls_key", "tls_verify", "description", "options"}
+        unknown = set(spec) - known
+        if unknown:
+            raise SpecError(f"host {name!r}: unknown setting(s) {sorted(unknown)}; known: {sorted(known)}")
+        return DockerHost(name=name, source=source, **{k: v for k, v in spec.items()})
+
+    def all(self) -> list[DockerHost]:
+        result = {LOCAL: DockerHost(LOCAL, self.local_url, description="this machine's Docker daemon")}
+        for name, spec in self._read_user().items():
+            try:
+                result[name] = self._make(name, spec, "user")
+            except (SpecError, TypeError) as e:
+                self.log.warning("ignoring host %r from %s: %s", name, self.user_file, e)
+        for name, spec in self.hosts.items():
+            result[name] = self._make(name, dict(spec), "config")
+        return list(result.values())
+
+    def get(self, name: str | None) -> DockerHost:
+        name = name or LOCAL
+        for host in self.all():
+            if host.name == name:
+                return host
+        known = ", ".join(h.name for h in self.all())
+        raise HostError(
+            f"unknown Docker host {name!r}; known hosts: {known}. "
+            f"Add one with: jupyter gpu-kernels hosts add {name} ssh://user@gpu-box"
+        )
+
+    def add(self, name: str, url: str, **settings: object) -> DockerHost:
+        check_host_name(name)
+        check_host_url(url)
+        if name == LOCAL or name in self.hosts:
+            raise SpecError(f"host {name!r} is defined by the administrator or built in; choose another name")
+        for key in ("tls_ca", "tls_cert", "tls_key"):
+            value = settings.get(key)
+            if value and not Path(str(value)).expanduser().is_file():
+                raise SpecError(f"host {name!r}: {key} file {value!r} does not exist")
+        user = self._read_user()
+        spec = {"url": url, **{k: v for k, v in settings.items() if v not in (None, "")}}
+        host = self._make(name, spec, "user")
+        user[name] = spec
+        self._write_user(user)
+        return host
+
+    def remove(self, name: str) -> None:
+        user = self._read_user()
+        if name not in user:
+            if name == LOCAL or name in self.hosts:
+                raise SpecError(f"host {name!r} is built in or defined by the administrator and cannot be removed")
+            raise HostError(f"unknown Docker host {name!r}")
+        del user[name]
+        self._write_user(user)

@@ -1,0 +1,114 @@
+"""Image references, pull policy and pulls with progress."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Callable
+
+import docker
+import docker.errors
+
+from .errors import ImageError, SpecError
+
+PULL_POLICIES = ("missing", "always", "never")
+
+_DOMAIN_COMP = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMP}(?:\.{_DOMAIN_COMP})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_PATH_COMP = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_TAG = r"[\w][\w.\-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[\-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}"
+_REFERENCE = re.compile(
+    rf"^(?:{_DOMAIN}/)?{_PATH_COMP}(?:/{_PATH_COMP})*(?::{_TAG})?(?:@{_DIGEST})?$"
+)
+_IMAGE_ID = re.compile(r"^(?:sha256:)?[0-9a-f]{64}$")
+
+ProgressFn = Callable[[str], None]
+
+
+def check_image_ref(ref: object) -> str:
+    """Validate an image reference (``repo[:tag][@digest]`` or an image id)."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise SpecError("no image given: set the image, e.g. 'python:3.12' or 'registry:5000/team/ml:1.2'")
+    ref = ref.strip()
+    if len(ref) > 512 or not (_REFERENCE.match(ref) or _IMAGE_ID.match(ref)):
+        raise SpecError(
+            f"invalid image reference {ref!r}: expected [registry/]name[:tag][@sha256:digest] in "
+            "lower case, e.g. 'python:3.12' or 'ghcr.io/org/image:tag'"
+        )
+    return ref
+
+
+def split_tag(ref: str) -> tuple[str, str | None]:
+    """``repo:tag`` → (repo, tag); tag None for digests and bare names (docker pulls 'latest')."""
+    if "@" in ref:
+        return ref, None
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo, tag = ref.rsplit(":", 1)
+        return repo, tag
+    return ref, "latest"
+
+
+def ensure_image(
+    client: docker.DockerClient,
+    ref: str,
+    policy: str = "missing",
+    *,
+    host_name: str = "local",
+    progress: ProgressFn | None = None,
+) -> docker.models.images.Image:
+    """Make ``ref`` present on the host according to ``policy`` (missing/always/never)."""
+    if policy not in PULL_POLICIES:
+        raise SpecError(f"invalid pull policy {policy!r}: expected one of {', '.join(PULL_POLICIES)}")
+    image = None
+    try:
+        image = client.images.get(ref)
+    except docker.errors.ImageNotFound:
+        image = None
+    except docker.errors.APIError as e:
+        raise ImageError(f"could not look up image {ref!r} on host {host_name!r}: {e.explanation or e}") from e
+    if image is not None and policy != "always":
+        return image
+    if image is None and policy == "never":
+        raise ImageError(
+            f"image {ref!r} is not present on host {host_name!r} and the pull policy is 'never': "
+            f"build or load it there, or set pull_policy to 'missing'"
+        )
+    try:
+        pull(client, ref, progress=progress)
+    except ImageError:
+        if image is not None:  # policy 'always': a cached copy is still usable
+            if progress:
+                progress(f"pull of {ref} failed; using the copy already on {host_name}")
+            return image
+        raise
+    return client.images.get(ref)
+
+
+def pull(client: docker.DockerClient, ref: str, *, progress: ProgressFn | None = None) -> None:
+    """Pull ``ref``, reporting per-layer progress about once a second; ImageError says why it failed."""
+    log = progress or (lambda msg: logging.getLogger(__name__).info(msg))
+    repo, tag = split_tag(ref)
+    log(f"pulling {ref} …")
+    layers: dict[str, tuple[int, int]] = {}
+    last = 0.0
+    try:
+        for event in client.api.pull(repo, tag=tag, stream=True, decode=True):
+            if "error" in event:
+                raise ImageError(f"pull of {ref!r} failed: {event['error']}")
+            detail = event.get("progressDetail") or {}
+            if event.get("id") and detail.get("total"):
+                layers[event["id"]] = (detail.get("current", 0), detail["total"])
+            now = time.monotonic()
+            if now - last > 1.0 and layers:
+                done = sum(c for c, _ in layers.values())
+                total = sum(t for _, t in layers.values())
+                log(f"pulling {ref}: {done / 1e6:.1f}/{total / 1e6:.1f} MB in {len(layers)} layers")
+                last = now
+    except docker.errors.APIError as e:
+        raise ImageError(f"pull of {ref!r} failed: {e.explanation or e}") from e
+    except docker.errors.DockerException as e:
+        raise ImageError(f"pull of {ref!r} failed: {e}") from e
+    log(f"pulled {ref}")

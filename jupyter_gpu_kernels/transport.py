@@ -1,0 +1,107 @@
+"""Turn a :class:`~.hosts.DockerHost` into a connected docker-py client.
+
+Connecting is bounded in time (an unreachable daemon is reported within
+``connect_timeout`` seconds) and clients are cached per host so that each
+operation does not pay a new connection.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import docker
+import docker.errors
+import docker.tls
+
+from .errors import HostError
+from .hosts import DockerHost
+
+CONNECT_TIMEOUT = 8.0
+API_TIMEOUT = 120.0
+
+_lock = threading.Lock()
+_clients: dict[tuple, docker.DockerClient] = {}
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "No such file or directory", "timed out", "Name or service not known",
+                   "Permission denied", "certificate verify failed", "No route to host"):
+        if marker.lower() in text.lower():
+            return marker.lower()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _tls(host: DockerHost) -> docker.tls.TLSConfig | bool:
+    if not (host.tls_ca or host.tls_cert):
+        return False
+    cert = None
+    if host.tls_cert:
+        cert = (str(Path(host.tls_cert).expanduser()), str(Path(host.tls_key).expanduser()))
+    return docker.tls.TLSConfig(
+        client_cert=cert,
+        ca_cert=str(Path(host.tls_ca).expanduser()) if host.tls_ca else None,
+        verify=host.tls_verify,
+    )
+
+
+def _base_url(host: DockerHost) -> tuple[str, object]:
+    scheme = host.scheme
+    if scheme == "context":
+        from docker.context import ContextAPI
+
+        name = urlparse(host.url).netloc
+        ctx = ContextAPI.get_context(name)
+        if ctx is None:
+            raise HostError(f"Docker host {host.name!r}: no Docker context named {name!r} (see `docker context ls`)")
+        tls = ctx.TLSConfig if getattr(ctx, "TLSConfig", None) else False
+        return ctx.Host, tls
+    if scheme == "ssh":
+        from .ssh import tunnel_for
+
+        return tunnel_for(host).docker_url(), False
+    return host.url, _tls(host)
+
+
+def connect(host: DockerHost, *, timeout: float = CONNECT_TIMEOUT, fresh: bool = False) -> docker.DockerClient:
+    """A client for ``host``, verified with a ping; HostError (within ``timeout``) if unreachable."""
+    key = (host.name, host.url, host.tls_ca, host.tls_cert, host.tls_key)
+    with _lock:
+        client = None if fresh else _clients.get(key)
+    if client is not None:
+        try:
+            client.api._get(client.api._url("/_ping"), timeout=timeout).raise_for_status()
+            return client
+        except Exception:
+            forget(host)
+    try:
+        base_url, tls = _base_url(host)
+        client = docker.DockerClient(base_url=base_url, tls=tls, timeout=timeout, version="auto")
+        client.api.timeout = API_TIMEOUT
+    except HostError:
+        raise
+    except (docker.errors.DockerException, OSError, ValueError) as e:
+        raise HostError(
+            f"Docker host {host.name!r} ({host.url}) is not reachable: {_reason(e)}. "
+            + (
+                "Is dockerd running and may this user use its socket? Check with `docker info`."
+                if host.is_local
+                else f"Check the address and credentials, then run `jupyter gpu-kernels hosts check {host.name}`."
+            )
+        ) from e
+    with _lock:
+        _clients[key] = client
+    return client
+
+
+def forget(host: DockerHost) -> None:
+    """Drop a cached client (after a failure, or when a host is removed)."""
+    with _lock:
+        for key in [k for k in _clients if k[0] == host.name]:
+            client = _clients.pop(key)
+            try:
+                client.close()
+            except Exception:
+                pass

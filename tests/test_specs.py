@@ -1,0 +1,106 @@
+"""Parsing and validation of user input: every bad value gets a message naming it."""
+
+import pytest
+from docker.types import DeviceRequest
+
+from jupyter_gpu_kernels.errors import SpecError
+from jupyter_gpu_kernels.gpus import GPURequest, device_requests, parse_gpus
+from jupyter_gpu_kernels.hosts import check_host_name, check_host_url
+from jupyter_gpu_kernels.images import check_image_ref
+from jupyter_gpu_kernels.resources import parse_cpus, parse_mount, parse_size
+
+
+@pytest.mark.parametrize(
+    "spec,expected",
+    [
+        ("none", GPURequest("none")),
+        ("", GPURequest("none")),
+        (None, GPURequest("none")),
+        ("all", GPURequest("all")),
+        ("ALL", GPURequest("all")),
+        ("2", GPURequest("count", count=2)),
+        (1, GPURequest("count", count=1)),
+        ("count=3", GPURequest("count", count=3)),
+        ("device=0,2", GPURequest("devices", devices=("0", "2"))),
+        ('"device=1"', GPURequest("devices", devices=("1",))),
+        ("device=GPU-8a1f2c3d-0000-1111-2222-333344445555", GPURequest("devices", devices=("GPU-8a1f2c3d-0000-1111-2222-333344445555",))),
+        ("device=MIG-GPU-abc/1/0", GPURequest("devices", devices=("MIG-GPU-abc/1/0",))),
+        ("nvidia.com/gpu=0", GPURequest("cdi", devices=("nvidia.com/gpu=0",))),
+        ("nvidia.com/gpu=0,nvidia.com/gpu=1", GPURequest("cdi", devices=("nvidia.com/gpu=0", "nvidia.com/gpu=1"))),
+    ],
+)
+def test_gpu_specs_accepted(spec, expected):
+    assert parse_gpus(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["two", "-1", "device=", "device=0,,1", "device=x", "device=0,0", "1.5", "gpu=1", "nvidia.com/gpu", True, [0], "999"])
+def test_gpu_specs_rejected_with_forms(spec):
+    with pytest.raises(SpecError) as e:
+        parse_gpus(spec)
+    assert "GPU spec" in str(e.value)
+    assert repr(spec) in str(e.value) or str(spec) in str(e.value)
+
+
+def test_device_requests_translation():
+    assert device_requests(parse_gpus("none")) == []
+    (req,) = device_requests(parse_gpus("all"))
+    assert req["Count"] == -1 and req["Capabilities"] == [["gpu"]]
+    (req,) = device_requests(parse_gpus("2"), ["1", "3"])
+    assert req["DeviceIDs"] == ["1", "3"] and req["Count"] == 0
+    (req,) = device_requests(parse_gpus("device=0,2"))
+    assert req["DeviceIDs"] == ["0", "2"]
+    (req,) = device_requests(parse_gpus("nvidia.com/gpu=1"))
+    assert req["Driver"] == "cdi" and req["DeviceIDs"] == ["nvidia.com/gpu=1"] and not req["Capabilities"]
+    assert isinstance(req, DeviceRequest)
+
+
+def test_sizes_and_cpus():
+    assert parse_size("8g") == 8 * 1024**3
+    assert parse_size("512m") == 512 * 1024**2
+    assert parse_size("1.5G") == int(1.5 * 1024**3)
+    assert parse_size("") is None
+    for bad in ("lots", "8x", "-1g", "1k"):
+        with pytest.raises(SpecError, match="invalid size"):
+            parse_size(bad)
+    assert parse_cpus("2") == 2.0
+    for bad in ("many", "-1", 100000):
+        with pytest.raises(SpecError, match="invalid cpus"):
+            parse_cpus(bad)
+
+
+def test_mounts(tmp_path):
+    m = parse_mount(f"{tmp_path}:/data:ro")
+    assert (m.source, m.target, m.read_only) == (str(tmp_path), "/data", True)
+    assert parse_mount("myvolume:/work").is_volume
+    cases = {
+        "/data": "expected SRC:DST",
+        f"{tmp_path}:data": "must be absolute",
+        f"{tmp_path}:/data:rx": "'ro' or 'rw'",
+        "/does/not/exist:/data": "does not exist",
+        "./rel:/data": "must be absolute",
+        f"{tmp_path}:/": "root",
+        "bad volume!:/x": "neither",
+    }
+    for spec, msg in cases.items():
+        with pytest.raises(SpecError, match=msg) as e:
+            parse_mount(spec)
+        assert spec in str(e.value)
+
+
+def test_image_refs():
+    for ok in ("python:3.12", "ghcr.io/org/img:tag", "localhost:5000/a/b@sha256:" + "a" * 64, "busybox", "a" * 64):
+        assert check_image_ref(ok) == ok
+    for bad in ("", "Python:3", "img:tag:tag", "-x", "a b", "img@sha256:xyz"):
+        with pytest.raises(SpecError):
+            check_image_ref(bad)
+
+
+def test_host_names_and_urls():
+    assert check_host_url("ssh://me@gpu-box:2222") and check_host_url("tcp://10.0.0.5:2376")
+    assert check_host_url("unix:///var/run/docker.sock")
+    for bad in ("gpu-box", "http://x", "ssh://", "tcp://host:99999", "unix://relative", "tcp://h:2376/path"):
+        with pytest.raises(SpecError, match="Docker host URL"):
+            check_host_url(bad)
+    for bad in ("", "Local", "a b", "-x"):
+        with pytest.raises(SpecError, match="host name"):
+            check_host_name(bad)
