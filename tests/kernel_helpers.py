@@ -1,0 +1,63 @@
+"""Small helpers for tests that drive real kernels."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import docker
+
+from jupyter_gpu_kernels import cli
+from jupyter_gpu_kernels.labels import KERNEL_ID
+
+
+def install_spec(name: str, image: str, *extra: str) -> Path:
+    """Install a kernelspec with the real CLI into the (test-isolated) user data dir."""
+    assert cli.main(["install", name, "--image", image, "--user", *extra]) == 0
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return Path(KernelSpecManager().get_kernel_spec(name).resource_dir)
+
+
+def edit_spec(name: str, **changes: object) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    path = Path(KernelSpecManager().get_kernel_spec(name).resource_dir) / "kernel.json"
+    spec = json.loads(path.read_text())
+    for key, value in changes.items():
+        if key == "config":
+            spec["metadata"]["kernel_provisioner"]["config"].update(value)  # type: ignore[arg-type]
+        else:
+            spec[key] = value
+    path.write_text(json.dumps(spec))
+
+
+def run_cell(kc, code: str, timeout: float = 30) -> dict:
+    """Execute ``code``; return {'status', 'stdout', 'stderr', 'data', 'error'}."""
+    out: dict = {"stdout": "", "stderr": "", "data": [], "error": None}
+
+    def hook(msg):
+        t, c = msg["msg_type"], msg["content"]
+        if t == "stream":
+            out[c["name"]] += c["text"]
+        elif t in ("display_data", "execute_result"):
+            out["data"].append(c["data"])
+        elif t == "error":
+            out["error"] = c["ename"]
+
+    reply = kc.execute_interactive(code, output_hook=hook, timeout=timeout)
+    out["status"] = reply["content"]["status"]
+    return out
+
+
+def our_containers(client: docker.DockerClient) -> list:
+    return client.containers.list(all=True, filters={"label": KERNEL_ID})
+
+
+def isolated_jupyter_dirs(tmp_path: Path, monkeypatch) -> None:
+    for var, sub in (("JUPYTER_DATA_DIR", "data"), ("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime")):
+        (tmp_path / sub).mkdir(exist_ok=True)
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "data"))
+    os.environ.pop("JUPYTER_PREFER_ENV_PATH", None)

@@ -1,0 +1,284 @@
+"""The provisioner end to end: real dockerd, real ipykernel in the test image."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from jupyter_client.manager import KernelManager
+
+from jupyter_gpu_kernels.errors import HostError, ImageError, KernelLaunchError, NoGPUDriverError, SpecError
+from jupyter_gpu_kernels.hosts import DockerHosts
+
+from .kernel_helpers import edit_spec, install_spec, isolated_jupyter_dirs, our_containers, run_cell
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def jdirs(tmp_path, monkeypatch):
+    isolated_jupyter_dirs(tmp_path, monkeypatch)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return tmp_path
+
+
+@pytest.fixture
+def no_leftovers(docker_client):
+    before = {c.id for c in our_containers(docker_client)}
+    yield
+    left = [c.name for c in our_containers(docker_client) if c.id not in before]
+    assert not left, f"containers left behind: {left}"
+
+
+def start(name: str, **kw) -> tuple[KernelManager, object]:
+    km = KernelManager(kernel_name=name)
+    km.start_kernel(**kw)
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    return km, kc
+
+
+def stop(km, kc) -> None:
+    kc.stop_channels()
+    km.shutdown_kernel(now=False)
+
+
+def test_lifecycle_outputs_interrupt_restart_shutdown(jdirs, test_image, docker_client, no_leftovers):
+    install_spec("life", test_image, "--memory", "1g", "--shm-size", "256m")
+    km, kc = start("life")
+    try:
+        first = km.provisioner.container_id
+        c = docker_client.containers.get(first)
+        host_cfg = c.attrs["HostConfig"]
+        assert host_cfg["Init"] is True
+        assert "no-new-privileges" in host_cfg["SecurityOpt"]
+        assert host_cfg["Memory"] == 1024**3 and host_cfg["ShmSize"] == 256 * 1024**2
+        assert not host_cfg.get("PortBindings"), "direct mode must not publish ports on the host"
+        assert km.ip == c.attrs["NetworkSettings"]["IPAddress"]
+
+        r = run_cell(kc, "import sys; print('out'); print('err', file=sys.stderr)\n"
+                         "from IPython.display import display, HTML; display(HTML('<b>hi</b>')); 6*7")
+        assert r["status"] == "ok" and r["stdout"] == "out\n" and r["stderr"] == "err\n"
+        assert {"text/html": "<b>hi</b>", "text/plain": "<IPython.core.display.HTML object>"} in r["data"]
+        assert r["data"][-1]["text/plain"] == "42"
+
+        # interrupt (signal mode): a sleeping cell stops within 2 s
+        kc.execute("import time; time.sleep(60)")
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=10)
+        assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+        assert time.monotonic() - t0 < 2
+
+        # restart: a new container, same image, mounts and limits; state is gone
+        run_cell(kc, "x = 1")
+        km.restart_kernel(now=True)
+        kc.wait_for_ready(timeout=60)
+        second = km.provisioner.container_id
+        assert second != first
+        with pytest.raises(Exception):
+            docker_client.containers.get(first)
+        c2 = docker_client.containers.get(second)
+        assert c2.attrs["Config"]["Image"] == test_image
+        assert c2.attrs["HostConfig"]["Binds"] == host_cfg["Binds"]
+        assert run_cell(kc, "print('x' in dir())")["stdout"] == "False\n"
+    finally:
+        stop(km, kc)
+    assert not km.is_alive()
+    assert second not in {c.id for c in our_containers(docker_client)}
+
+
+def test_interrupt_message_mode(jdirs, test_image, no_leftovers):
+    install_spec("msgint", test_image)
+    edit_spec("msgint", interrupt_mode="message")
+    km, kc = start("msgint")
+    try:
+        kc.execute("import time; time.sleep(60)")
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=10)
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+        assert time.monotonic() - t0 < 2
+    finally:
+        stop(km, kc)
+
+
+def test_files_user_env_and_secrets(jdirs, test_image, docker_client, monkeypatch, no_leftovers):
+    monkeypatch.setenv("SERVER_SECRET_TOKEN", "hunter2")
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    install_spec("files", test_image, "--env", "MY_SETTING=on")
+    km, kc = start("files")
+    try:
+        code = (
+            "import os, json; open('from_kernel.txt', 'w').write('hello');"
+            "print(json.dumps({'cwd': os.getcwd(), 'uid': os.getuid(), 'gid': os.getgid(), "
+            "'env': dict(os.environ), 'home_ok': os.access(os.path.expanduser('~'), os.W_OK)}))"
+        )
+        r = run_cell(kc, code)
+        import json
+
+        seen = json.loads(r["stdout"])
+        assert seen["cwd"] == os.getcwd()
+        assert (seen["uid"], seen["gid"]) == (os.getuid(), os.getgid())
+        assert seen["home_ok"]
+        assert "SERVER_SECRET_TOKEN" not in seen["env"] and "hunter2" not in str(seen["env"])
+        assert seen["env"]["MY_SETTING"] == "on" and seen["env"]["TZ"] == "Europe/Paris"
+        path = jdirs / "work" / "from_kernel.txt"
+        assert path.read_text() == "hello"
+        st = path.stat()
+        assert (st.st_uid, st.st_gid) == (os.getuid(), os.getgid())
+    finally:
+        stop(km, kc)
+
+
+def test_other_user_and_readonly_mount(jdirs, test_image, tmp_path, no_leftovers):
+    data = tmp_path / "dataset"
+    data.mkdir()
+    (data / "a.txt").write_text("A")
+    install_spec("ro", test_image, "--mount", f"{data}:/data:ro")
+    edit_spec("ro", config={"user": "1234:2345"})
+    km, kc = start("ro")
+    try:
+        r = run_cell(kc, "import os; print(os.getuid(), os.getgid(), open('/data/a.txt').read())\n"
+                         "try:\n    open('/data/b.txt','w')\nexcept OSError as e:\n    print('ro', e.errno)")
+        assert r["stdout"].split("\n")[:2] == ["1234 2345 A", "ro 30"]
+    finally:
+        stop(km, kc)
+
+
+def test_image_user_and_no_root_mount(jdirs, test_image, docker_client, no_leftovers):
+    install_spec("imguser", test_image)
+    edit_spec("imguser", config={"user": "image", "mount_root": False})
+    km, kc = start("imguser")
+    try:
+        c = docker_client.containers.get(km.provisioner.container_id)
+        assert c.attrs["HostConfig"]["Binds"] in (None, [])
+        r = run_cell(kc, "import os; print(os.getuid())")
+        assert r["stdout"] == "1000\n"  # the test image's USER
+    finally:
+        stop(km, kc)
+
+
+def test_publish_mode_binds_loopback_only(jdirs, test_image, docker_client, no_leftovers):
+    install_spec("pub", test_image)
+    edit_spec("pub", config={"connection_mode": "publish"})
+    km, kc = start("pub")
+    try:
+        assert km.ip == "127.0.0.1"
+        c = docker_client.containers.get(km.provisioner.container_id)
+        bindings = c.attrs["HostConfig"]["PortBindings"]
+        assert len(bindings) == 5 and all(b[0]["HostIp"] == "127.0.0.1" for b in bindings.values())
+        assert run_cell(kc, "print(1+1)")["stdout"] == "2\n"
+    finally:
+        stop(km, kc)
+
+
+# ------------------------------------------------------------------ failures leave nothing behind
+def _start_fails(name: str, exc: type, match: str, timeout: float = 60) -> str:
+    km = KernelManager(kernel_name=name)
+    t0 = time.monotonic()
+    with pytest.raises(exc, match=match) as e:
+        km.start_kernel()
+    assert time.monotonic() - t0 < timeout
+    km.cleanup_resources()
+    return str(e.value)
+
+
+def test_missing_image_and_no_registry(jdirs, no_leftovers):
+    install_spec("noimg", "jupyter-gpu-kernels-test:does-not-exist")
+    msg = _start_fails("noimg", ImageError, "pull of")
+    assert "does-not-exist" in msg
+    install_spec("noimg2", "jupyter-gpu-kernels-test:does-not-exist", "--pull-policy", "never")
+    _start_fails("noimg2", ImageError, "pull policy is 'never'")
+
+
+def test_crashing_kernel_shows_log(jdirs, test_image, no_leftovers):
+    install_spec("crash", test_image)
+    edit_spec("crash", argv=["python", "-c", "import sys; print('boom: kernel cannot start', file=sys.stderr); sys.exit(3)"])
+    msg = _start_fails("crash", KernelLaunchError, "exited before it was ready")
+    assert "exit code 3" in msg and "boom: kernel cannot start" in msg
+
+
+def test_plain_image_without_ipykernel_is_explained(jdirs, plain_image, no_leftovers):
+    install_spec("plain", plain_image)
+    msg = _start_fails("plain", KernelLaunchError, "exited before it was ready")
+    assert "No module named ipykernel_launcher" in msg
+
+
+def test_oom_kill_is_reported(jdirs, test_image, no_leftovers):
+    install_spec("oom", test_image, "--memory", "16m")
+    edit_spec("oom", argv=["python", "-c", "x = bytearray(512 * 1024 * 1024)"], config={"memory": "16m"})
+    msg = _start_fails("oom", KernelLaunchError, "exited")
+    assert "OOM-killed" in msg
+
+
+def test_not_ready_in_time(jdirs, test_image, no_leftovers):
+    install_spec("slow", test_image)
+    edit_spec("slow", argv=["python", "-c", "import time; print('thinking'); time.sleep(600)"],
+              config={"launch_timeout": 2})
+    msg = _start_fails("slow", KernelLaunchError, "did not answer within launch_timeout=2s", timeout=15)
+    assert "thinking" in msg
+
+
+@pytest.mark.parametrize(
+    "config,exc,match",
+    [
+        ({"gpus": "device=zero"}, SpecError, "invalid GPU spec"),
+        ({"mounts": ["/definitely/not/here:/data"]}, SpecError, "does not exist"),
+        ({"mounts": ["relative:data"]}, SpecError, "must be absolute"),
+        ({"memory": "lots"}, SpecError, "invalid memory limit"),
+        ({"image": "Not A Valid:Ref"}, SpecError, "invalid image reference"),
+        ({"host": "nowhere"}, HostError, "unknown Docker host 'nowhere'"),
+    ],
+)
+def test_bad_settings_rejected_before_any_container(jdirs, test_image, docker_client, config, exc, match):
+    before = {c.id for c in docker_client.containers.list(all=True)}
+    install_spec("bad", test_image)
+    edit_spec("bad", config=config)
+    _start_fails("bad", exc, match, timeout=10)
+    assert {c.id for c in docker_client.containers.list(all=True)} == before
+
+
+def test_unreachable_daemon_fails_fast(jdirs, test_image, docker_client, tmp_path):
+    before = {c.id for c in docker_client.containers.list(all=True)}
+    DockerHosts().add("gone", f"unix://{tmp_path}/no-daemon.sock")
+    DockerHosts().add("blackhole", "tcp://127.0.0.1:9")  # nothing listens on the discard port
+    for host in ("gone", "blackhole"):
+        install_spec(f"on-{host}", test_image, "--host", host)
+        msg = _start_fails(f"on-{host}", HostError, "is not reachable", timeout=10)
+        assert host in msg
+    assert {c.id for c in docker_client.containers.list(all=True)} == before
+
+
+# ------------------------------------------------------------------ GPUs through the real daemon path
+@pytest.mark.gpu_fake
+def test_gpu_request_reaches_container(jdirs, test_image, fake_gpu_daemon, no_leftovers):
+    DockerHosts().add("fakegpu", fake_gpu_daemon.url)
+    install_spec("g13", test_image, "--host", "fakegpu", "--gpus", "device=1,3")
+    km, kc = start("g13")
+    try:
+        r = run_cell(kc, "import os, subprocess; print(os.environ['NVIDIA_VISIBLE_DEVICES']);"
+                         "print(subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True).stdout)")
+        lines = r["stdout"].strip().splitlines()
+        assert lines[0] == "1,3"
+        assert [ln.split(":")[0] for ln in lines[1:]] == ["GPU 1", "GPU 3"]
+        c = fake_gpu_daemon.client.containers.get(km.provisioner.container_id)
+        assert c.labels["org.jupyter.gpu-kernels.gpus"] == "1,3"
+    finally:
+        stop(km, kc)
+    assert not our_containers(fake_gpu_daemon.client)
+
+
+def test_gpu_request_without_toolkit_is_explained(jdirs, test_image, docker_client, no_leftovers):
+    if "nvidia" in str(docker_client.info().get("Runtimes", {})):
+        pytest.fail("the main test daemon must not have an NVIDIA runtime")
+    install_spec("nogpu", test_image, "--gpus", "device=0")
+    msg = _start_fails("nogpu", NoGPUDriverError, "NVIDIA Container Toolkit")
+    assert "device=0" in msg
