@@ -268,7 +268,9 @@ def test_gpu_request_reaches_container(jdirs, test_image, fake_gpu_daemon, no_le
                          "print(subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True).stdout)")
         lines = r["stdout"].strip().splitlines()
         assert lines[0] == "1,3"
-        assert [ln.split(":")[0] for ln in lines[1:]] == ["GPU 1", "GPU 3"]
+        # like the real nvidia-smi, indices restart at 0 in the container: check the UUIDs
+        uuids = [ln.split("UUID: ")[1].rstrip(")") for ln in lines[1:]]
+        assert [u[-1] for u in uuids] == ["1", "3"], uuids
         c = fake_gpu_daemon.client.containers.get(km.provisioner.container_id)
         assert c.labels["org.jupyter.gpu-kernels.gpus"] == "1,3"
     finally:
