@@ -207,8 +207,9 @@ def probe_inventory(client: docker.DockerClient, image: str) -> tuple[list[GPU] 
 
 
 def kernel_containers(client: docker.DockerClient) -> list[Any]:
-    """Our live kernel containers on the daemon (exited ones hold nothing)."""
-    return client.containers.list(filters={"label": L.KERNEL_ID})
+    """Our live kernel containers on the daemon (exited ones hold nothing; created ones already do)."""
+    containers = client.containers.list(all=True, filters={"label": L.KERNEL_ID})
+    return [c for c in containers if c.status in ("created", "running", "restarting", "paused")]
 
 
 def _held_ids(c: Any) -> list[str]:
@@ -224,7 +225,6 @@ class GPUAllocator:
 
     def __init__(self, host: DockerHost) -> None:
         self.host = host
-        self._alock: asyncio.Lock | None = None
         self._tlock = threading.Lock()
         self._cached: Inventory | None = None
         self.probe_image: str | None = None
@@ -241,14 +241,14 @@ class GPUAllocator:
     @contextlib.asynccontextmanager
     async def lock(self) -> Any:
         """Held from allocation until the container (with its GPU labels) exists: no two kernels collide."""
-        if self._alock is None:
-            self._alock = asyncio.Lock()
-        async with self._alock:
-            await asyncio.to_thread(self._tlock.acquire)
-            try:
-                yield
-            finally:
-                self._tlock.release()
+        # A thread lock, polled: kernel managers of several event loops/threads share it, and a
+        # cancelled waiter never ends up holding it.
+        while not self._tlock.acquire(blocking=False):
+            await asyncio.sleep(0.005)
+        try:
+            yield
+        finally:
+            self._tlock.release()
 
     @contextlib.contextmanager
     def sync_lock(self) -> Iterator[None]:
@@ -258,12 +258,12 @@ class GPUAllocator:
     def devices(self, client: docker.DockerClient, image: str | None = None, max_age: float = CACHE_SECONDS) -> Inventory:
         """The host's GPUs without holders (cached for ``max_age`` seconds)."""
         cached = self._cached
-        if cached is not None and time.monotonic() - cached.checked < max_age:
+        if cached is not None and time.time() - cached.checked < max_age:
             return cached
         if image:
             self.probe_image = image
         inv = self._discover(client)
-        inv.checked = time.monotonic()
+        inv.checked = time.time()
         self._cached = inv
         return inv
 

@@ -1,0 +1,194 @@
+"""GPU inventory, holders and allocation end to end through the fake NVIDIA toolkit
+(real dockerd → runc → prestart hook; 4 fake GPUs)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import pytest
+from jupyter_client.manager import AsyncKernelManager, KernelManager
+
+from jupyter_gpu_kernels import cli
+from jupyter_gpu_kernels.devices import GPUAllocator, parse_nvidia_smi
+from jupyter_gpu_kernels.errors import GPUUnavailableError
+from jupyter_gpu_kernels.hosts import DockerHosts
+from jupyter_gpu_kernels.status import gpu_inventory
+
+from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers, run_cell
+
+pytestmark = [pytest.mark.docker, pytest.mark.gpu_fake]
+
+
+@pytest.fixture
+def gpuhost(tmp_path, monkeypatch, fake_gpu_daemon, test_image):
+    isolated_jupyter_dirs(tmp_path, monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    DockerHosts().add("fakegpu", fake_gpu_daemon.url)
+    GPUAllocator._instances.clear()
+    yield DockerHosts().get("fakegpu")
+    left = our_containers(fake_gpu_daemon.client)
+    for c in left:
+        c.remove(force=True)
+    assert not left, f"left behind: {[c.name for c in left]}"
+
+
+def visible(kc) -> list[str]:
+    return run_cell(kc, "import os; print(os.environ.get('NVIDIA_VISIBLE_DEVICES', ''))")["stdout"].strip().split(",")
+
+
+def start(name: str, notebook: str) -> tuple[KernelManager, object]:
+    km = KernelManager(kernel_name=name)
+    km.start_kernel(env={"JPY_SESSION_NAME": notebook})
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    return km, kc
+
+
+def stop(km, kc) -> None:
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def test_parse_nvidia_smi():
+    gpus = parse_nvidia_smi("0, GPU-a, NVIDIA A100, 81920, 100, 7\n1, GPU-b, NVIDIA A100, 81920, [N/A], 0\n")
+    assert [(g.index, g.uuid, g.memory_total_mib, g.memory_used_mib) for g in gpus] == [
+        ("0", "GPU-a", 81920, 100), ("1", "GPU-b", 81920, None)]
+
+
+def test_inventory_allocation_holders_and_release(gpuhost, test_image, fake_gpu_daemon, capsys):
+    inv = gpu_inventory(gpuhost, max_age=0)
+    assert inv.driver and inv.source == "nvidia-smi" and len(inv.gpus) == 4
+    assert all(g.uuid.startswith("GPU-") and g.memory_total_mib and not g.holders for g in inv.gpus)
+
+    install_spec("one", test_image, "--host", "fakegpu", "--gpus", "1")
+    install_spec("two", test_image, "--host", "fakegpu", "--gpus", "2")
+    kernels = [start("one", "a.ipynb"), start("one", "b.ipynb"), start("two", "c.ipynb")]
+    try:
+        seen = [visible(kc) for _, kc in kernels]
+        held = [set(km.provisioner.gpu_ids) for km, _ in kernels]
+        assert [len(h) for h in held] == [1, 1, 2]
+        assert set().union(*held) == {"0", "1", "2", "3"}, held  # disjoint, all four used
+        assert [set(v) for v in seen] == held  # the container sees exactly its GPUs
+
+        inv = gpu_inventory(gpuhost)
+        holders = {g.index: [h.notebook for h in g.holders] for g in inv.gpus}
+        for (km, _), nb in zip(kernels, ["a.ipynb", "b.ipynb", "c.ipynb"]):
+            for gpu in km.provisioner.gpu_ids:
+                assert holders[gpu] == [nb]
+
+        capsys.readouterr()
+        assert cli.main(["gpus", "--host", "fakegpu", "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert sorted(h["notebook"] for g in data["gpus"] for h in g["holders"]) == ["a.ipynb", "b.ipynb", "c.ipynb", "c.ipynb"]
+
+        # a fourth kernel: a clear "no free GPU" naming the holders; nothing left behind
+        before = {c.id for c in fake_gpu_daemon.client.containers.list(all=True)}
+        km4 = KernelManager(kernel_name="one")
+        with pytest.raises(GPUUnavailableError, match="no free GPU") as e:
+            km4.start_kernel()
+        assert "a.ipynb" in str(e.value) and "c.ipynb" in str(e.value)
+        assert {c.id for c in fake_gpu_daemon.client.containers.list(all=True)} == before
+
+        # asking for a held device by index names its holder
+        install_spec("dev0", test_image, "--host", "fakegpu", "--gpus", f"device={kernels[0][0].provisioner.gpu_ids[0]}")
+        with pytest.raises(GPUUnavailableError, match="in use by kernel .*a.ipynb"):
+            KernelManager(kernel_name="dev0").start_kernel()
+
+        # restart keeps the same GPUs
+        km, kc = kernels[2]
+        before_ids = list(km.provisioner.gpu_ids)
+        km.restart_kernel(now=True)
+        kc.wait_for_ready(timeout=60)
+        assert km.provisioner.gpu_ids == before_ids and set(visible(kc)) == set(before_ids)
+    finally:
+        for km, kc in kernels:
+            stop(km, kc)
+    inv = gpu_inventory(gpuhost)
+    assert all(not g.holders for g in inv.gpus), "GPUs are released on shutdown"
+
+
+def test_dead_container_releases_its_gpu(gpuhost, test_image, fake_gpu_daemon):
+    install_spec("d", test_image, "--host", "fakegpu", "--gpus", "device=2")
+    km, kc = start("d", "dies.ipynb")
+    try:
+        fake_gpu_daemon.client.containers.get(km.provisioner.container_id).kill()
+        inv = gpu_inventory(gpuhost)
+        assert not inv.gpus[2].holders
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_shared_gpus_opt_in(gpuhost, test_image):
+    install_spec("s", test_image, "--host", "fakegpu", "--gpus", "device=0", "--share-gpus")
+    a, b = start("s", "s1.ipynb"), start("s", "s2.ipynb")
+    try:
+        assert visible(a[1]) == visible(b[1]) == ["0"]
+        inv = gpu_inventory(gpuhost)
+        assert sorted(h.notebook for h in inv.gpus[0].holders) == ["s1.ipynb", "s2.ipynb"]
+    finally:
+        stop(*a)
+        stop(*b)
+
+
+def test_concurrent_requests_never_collide(gpuhost, test_image):
+    """Two kernels asking for 1 GPU at the same moment (same event loop, and separate threads)."""
+    install_spec("c1", test_image, "--host", "fakegpu", "--gpus", "1")
+
+    async def both() -> list[list[str]]:
+        kms = [AsyncKernelManager(kernel_name="c1") for _ in range(2)]
+        await asyncio.gather(*(km.start_kernel() for km in kms))
+        try:
+            return [list(km.provisioner.gpu_ids) for km in kms]
+        finally:
+            await asyncio.gather(*(km.shutdown_kernel(now=True) for km in kms))
+
+    ids = asyncio.run(both())
+    assert len(ids[0]) == len(ids[1]) == 1 and ids[0] != ids[1], ids
+
+    results: list[list[str]] = []
+    kms: list[KernelManager] = []
+    barrier = threading.Barrier(2)
+
+    def worker() -> None:
+        km = KernelManager(kernel_name="c1")
+        kms.append(km)
+        barrier.wait()
+        km.start_kernel()
+        results.append(list(km.provisioner.gpu_ids))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    try:
+        assert len(results) == 2 and results[0] != results[1], results
+    finally:
+        for km in kms:
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+
+
+def test_no_driver_is_a_normal_state(tmp_path, monkeypatch, nogpu_daemon, capsys):
+    isolated_jupyter_dirs(tmp_path, monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    DockerHosts().add("nogpu", nogpu_daemon.url)
+    GPUAllocator._instances.clear()
+    host = DockerHosts().get("nogpu")
+    inv = gpu_inventory(host)
+    assert not inv.driver and inv.gpus == [] and "no GPU driver on this host" in inv.status
+    capsys.readouterr()
+    assert cli.main(["gpus", "--host", "nogpu"]) == 0
+    assert "no GPU driver on this host" in capsys.readouterr().out
+    # CPU kernels still work there
+    install_spec("cpu", nogpu_daemon.test_image, "--host", "nogpu")
+    km, kc = start("cpu", "cpu.ipynb")
+    try:
+        assert run_cell(kc, "print(6*7)")["stdout"] == "42\n"
+    finally:
+        stop(km, kc)
+    assert not our_containers(nogpu_daemon.client)
