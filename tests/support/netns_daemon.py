@@ -54,6 +54,24 @@ class NetnsDaemonError(RuntimeError):
     pass
 
 
+class NetnsDaemonBusy(NetnsDaemonError):
+    """The subnet slot is held by another live process (e.g. a concurrent test session)."""
+
+
+def start_netns_daemon(base_name: str, *, fake_gpu: bool, first_index: int, tries: int = 8, **kw) -> "NetnsDaemon":
+    """Start a NetnsDaemon in the first free slot: ``base_name``/``first_index``, then
+    ``base_name-2``/``first_index+10``, ... (so concurrent test sessions do not collide)."""
+    last = None
+    for i in range(tries):
+        name = base_name if i == 0 else f"{base_name}-{i + 1}"
+        try:
+            return NetnsDaemon(name, fake_gpu=fake_gpu, subnet_index=first_index + 10 * i, **kw)
+        except NetnsDaemonBusy as e:
+            log(str(e))
+            last = e
+    raise NetnsDaemonError(f"no free slot for {base_name!r} after {tries} tries: {last}")
+
+
 def _ip(*args, check=True, ns: str | None = None):
     argv = ["ip", *args]
     if ns:
@@ -108,10 +126,11 @@ class NetnsDaemon:
             self.start(load_images=load_images)
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, load_images: bool = True) -> "NetnsDaemon":
+    def start(self, load_images: bool = True, owner_pid: int | None = None) -> "NetnsDaemon":
         self._preflight()
-        self._cleanup(stale=True)
+        self._claim(owner_pid or os.getpid())  # raises NetnsDaemonBusy before touching anything
         try:
+            self._cleanup(stale=True)
             self._setup_network()
             self._start_dockerd()
             import docker
@@ -141,6 +160,7 @@ class NetnsDaemon:
                 pass
             self.client = None
         self._cleanup(stale=False)
+        self._release()
 
     def __enter__(self):
         return self
@@ -203,6 +223,38 @@ class NetnsDaemon:
                         f"subnet {m} for NetnsDaemon {self.name!r} overlaps the host route {line!r}; "
                         f"pick another subnet_index"
                     )
+
+    @property
+    def _slot_file(self) -> Path:
+        return RUN_DIR / f"slot-{self.subnet_index}.owner"
+
+    def _claim(self, owner_pid: int) -> None:
+        """Reserve subnet slot k for this process; a slot whose owner process is gone is stale."""
+        import fcntl
+
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        with open(RUN_DIR / ".slots.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                owner = json.loads(self._slot_file.read_text())
+            except (OSError, ValueError):
+                owner = None
+            if owner and owner.get("pid") not in (os.getpid(), owner_pid) and pid_alive(int(owner.get("pid", 0))):
+                raise NetnsDaemonBusy(
+                    f"subnet slot {self.subnet_index} is in use by daemon {owner.get('name')!r} of live pid {owner['pid']}"
+                )
+            if owner and owner.get("name") and owner["name"] != self.name:
+                log(f"[{self.name}] slot {self.subnet_index} was left by daemon {owner['name']!r}; cleaning it up")
+                NetnsDaemon(owner["name"], subnet_index=self.subnet_index, keep_data=True, start=False)._cleanup(stale=True)
+            self._slot_file.write_text(json.dumps({"pid": owner_pid, "name": self.name}))
+
+    def _release(self) -> None:
+        try:
+            owner = json.loads(self._slot_file.read_text())
+        except (OSError, ValueError):
+            return
+        if owner.get("name") == self.name:
+            self._slot_file.unlink(missing_ok=True)
 
     def _cleanup(self, stale: bool) -> None:
         what = "stale leftovers of" if stale else "stopping"
@@ -388,6 +440,7 @@ def _main(argv: list[str]) -> int:
     a = p.parse_args(argv)
     if a.cmd == "up":
         d = NetnsDaemon(a.name, fake_gpu=a.fake_gpu, subnet_index=a.index)
+        d._slot_file.write_text(json.dumps({"pid": d.proc.pid, "name": d.name}))  # owned by dockerd itself
         d.proc = None  # leave it running after we exit
         print(d.url)
     else:
