@@ -39,6 +39,9 @@ def cmd_install(args: argparse.Namespace) -> int:
     display = args.display_name or f"{args.image} ({'GPU ' + config['gpus'] if config['gpus'] != 'none' else 'CPU'}"
     if not args.display_name:
         display += f" on {args.host})" if args.host != "local" else ")"
+    from .policy import image_policy
+
+    image_policy().check(config["image"])
     spec = kernelspecs.kernel_json(display, config)
     path = kernelspecs.install(args.name, spec, user=args.user, prefix=args.prefix)
     print(f"Installed kernelspec {args.name!r} in {path}")
@@ -123,6 +126,123 @@ def cmd_gpus(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- environments
+def _environments():  # type: ignore[no-untyped-def]
+    from .environments import Environments
+    from .policy import server_config
+
+    config = server_config()
+    return Environments(config=config)
+
+
+def _env_fields(args: argparse.Namespace) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key in ("image", "display_name", "host", "gpus", "memory", "shm_size", "description", "pull_policy"):
+        value = getattr(args, key, None)
+        if value is not None:
+            data[key] = value
+    if args.cpus is not None:
+        data["cpus"] = args.cpus
+    if args.mount is not None:
+        data["mounts"] = args.mount
+    if args.env is not None:
+        data["env"] = dict(parse_env_pair(p) for p in args.env)
+    if args.share_gpus is not None:
+        data["gpu_sharing"] = args.share_gpus
+    return data
+
+
+def cmd_envs(args: argparse.Namespace) -> int:
+    envs = _environments()
+    if args.envs_cmd == "add":
+        env = envs.create(args.name, _env_fields(args))
+        print(f"Added environment {env.name!r}; it appears in JupyterLab as kernel {env.kernel_name!r} "
+              f"(\"{env.kernel_spec().display_name}\")")
+        return 0
+    if args.envs_cmd == "edit":
+        env = envs.update(args.name, _env_fields(args))
+        print(f"Updated environment {env.name!r}")
+        return 0
+    if args.envs_cmd == "remove":
+        envs.delete(args.name)
+        print(f"Removed environment {args.name!r}")
+        return 0
+    items = envs.all()
+    if getattr(args, "json", False):
+        print(json.dumps([e.to_json() for e in items], indent=1))
+        return 0
+    if not items:
+        print("No environments. Add one with: jupyter gpu-kernels envs add NAME --image IMAGE [--gpus 1]")
+        return 0
+    _print_table(
+        [[e.name, e.image, e.gpus, e.host, e.memory or "-", e.source] for e in items],
+        ["NAME", "IMAGE", "GPUS", "HOST", "MEMORY", "SOURCE"],
+    )
+    return 0
+
+
+# ---------------------------------------------------------------- images, pull, kernels
+def cmd_images(args: argparse.Namespace) -> int:
+    from .images import list_images
+    from .transport import connect
+
+    images = list_images(connect(DockerHosts().get(args.host)))
+    if args.json:
+        print(json.dumps(images, indent=1))
+        return 0
+    rows = [[", ".join(i["tags"]) or i["id"][7:19], f"{(i['size'] or 0) / 1e6:.0f} MB",
+             i["ipykernel_version"] or ("no" if i["has_ipykernel"] is False else "?"), (i["created"] or "")[:19]]
+            for i in images]
+    _print_table(rows, ["IMAGE", "SIZE", "IPYKERNEL", "CREATED"])
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from .images import check_image_ref, pull
+    from .policy import image_policy
+    from .transport import connect
+
+    ref = image_policy().check(check_image_ref(args.image))
+    host = DockerHosts().get(args.host)
+    tty = sys.stderr.isatty()
+
+    def progress(msg: str) -> None:
+        if tty:
+            print("\r\033[K" + msg[:120], end="", file=sys.stderr, flush=True)
+        else:
+            print(msg, file=sys.stderr)
+
+    pull(connect(host), ref, progress=progress)
+    if tty:
+        print(file=sys.stderr)
+    print(f"Pulled {ref} on host {host.name!r}")
+    return 0
+
+
+def cmd_kernels(args: argparse.Namespace) -> int:
+    from .handlers import _kernel_rows
+
+    rows = _kernel_rows(DockerHosts().all(), {}, set())
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    if not rows:
+        print("No gpu-kernels containers on any reachable host.")
+        return 0
+    _print_table(
+        [[r["kernel_id"][:8], r["host"], r["image"], r["gpus"] or "-", r["notebook"] or "-", r["state"], r["started"]]
+         for r in rows],
+        ["KERNEL", "HOST", "IMAGE", "GPUS", "NOTEBOOK", "STATE", "STARTED"],
+    )
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import run_checks
+
+    return run_checks(DockerHosts(), only=args.host)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jupyter gpu-kernels", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -173,6 +293,47 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_hosts)
 
+    s = sub.add_parser("envs", help="manage environments (image + GPUs + host + limits), shown as kernels")
+    es = s.add_subparsers(dest="envs_cmd")
+    for verb in ("add", "edit"):
+        e = es.add_parser(verb)
+        e.add_argument("name")
+        e.add_argument("--image", required=verb == "add")
+        e.add_argument("--display-name", dest="display_name")
+        e.add_argument("--host")
+        e.add_argument("--gpus")
+        e.add_argument("--memory")
+        e.add_argument("--cpus", type=float)
+        e.add_argument("--shm-size", dest="shm_size")
+        e.add_argument("--mount", action="append", metavar="SRC:DST[:ro]")
+        e.add_argument("--env", action="append", metavar="K=V")
+        e.add_argument("--pull-policy", dest="pull_policy", choices=["missing", "always", "never"])
+        e.add_argument("--share-gpus", dest="share_gpus", action=argparse.BooleanOptionalAction, default=None)
+        e.add_argument("--description")
+    r = es.add_parser("remove")
+    r.add_argument("name")
+    ls = es.add_parser("list")
+    ls.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_envs)
+
+    s = sub.add_parser("images", help="images on a host, marking those with ipykernel")
+    s.add_argument("--host", default="local")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_images)
+
+    s = sub.add_parser("pull", help="pull an image on a host, with progress")
+    s.add_argument("image")
+    s.add_argument("--host", default="local")
+    s.set_defaults(func=cmd_pull)
+
+    s = sub.add_parser("kernels", help="our running kernel containers on every reachable host")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_kernels)
+
+    s = sub.add_parser("doctor", help="check daemons, GPU drivers, images and hosts; print what to fix")
+    s.add_argument("--host", help="check only this host")
+    s.set_defaults(func=cmd_doctor)
+
     s = sub.add_parser("gpus", help="GPU inventory of a host, with the kernels holding each GPU")
     s.add_argument("--host", default="local")
     s.add_argument("--json", action="store_true")
@@ -186,6 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.prefix = sys.prefix
     if args.cmd == "hosts" and args.hosts_cmd is None:
         args.hosts_cmd = "list"
+    if args.cmd == "envs" and args.envs_cmd is None:
+        args.envs_cmd = "list"
     try:
         return int(args.func(args) or 0)
     except GPUKernelsError as e:

@@ -1,5 +1,10 @@
-"""REST API under ``<base_url>gpu-kernels/api/``. Every handler is authenticated (and
-XSRF-checked for unsafe methods) by jupyter_server's own mechanisms."""
+"""REST API under ``<base_url>gpu-kernels/api/``.
+
+Every handler is ``@web.authenticated`` and (for unsafe methods) XSRF-checked by
+jupyter_server's own mechanisms; inputs are validated with a 400 whose message
+says what is wrong; unknown hosts, environments, pulls and kernels give 404.
+Docker calls run in worker threads so the server never blocks.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,29 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from .errors import GPUKernelsError, HostError, SpecError
+from . import labels as L
+from .environments import EnvironmentNotFound, Environments, ReadOnlyEnvironment
+from .errors import GPUKernelsError, HostError, ImageError, SpecError
 from .hosts import DockerHosts
+from .pulls import PullTracker
 
 NAMESPACE = "gpu-kernels/api"
 
 
 class BaseHandler(APIHandler):
-    """JSON in and out; our errors become 400/404 with a message saying what is wrong."""
+    """JSON in and out; our errors become 400/403/404/409 with a message that says what is wrong."""
 
     @property
     def hosts(self) -> DockerHosts:
         return self.settings["gpu_kernels_hosts"]
+
+    @property
+    def environments(self) -> Environments:
+        return self.settings["gpu_kernels_environments"]
+
+    @property
+    def pulls(self) -> PullTracker:
+        return self.settings["gpu_kernels_pulls"]
 
     def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -48,10 +64,16 @@ class BaseHandler(APIHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, SpecError):
             status_code = 400
+        elif isinstance(exc, EnvironmentNotFound):
+            status_code = 404
+        elif isinstance(exc, ReadOnlyEnvironment) or (isinstance(exc, ImageError) and "not allowed" in str(exc)):
+            status_code = 403
+        elif isinstance(exc, HostError):
+            status_code = 503
         elif isinstance(exc, GPUKernelsError):
-            status_code = 409 if status_code == 500 else status_code
-        self.set_status(status_code)
+            status_code = 409
         message = getattr(exc, "log_message", None) or (str(exc) if exc else self._reason)
+        self.set_status(status_code)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": message, "reason": self._reason}))
 
@@ -75,18 +97,157 @@ class HostGPUsHandler(BaseHandler):
         from .status import gpu_inventory
 
         h = self.host_or_404(host)
-        try:
-            inv = await asyncio.to_thread(gpu_inventory, h)
-        except HostError as e:
-            raise web.HTTPError(503, str(e)) from e
+        inv = await asyncio.to_thread(gpu_inventory, h)
         self.write_json(inv.to_json())
+
+
+class HostImagesHandler(BaseHandler):
+    @web.authenticated
+    async def get(self, host: str) -> None:
+        from .images import list_images
+        from .transport import connect
+
+        h = self.host_or_404(host)
+        client = await asyncio.to_thread(connect, h)
+        images = await asyncio.to_thread(list_images, client, self.get_query_argument("detect", "1") != "0")
+        policy = self.settings["gpu_kernels_policy"]
+        for image in images:
+            image["allowed"] = any(policy.allows(t) for t in image["tags"]) if image["tags"] else not policy.allowed_images
+        self.write_json({"host": h.name, "images": images})
+
+
+class PullHandler(BaseHandler):
+    @web.authenticated
+    async def post(self, host: str) -> None:
+        h = self.host_or_404(host)
+        image = self.json_body().get("image")
+        from .images import check_image_ref
+
+        self.settings["gpu_kernels_policy"].check(check_image_ref(image))
+        p = self.pulls.start(h, image)
+        self.set_header("Location", url_path_join(self.base_url, NAMESPACE, "hosts", h.name, "images", "pulls", p.id))
+        self.write_json(p.to_json(), status=202)
+
+
+class PullStatusHandler(BaseHandler):
+    @web.authenticated
+    async def get(self, host: str, pull_id: str) -> None:
+        p = self.pulls.get(pull_id)
+        if p is None or p.host != host:
+            raise web.HTTPError(404, f"no pull {pull_id!r} on host {host!r}")
+        self.write_json(p.to_json())
+
+
+class EnvironmentsHandler(BaseHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        self.write_json({"environments": [e.to_json() for e in self.environments.all()]})
+
+    @web.authenticated
+    async def post(self) -> None:
+        data = self.json_body()
+        name = data.pop("name", None)
+        if not name:
+            raise SpecError("an environment needs a name")
+        env = await asyncio.to_thread(self.environments.create, name, data)
+        self.set_header("Location", url_path_join(self.base_url, NAMESPACE, "environments", env.name))
+        self.write_json(env.to_json(), status=201)
+
+
+class EnvironmentHandler(BaseHandler):
+    @web.authenticated
+    async def get(self, name: str) -> None:
+        self.write_json(self.environments.get(name).to_json())
+
+    @web.authenticated
+    async def put(self, name: str) -> None:
+        data = self.json_body()
+        if data.get("name", name) != name:
+            raise SpecError("renaming is not supported: create a new environment and delete this one")
+        env = await asyncio.to_thread(self.environments.update, name, data)
+        self.write_json(env.to_json())
+
+    @web.authenticated
+    async def delete(self, name: str) -> None:
+        await asyncio.to_thread(self.environments.delete, name)
+        self.set_status(204)
+        self.finish()
+
+
+def _kernel_rows(hosts: list, sessions: dict[str, dict], own: set[str]) -> list[dict]:
+    """Our kernel containers on every reachable host, merged with this server's sessions."""
+    from .transport import connect
+
+    rows = []
+    for host in hosts:
+        try:
+            client = connect(host)
+            containers = client.containers.list(all=True, filters={"label": L.KERNEL_ID})
+        except Exception:
+            continue
+        for c in containers:
+            lab = c.labels
+            kid = lab.get(L.KERNEL_ID, "")
+            session = sessions.get(kid, {})
+            rows.append(
+                {
+                    "kernel_id": kid,
+                    "container": c.short_id,
+                    "host": host.name,
+                    "image": lab.get(L.IMAGE, ""),
+                    "environment": lab.get(L.ENVIRONMENT, ""),
+                    "gpus": lab.get(L.GPUS, ""),
+                    "notebook": session.get("path") or lab.get(L.NOTEBOOK, ""),
+                    "session_id": session.get("id"),
+                    "started": lab.get(L.STARTED, ""),
+                    "state": c.status,
+                    "server": lab.get(L.SERVER, ""),
+                    "this_server": kid in own,
+                }
+            )
+    return rows
+
+
+class KernelsHandler(BaseHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        sm = self.settings.get("session_manager")
+        sessions = {}
+        if sm is not None:
+            for s in await sm.list_sessions():
+                if s.get("kernel"):
+                    sessions[s["kernel"]["id"]] = s
+        own = set(self.kernel_manager.list_kernel_ids())
+        rows = await asyncio.to_thread(_kernel_rows, self.hosts.all(), sessions, own)
+        for row in rows:
+            if row["this_server"]:
+                row["execution_state"] = getattr(self.kernel_manager.get_kernel(row["kernel_id"]), "execution_state", None)
+        self.write_json({"kernels": rows})
+
+
+class KernelHandler(BaseHandler):
+    @web.authenticated
+    async def delete(self, kernel_id: str) -> None:
+        if kernel_id not in self.kernel_manager.list_kernel_ids():
+            raise web.HTTPError(404, f"no kernel {kernel_id!r} on this server")
+        await self.kernel_manager.shutdown_kernel(kernel_id)
+        self.set_status(204)
+        self.finish()
 
 
 def handlers(base_url: str) -> list[tuple[str, type]]:
     def route(path: str) -> str:
         return url_path_join(base_url, NAMESPACE, path)
 
+    name = r"[^/]+"
     return [
         (route("hosts"), HostsHandler),
-        (route(r"hosts/(?P<host>[^/]+)/gpus"), HostGPUsHandler),
+        (route(rf"hosts/(?P<host>{name})/gpus"), HostGPUsHandler),
+        (route(rf"hosts/(?P<host>{name})/images"), HostImagesHandler),
+        (route(rf"hosts/(?P<host>{name})/images/pull"), PullHandler),
+        (route(rf"hosts/(?P<host>{name})/images/pulls/(?P<pull_id>{name})"), PullStatusHandler),
+        (route("environments"), EnvironmentsHandler),
+        (route(rf"environments/(?P<name>{name})"), EnvironmentHandler),
+        (route("kernels"), KernelsHandler),
+        (route(rf"kernels/(?P<kernel_id>{name})"), KernelHandler),
     ]

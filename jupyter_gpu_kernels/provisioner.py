@@ -45,6 +45,7 @@ from .errors import GPUKernelsError, KernelLaunchError, NoGPUDriverError, SpecEr
 from .gpus import parse_gpus
 from .hosts import DockerHost, DockerHosts
 from .images import PULL_POLICIES, check_image_ref, ensure_image
+from .policy import image_policy
 from .launch import (
     CONNECTION_DIR,
     KERNEL_PORT_NAMES,
@@ -168,7 +169,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         km = self.parent
         kwargs = await super().pre_launch(**kwargs)
         self._host = self._hosts().get(self.host)
-        image = check_image_ref(self.image)
+        image = image_policy(self.config).check(check_image_ref(self.image))
         gpu_request = parse_gpus(self.gpus)
         mounts = [parse_mount(m, check_exists=self._host.is_local) for m in self.mounts]
         memory = parse_size(self.memory, "memory limit")
