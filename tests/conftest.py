@@ -82,7 +82,8 @@ def docker_daemon():
     except Exception as e:  # noqa: BLE001 - anything else still means "missing", never a skip
         _unavailable("A Docker daemon", f"{type(e).__name__}: {e}")
     yield daemon
-    daemon.stop()
+    if os.environ.get("JGK_TEST_KEEP_DOCKERD") != "1":
+        daemon.stop()  # only if this session started it
 
 
 @pytest.fixture(scope="session")

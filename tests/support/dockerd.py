@@ -12,12 +12,13 @@
 
 CLI (for scripts such as ``tests/run.sh``)::
 
-    python -m tests.support.dockerd up      # ensure a daemon, leave it running, print its URL
-    python -m tests.support.dockerd down    # stop the daemon only if `up` started it
+    python -m tests.support.dockerd up [--owner TOKEN]    # ensure a daemon, leave it running, print its URL
+    python -m tests.support.dockerd down [--owner TOKEN]  # stop it, only if `up` (with that TOKEN) started it
     python -m tests.support.dockerd status
 
-``up`` records a daemon it started in ``/tmp/jgk-test-dockerd.json`` so that ``down`` (and only
-``down``) stops it; a pytest session that finds the daemon already running leaves it alone.
+``up`` records a daemon it started in ``/tmp/jgk-test-dockerd.json`` (with the owner token) so that
+``down --owner TOKEN`` stops exactly that daemon and never one it merely found running; a pytest
+session that finds the daemon already running leaves it alone.
 """
 
 from __future__ import annotations
@@ -199,7 +200,18 @@ def _wait_ready(url: str, pid: int, timeout: float) -> bool:
 
 
 def _main(argv: list[str]) -> int:
-    cmd = argv[0] if argv else "up"
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m tests.support.dockerd")
+    p.add_argument("cmd", nargs="?", default="up", choices=["up", "down", "status"])
+    p.add_argument(
+        "--owner",
+        default=None,
+        help="up: record this token with a daemon that `up` starts; down: stop the daemon only if "
+        "`up --owner` with the same token started it (so a script never stops a daemon it found running)",
+    )
+    a = p.parse_args(argv)
+    cmd = a.cmd
     if cmd == "up":
         try:
             d = ensure_dockerd()
@@ -207,7 +219,7 @@ def _main(argv: list[str]) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 1
         if d.started_by_us:
-            STATE_PATH.write_text(json.dumps({"pid": d.pid, "url": d.url}))
+            STATE_PATH.write_text(json.dumps({"pid": d.pid, "url": d.url, "owner": a.owner}))
         print(d.url)
         return 0
     if cmd == "down":
@@ -216,17 +228,17 @@ def _main(argv: list[str]) -> int:
         except (OSError, ValueError):
             log("no daemon recorded as started by `up`; nothing to stop")
             return 0
+        if a.owner is not None and state.get("owner") != a.owner:
+            log("the running daemon was not started by this owner; leaving it running")
+            return 0
         pid = state.get("pid")
         if pid and pid_alive(pid) and any("dockerd" in a for a in pid_cmdline(pid)[:1]):
             kill_pid(pid, timeout=30, name="dockerd")
         STATE_PATH.unlink(missing_ok=True)
         return 0
-    if cmd == "status":
-        ok, err = ping()
-        print(f"{_docker_host()}: {'reachable' if ok else 'NOT reachable: ' + err}")
-        return 0 if ok else 1
-    print(f"usage: python -m tests.support.dockerd [up|down|status]", file=sys.stderr)
-    return 2
+    ok, err = ping()
+    print(f"{_docker_host()}: {'reachable' if ok else 'NOT reachable: ' + err}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The project's single test command:   bash tests/run.sh [pytest args...]
+#
+# On a fresh Debian machine, as root, it:
+#   1. installs the system packages the tests need, if missing (one `apt-get update`, only then):
+#      docker.io, debootstrap, iproute2, util-linux, chromium, openssh-server, ca-certificates,
+#      nodejs (to build the labextension during the editable install)
+#   2. pip install -e '.[test]'   (into a .venv if the interpreter is externally managed)
+#   3. makes sure a Docker daemon runs      (python -m tests.support.dockerd up)
+#   4. builds the test images once          (python -m tests.support.image build; cached)
+#   5. runs python -m pytest "$@"
+# and stops the Docker daemon again if it started it. Exits with pytest's exit code.
+#
+# Environment: PYTHON (interpreter, default python3), JGK_TEST_SKIP_INSTALL=1 (skip steps 1-2),
+# JGK_TEST_CACHE (image cache dir), CI=true (JUnit XML to tests/artifacts/junit.xml).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO_ROOT="$(pwd)"
+
+export PYTHONUNBUFFERED=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+export PIP_NO_INPUT=1
+export PIP_ROOT_USER_ACTION=ignore
+export DEBIAN_FRONTEND=noninteractive
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
+say() { printf '\n==> %s\n' "$*" >&2; }
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# ---------------------------------------------------------------- 1. system packages
+install_system_packages() {
+    local missing=()
+    command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+    command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+    command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+    { command -v nsenter && command -v unshare; } >/dev/null 2>&1 || missing+=(util-linux)
+    { command -v chromium || command -v chromium-browser; } >/dev/null 2>&1 || missing+=(chromium)
+    command -v sshd >/dev/null 2>&1 || missing+=(openssh-server)
+    [ -s /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    command -v tar >/dev/null 2>&1 || missing+=(tar)
+    if [ ${#missing[@]} -eq 0 ]; then
+        say "system packages: all present"
+        return
+    fi
+    if ! is_root || ! command -v apt-get >/dev/null 2>&1; then
+        say "WARNING: missing system packages (${missing[*]}) and cannot install them here (need root on Debian); tests that need them will FAIL with an explanation"
+        return
+    fi
+    say "installing system packages: ${missing[*]}"
+    apt-get update
+    apt-get install -y "${missing[@]}"
+}
+
+# ---------------------------------------------------------------- 2. python environment
+choose_python() {
+    PY="${PYTHON:-python3}"
+    if ! command -v "$PY" >/dev/null 2>&1; then
+        echo "error: no Python interpreter '$PY' (set PYTHON=...)" >&2
+        exit 2
+    fi
+    # Debian's own python3 refuses `pip install` (PEP 668): use a venv next to the repo then.
+    local managed
+    managed="$("$PY" -c 'import sysconfig, os; print(os.path.exists(os.path.join(sysconfig.get_paths()["stdlib"], "EXTERNALLY-MANAGED")))')"
+    if [ "$managed" = "True" ] || ! "$PY" -m pip --version >/dev/null 2>&1; then
+        if [ ! -x .venv/bin/python ]; then
+            say "creating .venv (the interpreter $PY is externally managed or has no pip)"
+            if ! "$PY" -m venv .venv; then
+                if is_root && command -v apt-get >/dev/null 2>&1; then
+                    apt-get install -y python3-venv python3-pip
+                    "$PY" -m venv .venv
+                else
+                    echo "error: cannot create a venv with $PY (install python3-venv)" >&2
+                    exit 2
+                fi
+            fi
+        fi
+        PY="$REPO_ROOT/.venv/bin/python"
+    fi
+    say "python: $PY ($("$PY" --version 2>&1))"
+}
+
+# ---------------------------------------------------------------- main
+if [ "${JGK_TEST_SKIP_INSTALL:-0}" != 1 ]; then
+    install_system_packages
+fi
+choose_python
+if [ "${JGK_TEST_SKIP_INSTALL:-0}" != 1 ]; then
+    say "pip install -e '.[test]'"
+    "$PY" -m pip install -e '.[test]'
+fi
+
+CHROMIUM="$(command -v chromium || command -v chromium-browser || true)"
+if [ -n "$CHROMIUM" ]; then
+    export JGK_TEST_CHROMIUM="$CHROMIUM"
+fi
+
+OWNER="run.sh-$$-$(date +%s)"
+stop_dockerd() {
+    # stops dockerd only if the `up` below started it (same owner token)
+    "$PY" -m tests.support.dockerd down --owner "$OWNER" || true
+}
+
+say "Docker daemon"
+if DOCKER_URL="$("$PY" -m tests.support.dockerd up --owner "$OWNER")"; then
+    trap stop_dockerd EXIT
+    export DOCKER_HOST="$DOCKER_URL"
+    say "Docker daemon at $DOCKER_HOST"
+    say "test images"
+    SECONDS=0
+    if ! "$PY" -m tests.support.image build; then
+        say "WARNING: building the test images failed (see above); the tests that need them will fail"
+    fi
+    say "test images ready after ${SECONDS}s"
+else
+    say "WARNING: no Docker daemon (see above); the tests that need Docker will FAIL with an explanation"
+fi
+
+PYTEST_ARGS=()
+if [ "${CI:-}" = "true" ] || [ "${CI:-}" = "1" ]; then
+    mkdir -p tests/artifacts
+    PYTEST_ARGS+=(--junitxml=tests/artifacts/junit.xml -o junit_family=xunit2 --color=no)
+fi
+
+say "$PY -m pytest ${PYTEST_ARGS[*]:-} $*"
+set +e
+"$PY" -m pytest "${PYTEST_ARGS[@]}" "$@"
+rc=$?
+set -e
+say "pytest exit code: $rc"
+exit "$rc"
