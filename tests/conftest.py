@@ -75,12 +75,15 @@ def _check_leftovers(tracker: LeftoverTracker, where: str) -> None:
 def docker_daemon():
     from tests.support.dockerd import DockerUnavailable, ensure_dockerd
 
+    daemon, err = None, None
     try:
         daemon = ensure_dockerd()
     except DockerUnavailable as e:
-        _unavailable("A Docker daemon", e)
+        err = str(e)
     except Exception as e:  # noqa: BLE001 - anything else still means "missing", never a skip
-        _unavailable("A Docker daemon", f"{type(e).__name__}: {e}")
+        err = f"{type(e).__name__}: {e}"
+    if daemon is None:
+        _unavailable("A Docker daemon", err)
     yield daemon
     if os.environ.get("JGK_TEST_KEEP_DOCKERD") != "1":
         daemon.stop()  # only if this session started it
@@ -101,7 +104,8 @@ def test_image(docker_client):
     try:
         return ensure_test_image(docker_client)
     except Exception as e:  # noqa: BLE001
-        _unavailable("The ipykernel test image", f"{type(e).__name__}: {e}")
+        err = f"{type(e).__name__}: {e}"
+    _unavailable("The ipykernel test image", err)
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +115,8 @@ def plain_image(docker_client):
     try:
         return ensure_plain_image(docker_client)
     except Exception as e:  # noqa: BLE001
-        _unavailable("The plain (no ipykernel) test image", f"{type(e).__name__}: {e}")
+        err = f"{type(e).__name__}: {e}"
+    _unavailable("The plain (no ipykernel) test image", err)
 
 
 # --------------------------------------------------------------------------- extra daemons
@@ -121,7 +126,8 @@ def _netns_daemon(base: str, fake_gpu: bool, first_index: int):
     try:
         return start_netns_daemon(base, fake_gpu=fake_gpu, first_index=first_index)
     except Exception as e:  # noqa: BLE001
-        _unavailable(f"The {base!r} Docker daemon (own network namespace, fake_gpu={fake_gpu}; needs root)", f"{type(e).__name__}: {e}")
+        err = f"{type(e).__name__}: {e}"
+    _unavailable(f"The {base!r} Docker daemon (own network namespace, fake_gpu={fake_gpu}; needs root)", err)
 
 
 @pytest.fixture(scope="session")

@@ -283,3 +283,22 @@ def test_leftover_tracker(docker_client, plain_image):
                 c.remove(force=True)
             except docker.errors.NotFound:
                 pass
+
+
+# --------------------------------------------------------------------------- pytest_jupyter integration
+def test_plain_sync_tests_get_pytest_jupyter_loop(jp_asyncio_loop):
+    import asyncio
+
+    assert isinstance(jp_asyncio_loop, asyncio.AbstractEventLoop) and not jp_asyncio_loop.is_closed()
+
+
+async def test_async_tests_run_on_pytest_jupyter_loop():
+    import asyncio
+
+    await asyncio.sleep(0)
+
+
+@pytest.mark.browser
+def test_browser_tests_get_no_forced_loop(request):
+    """tests marked `browser` (Playwright brings its own loop and server) are left alone."""
+    assert request.getfixturevalue("jp_asyncio_loop") is None
