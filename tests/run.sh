@@ -87,6 +87,15 @@ if [ "${JGK_TEST_SKIP_INSTALL:-0}" != 1 ]; then
 fi
 choose_python
 if [ "${JGK_TEST_SKIP_INSTALL:-0}" != 1 ]; then
+    # A `jupyter labextension develop` symlink in the prefix points into this repo; pip's
+    # uninstall of the previous install then moves the repo's built labextension away and the
+    # install fails (ENOENT on .../labextensions/jupyter-gpu-kernels/install.json). The editable
+    # install puts a real copy there instead.
+    LABEXT_LINK="$("$PY" -c 'import sys; print(sys.prefix)')/share/jupyter/labextensions/jupyter-gpu-kernels"
+    if [ -L "$LABEXT_LINK" ]; then
+        say "NOTE: removing the 'jupyter labextension develop' symlink $LABEXT_LINK -> $(readlink "$LABEXT_LINK") (it breaks pip's reinstall); restore it with: jupyter labextension develop --overwrite ."
+        rm -f "$LABEXT_LINK"
+    fi
     say "pip install -e '.[test]'"
     "$PY" -m pip install -e '.[test]'
 fi
