@@ -78,9 +78,16 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_hosts(args: argparse.Namespace) -> int:
     hosts = DockerHosts()
     if args.hosts_cmd == "add":
+        options: dict[str, Any] = {}
+        if args.ssh_option:
+            options["ssh_options"] = args.ssh_option
+        if args.remote_socket:
+            options["remote_socket"] = args.remote_socket
+        if args.allow_unencrypted:
+            options["allow_unencrypted"] = True
         host = hosts.add(
             args.name, args.url, tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key,
-            description=args.description,
+            description=args.description, options=options or None,
         )
         print(f"Added host {host.name!r} ({host.url}). Check it with: jupyter gpu-kernels hosts check {host.name}")
         return 0
@@ -237,6 +244,49 @@ def cmd_kernels(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from . import workspace
+    from .devices import _any_image
+    from .transport import connect
+
+    host = DockerHosts().get(args.host)
+    if host.is_local:
+        print(f"error: host {host.name!r} shares this machine's files; nothing to sync", file=sys.stderr)
+        return 2
+    client = connect(host)
+    image = args.image or _any_image(client)
+    if image is None:
+        print(f"error: no image on host {host.name!r} to run the copy with; pull one first", file=sys.stderr)
+        return 2
+    fn = workspace.push if args.direction == "push" else workspace.pull
+    done = fn(client, args.dir, args.paths, image)
+    arrow = "→" if args.direction == "push" else "←"
+    for rel in done:
+        print(f"{rel} {arrow} {host.name}:{workspace.workspace_volume_name(args.dir)}/{rel}")
+    return 0
+
+
+def cmd_copy_image(args: argparse.Namespace) -> int:
+    from .images import check_image_ref, copy_image
+    from .policy import image_policy
+    from .transport import connect
+
+    ref = image_policy().check(check_image_ref(args.image))
+    hosts = DockerHosts()
+    src, dst = hosts.get(args.source), hosts.get(args.to)
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int | None) -> None:
+        text = f"copying {ref} {src.name} → {dst.name}: {done / 1e6:.1f}" + (f"/{total / 1e6:.1f}" if total else "") + " MB"
+        print(("\r\033[K" if tty else "") + text, end="" if tty else "\n", file=sys.stderr, flush=True)
+
+    copy_image(connect(src), connect(dst), ref, progress=progress)
+    if tty:
+        print(file=sys.stderr)
+    print(f"Copied {ref} from {src.name!r} to {dst.name!r}")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .doctor import run_checks
 
@@ -283,6 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--tls-cert")
     a.add_argument("--tls-key")
     a.add_argument("--description", default="")
+    a.add_argument("--ssh-option", action="append", default=[], metavar="OPT",
+                   help="extra argument for ssh, e.g. --ssh-option=-F --ssh-option=/path/ssh_config")
+    a.add_argument("--remote-socket", help="Docker socket on the SSH host (default /var/run/docker.sock)")
+    a.add_argument("--allow-unencrypted", action="store_true",
+                   help="TLS hosts: allow kernels without CurveZMQ encryption (admins only; not recommended)")
     r = hs.add_parser("remove")
     r.add_argument("name")
     c = hs.add_parser("check", help="connect and report engine, GPU driver and GPUs")
@@ -329,6 +384,20 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("kernels", help="our running kernel containers on every reachable host")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_kernels)
+
+    s = sub.add_parser("sync", help="copy files between a notebook directory and its workspace on a remote host")
+    s.add_argument("direction", choices=["push", "pull"])
+    s.add_argument("paths", nargs="+", help="files or folders, relative to --dir")
+    s.add_argument("--host", required=True)
+    s.add_argument("--dir", default=".", help="the notebook directory (default: current directory)")
+    s.add_argument("--image", help="image to run the copy with (default: any image on the host)")
+    s.set_defaults(func=cmd_sync)
+
+    s = sub.add_parser("copy-image", help="copy an image from one host to another (docker save | docker load)")
+    s.add_argument("image")
+    s.add_argument("--to", required=True, help="destination host")
+    s.add_argument("--from", dest="source", default="local", help="source host (default: local)")
+    s.set_defaults(func=cmd_copy_image)
 
     s = sub.add_parser("doctor", help="check daemons, GPU drivers, images and hosts; print what to fix")
     s.add_argument("--host", help="check only this host")

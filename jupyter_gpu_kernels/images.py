@@ -202,3 +202,31 @@ def list_images(client: docker.DockerClient, detect: bool = True) -> list[dict]:
         )
     result.sort(key=lambda i: (i["tags"] or [""])[0])
     return result
+
+
+def copy_image(
+    source: docker.DockerClient,
+    dest: docker.DockerClient,
+    ref: str,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> None:
+    """``docker save | docker load`` between two daemons, streamed, with byte progress."""
+    try:
+        image = source.images.get(ref)
+    except docker.errors.ImageNotFound:
+        raise ImageError(f"image {ref!r} is not present on the source host") from None
+    total = image.attrs.get("Size")
+    sent = 0
+
+    def chunks():  # type: ignore[no-untyped-def]
+        nonlocal sent
+        for chunk in image.save(named=True):
+            sent += len(chunk)
+            if progress:
+                progress(sent, total)
+            yield chunk
+
+    try:
+        dest.images.load(chunks())
+    except docker.errors.APIError as e:
+        raise ImageError(f"loading {ref!r} on the destination host failed: {e.explanation or e}") from e

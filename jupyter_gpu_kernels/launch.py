@@ -41,6 +41,8 @@ class LaunchPlan:
     labels: dict[str, str] = field(default_factory=dict)
     network: str = "bridge"
     publish_ports: bool = False
+    publish_address: str = "127.0.0.1"
+    host_ports: dict[str, int] = field(default_factory=dict)
     cap_drop: list[str] = field(default_factory=lambda: ["ALL"])
     init: bool = True
 
@@ -79,7 +81,12 @@ class LaunchPlan:
         if self.working_dir:
             kwargs["working_dir"] = self.working_dir
         if self.publish_ports:
-            kwargs["ports"] = {f"{p}/tcp": ("127.0.0.1", None) for p in ports.values()}
+            # loopback: the kernel manager's own (free) port numbers, stable across restarts;
+            # elsewhere: the previous host ports on a restart, else any free ones
+            kwargs["ports"] = {
+                f"{p}/tcp": (self.publish_address, p if self.publish_address == "127.0.0.1" else self.host_ports.get(name))
+                for name, p in ports.items()
+            }
         return {k: v for k, v in kwargs.items() if v is not None}
 
     def connection_archive(self, info: dict, uid: int | None, gid: int | None) -> bytes:

@@ -28,6 +28,7 @@ import signal
 import socket
 import tarfile
 import time
+from urllib.parse import urlparse
 from datetime import datetime, timezone
 from typing import Any
 
@@ -46,6 +47,7 @@ from .gpus import parse_gpus
 from .hosts import DockerHost, DockerHosts
 from .images import PULL_POLICIES, check_image_ref, ensure_image
 from .policy import image_policy
+from .networks import KERNEL_NETWORK, endpoint_config, ensure_kernel_network
 from .launch import (
     CONNECTION_DIR,
     KERNEL_PORT_NAMES,
@@ -54,7 +56,8 @@ from .launch import (
     parse_user,
     server_user,
 )
-from .resources import allowed, check_env_name, parse_cpus, parse_mount, parse_size
+from .resources import Mount, allowed, check_env_name, parse_cpus, parse_mount, parse_size
+from .workspace import workspace_volume_name
 from .transport import connect
 
 LOG_TAIL_LINES = 30
@@ -114,10 +117,22 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         help="'direct': connect to the container's address (local Linux daemons, no docker-proxy); "
         "'publish': publish kernel ports on 127.0.0.1 only; 'auto' picks direct where possible.",
     )
-    network = Unicode("bridge", config=True, help="Docker network for the kernel container.")
+    network = Unicode(
+        "jupyter-gpu-kernels",
+        config=True,
+        help="Docker network for kernel containers. The default one is created on first use, with "
+        "inter-container traffic off and a fixed subnet so a restarted kernel keeps its address; "
+        "any other name is used as is.",
+    )
     argv = List(Unicode(), config=True, help="Kernel command in the container; default: the kernelspec's argv.")
     cap_drop = List(Unicode(), default_value=["ALL"], config=True, help="Linux capabilities to drop.")
     environment = Unicode("", config=True, help="Name of the environment this kernel was started from (a label).")
+    remote_workspace = Unicode(
+        "/workspace",
+        config=True,
+        help="On hosts that do not share this machine's filesystem: where the per-notebook-directory "
+        "named volume is mounted (the kernel's working directory). Empty: no volume.",
+    )
 
     # --- state ---
     container_id: str | None = None
@@ -126,6 +141,9 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
     _plan: LaunchPlan | None = None
     _host: DockerHost | None = None
     _exit_code: int | None = None
+    _workspace_volume: str | None = None
+    _local_ports: dict[str, int] | None = None
+    container_ports: dict[str, int] = {}
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -179,6 +197,12 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         cwd = kwargs.get("cwd")
         cwd = os.path.abspath(cwd) if cwd else os.getcwd()
         working_dir = None
+        self._workspace_volume = None
+        if not self._host.is_local and self.remote_workspace:
+            # the server's directories do not exist there: a named volume per notebook directory
+            self._workspace_volume = workspace_volume_name(cwd)
+            mounts.insert(0, Mount(self._workspace_volume, self.remote_workspace))
+            working_dir = self.remote_workspace
         if self._host.is_local:
             working_dir = cwd
             if self.mount_root:
@@ -195,7 +219,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             user = None
         else:
             user = self.user
-        env = self._container_env(kwargs.get("env", {}), f"{CONNECTION_DIR}/home" if user or not self._host.is_local else None)
+        env = self._container_env(kwargs.get("env", {}), f"{CONNECTION_DIR}/home" if user else None)
 
         if km is not None:
             self._prepare_keys(km)
@@ -264,7 +288,10 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             ensure_image, client, plan.image, self.pull_policy, host_name=host.name, progress=self.log.info
         )
         mode = await self._connection_mode(client)
-        plan.publish_ports = mode == "publish"
+        plan.publish_ports = mode in ("publish", "remote-publish")
+        plan.host_ports = dict(self._local_ports or {}) if mode == "remote-publish" else {}
+        if mode == "remote-publish":
+            plan.publish_address = str(host.options.get("publish_address", "0.0.0.0"))
         info = dict(km.get_connection_info()) if km is not None else {}
         ports = {name: int(info[name]) for name in KERNEL_PORT_NAMES if info.get(name)}
         container = None
@@ -278,20 +305,30 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
                     )
                 plan.labels[L.GPUS] = ",".join(plan.gpu_ids) if plan.gpu_ids else ("all" if plan.gpus.kind == "all" else "")
                 plan.labels[L.STARTED] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                if plan.network == KERNEL_NETWORK:
+                    await self._docker(ensure_kernel_network, client)
                 container = await self._docker(self._create, client, plan, ports)
             self.container_id = container.id
             uid, gid = await self._docker(self._resolve_uid, container, plan.user)
             archive = plan.connection_archive(container_connection_info(info), uid, gid)
             await self._docker(container.put_archive, "/tmp", archive)
+            if self._workspace_volume and uid:
+                await self._docker(container.put_archive, "/", self._workspace_owner_archive(uid, gid))
             await self._docker(self._start, container, plan)
             await self._docker(container.reload)
             address, ports = self._address(container, plan, ports)
-            self.container_ip = address
+            self.container_ip = self._network_ip(container, plan)
+            self.container_ports = dict(ports)
+            if mode == "tunnel":
+                address, ports = await self._docker(self._tunnel_ports, address, ports)
+            elif mode == "remote-publish":
+                address = urlparse(host.url).hostname or address
             self.gpu_ids = list(plan.gpu_ids)
             await self._wait_ready(container, address, ports, info)
         except BaseException:
             if container is not None:
                 await self._docker(self._remove, container)
+            self._cancel_tunnels()
             self.container_id = None
             raise
         self.log.info(
@@ -308,8 +345,10 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         if self.connection_mode != "auto":
             return self.connection_mode
         assert self._host is not None
+        if self._host.scheme == "ssh":
+            return "tunnel"
         if not self._host.is_local:
-            return "publish"
+            return "remote-publish"
         info = await self._docker(client.info)
         os_name = str(info.get("OperatingSystem", ""))
         if "Docker Desktop" in os_name or info.get("OSType") != "linux" or not os.path.exists("/proc/net"):
@@ -323,8 +362,18 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
                 stale.remove(force=True)
         except docker.errors.NotFound:
             pass
+        kwargs = plan.create_kwargs(ports)
+        if self.container_ip and not plan.publish_ports and plan.network == KERNEL_NETWORK:
+            # a restart: ask for the old address so connected clients keep working
+            kwargs["networking_config"] = {plan.network: endpoint_config(client, self.container_ip)}
+            try:
+                return client.containers.create(**kwargs)
+            except docker.errors.APIError as e:
+                self.log.warning("kernel %s: could not get address %s back (%s)", self.kernel_id, self.container_ip,
+                                 e.explanation or e)
+                kwargs.pop("networking_config")
         try:
-            return client.containers.create(**plan.create_kwargs(ports))
+            return client.containers.create(**kwargs)
         except docker.errors.APIError as e:
             raise KernelLaunchError(
                 f"could not create the kernel container from {plan.image!r}: {e.explanation or e}"
@@ -367,6 +416,12 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
                 raise NoGPUDriverError(f"the NVIDIA Container Toolkit failed to set up GPUs {plan.gpus}: {text}") from e
             raise KernelLaunchError(f"could not start the kernel container: {text}") from e
 
+    @staticmethod
+    def _network_ip(container: Any, plan: LaunchPlan) -> str | None:
+        net = container.attrs.get("NetworkSettings", {})
+        networks = net.get("Networks") or {}
+        return (networks.get(plan.network) or {}).get("IPAddress") or net.get("IPAddress") or None
+
     def _address(self, container: Any, plan: LaunchPlan, ports: dict[str, int]) -> tuple[str, dict[str, int]]:
         net = container.attrs.get("NetworkSettings", {})
         if plan.publish_ports:
@@ -377,6 +432,8 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
                 if not binding.get("HostPort"):
                     raise KernelLaunchError(f"port {port} of the kernel container was not published")
                 mapped[name] = int(binding["HostPort"])
+            if plan.publish_address != "127.0.0.1":
+                self._local_ports = mapped  # reused on restart
             return "127.0.0.1", mapped
         networks = net.get("Networks") or {}
         ip = (networks.get(plan.network) or {}).get("IPAddress") or net.get("IPAddress")
@@ -438,6 +495,40 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         if tail:
             msg += f"\n--- last {LOG_TAIL_LINES} lines of the container log ---\n{tail}"
         return msg
+
+    def _tunnel_ports(self, container_ip: str, ports: dict[str, int]) -> tuple[str, dict[str, int]]:
+        """Forward each kernel port from 127.0.0.1 here to the container on the remote host."""
+        from .ssh import tunnel_for
+
+        assert self._host is not None
+        tunnel = tunnel_for(self._host)
+        self._cancel_tunnels()
+        previous = self._local_ports or {}
+        local = {
+            name: tunnel.forward(f"{self.kernel_id}:{name}", container_ip, port, local_port=previous.get(name))
+            for name, port in ports.items()
+        }
+        self._local_ports = local  # a restart re-forwards the same local ports: clients stay connected
+        return "127.0.0.1", local
+
+    def _cancel_tunnels(self) -> None:
+        if self._host is not None and self._host.scheme == "ssh":
+            from .ssh import tunnel_for
+
+            try:
+                tunnel_for(self._host).cancel(f"{self.kernel_id}:")
+            except Exception as e:  # never let cleanup fail on a dead host
+                self.log.warning("kernel %s: could not cancel SSH forwards: %s", self.kernel_id, e)
+
+    def _workspace_owner_archive(self, uid: int, gid: int | None) -> bytes:
+        """A tar whose only entry is the workspace directory owned by the kernel's user: extracting
+        it (before start, no capabilities needed) makes a new root-owned volume writable."""
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            d = tarfile.TarInfo(self.remote_workspace.strip("/"))
+            d.type, d.mode, d.uid, d.gid, d.mtime = tarfile.DIRTYPE, 0o755, uid, gid or uid, time.time()
+            tar.addfile(d)
+        return buf.getvalue()
 
     @staticmethod
     def _remove(container: Any) -> None:
@@ -506,6 +597,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             pass
         except GPUKernelsError as e:
             self.log.warning("kernel %s: could not remove its container: %s", self.kernel_id, e)
+        self._cancel_tunnels()
         self.container_id = None
         if not restart:
             self.gpu_ids = []

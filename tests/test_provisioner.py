@@ -59,7 +59,10 @@ def test_lifecycle_outputs_interrupt_restart_shutdown(jdirs, test_image, docker_
         assert "no-new-privileges" in host_cfg["SecurityOpt"]
         assert host_cfg["Memory"] == 1024**3 and host_cfg["ShmSize"] == 256 * 1024**2
         assert not host_cfg.get("PortBindings"), "direct mode must not publish ports on the host"
-        assert km.ip == c.attrs["NetworkSettings"]["IPAddress"]
+        assert km.ip == c.attrs["NetworkSettings"]["Networks"]["jupyter-gpu-kernels"]["IPAddress"]
+        net = docker_client.networks.get("jupyter-gpu-kernels")
+        assert net.attrs["Options"]["com.docker.network.bridge.enable_icc"] == "false"
+        ip_before, info_before = km.ip, km.get_connection_info()
 
         r = run_cell(kc, "import sys; print('out'); print('err', file=sys.stderr)\n"
                          "from IPython.display import display, HTML; display(HTML('<b>hi</b>')); 6*7")
@@ -85,6 +88,8 @@ def test_lifecycle_outputs_interrupt_restart_shutdown(jdirs, test_image, docker_
         with pytest.raises(Exception):
             docker_client.containers.get(first)
         c2 = docker_client.containers.get(second)
+        # same address and ports: clients connected before the restart keep working
+        assert km.ip == ip_before and km.get_connection_info() == info_before
         assert c2.attrs["Config"]["Image"] == test_image
         assert c2.attrs["HostConfig"]["Binds"] == host_cfg["Binds"]
         assert run_cell(kc, "print('x' in dir())")["stdout"] == "False\n"

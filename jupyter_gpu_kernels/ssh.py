@@ -1,0 +1,215 @@
+"""One persistent OpenSSH connection per remote host, carrying the Docker API and kernel ports.
+
+docker-py's own ssh:// support logs in once per API call (``use_ssh_client``,
+docker/docker-py#2966) or uses paramiko, which ignores most of ``~/.ssh/config``.
+We run the OpenSSH client as a ControlMaster instead, so ``~/.ssh/config``,
+agents and ProxyJump work as they do for the Docker CLI:
+
+- the remote daemon's socket is forwarded to a local unix socket (private dir, 0700),
+  and docker-py talks to that socket: one login, reused by every API call;
+- each kernel's five ports are forwarded from 127.0.0.1 to the container's address
+  on the remote side (``ssh -O forward``); nothing is published on the remote's
+  network interfaces, and forwards are cancelled with the kernel;
+- a watchdog re-establishes a dropped connection and restores every forward on the
+  same local ports, so ZeroMQ reconnects by itself and the kernel carries on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+from jupyter_core.paths import jupyter_runtime_dir
+
+from .errors import HostError
+from .hosts import DockerHost
+
+CONNECT_TIMEOUT = 6
+_tunnels: dict[str, "SSHTunnel"] = {}
+_lock = threading.Lock()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SSHTunnel:
+    """The OpenSSH ControlMaster for one host, with the Docker socket and kernel port forwards."""
+
+    def __init__(self, host: DockerHost) -> None:
+        if shutil.which("ssh") is None:
+            raise HostError(f"host {host.name!r} uses ssh:// but no OpenSSH client (`ssh`) is installed here")
+        self.host = host
+        url = urlparse(host.url)
+        self.dest = url.hostname or ""
+        self.user = url.username
+        self.port = url.port
+        key = hashlib.sha256(f"{host.name}\0{host.url}".encode()).hexdigest()[:12]
+        # unix socket paths are limited to ~100 bytes: keep the directory short
+        base = Path(os.environ.get("JGK_SSH_DIR") or Path(jupyter_runtime_dir()) / "gpu-kernels-ssh")
+        if len(str(base)) > 60:
+            base = Path("/tmp") / f"jgk-ssh-{os.getuid()}"
+        self.dir = base / key
+        self.control = self.dir / "ctl"
+        self.docker_sock = self.dir / "docker.sock"
+        self.remote_socket = str(host.options.get("remote_socket") or "/var/run/docker.sock")
+        self.ssh_options = [str(o) for o in host.options.get("ssh_options", [])]
+        self.forwards: dict[str, tuple[int, str, int]] = {}
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        self.reconnects = 0
+
+    # ------------------------------------------------------------------ ssh invocations
+    def _base(self) -> list[str]:
+        argv = ["ssh", *self.ssh_options,
+                "-o", "BatchMode=yes", "-o", f"ConnectTimeout={CONNECT_TIMEOUT}",
+                "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
+                "-o", "ExitOnForwardFailure=yes", "-o", "StreamLocalBindUnlink=yes",
+                "-S", str(self.control)]
+        if self.port:
+            argv += ["-p", str(self.port)]
+        if self.user:
+            argv += ["-l", self.user]
+        return argv
+
+    def _ctl(self, *args: str, timeout: float = 10) -> subprocess.CompletedProcess:
+        return subprocess.run([*self._base(), *args, self.dest], capture_output=True, text=True, timeout=timeout)
+
+    def alive(self) -> bool:
+        if not self.control.exists():
+            return False
+        try:
+            return self._ctl("-O", "check", timeout=5).returncode == 0 and self.docker_sock.exists()
+        except subprocess.TimeoutExpired:
+            return False
+
+    def _start_master(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.dir, 0o700)
+        for stale in (self.control, self.docker_sock):
+            stale.unlink(missing_ok=True)
+        argv = [*self._base(), "-M", "-N", "-f", "-o", "ControlPersist=yes",
+                "-L", f"{self.docker_sock}:{self.remote_socket}", self.dest]
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=CONNECT_TIMEOUT + 4, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise HostError(f"Docker host {self.host.name!r} ({self.host.url}) is not reachable: ssh timed out") from None
+        if proc.returncode != 0:
+            err = (proc.stderr or "").strip().splitlines()
+            raise HostError(
+                f"Docker host {self.host.name!r} ({self.host.url}) is not reachable over SSH: "
+                f"{err[-1] if err else 'ssh exited with ' + str(proc.returncode)}. "
+                f"Check that `ssh {self.dest}` works without a password prompt (key or agent)."
+            )
+        deadline = time.monotonic() + 5
+        while not self.docker_sock.exists():
+            if time.monotonic() > deadline:
+                raise HostError(f"host {self.host.name!r}: SSH is up but the Docker socket {self.remote_socket} "
+                                "could not be forwarded (is dockerd running there, may this user use it?)")
+            time.sleep(0.02)
+
+    def _add_forward(self, local_port: int, rhost: str, rport: int) -> None:
+        proc = self._ctl("-O", "forward", "-L", f"127.0.0.1:{local_port}:{rhost}:{rport}")
+        if proc.returncode != 0:
+            raise HostError(f"host {self.host.name!r}: could not forward port {rport}: {proc.stderr.strip()}")
+
+    def ensure(self) -> None:
+        """Connect (or reconnect) and restore all kernel forwards on their old local ports."""
+        with self._lock:
+            if self.alive():
+                return
+            reconnect = self.control.exists() or bool(self.forwards)
+            if self.control.exists():
+                self._ctl("-O", "exit", timeout=5)
+            self._start_master()
+            for local_port, rhost, rport in self.forwards.values():
+                self._add_forward(local_port, rhost, rport)
+            if reconnect:
+                self.reconnects += 1
+            self._start_watchdog()
+
+    def _start_watchdog(self) -> None:
+        if self._watchdog is not None and self._watchdog.is_alive():
+            return
+        self._watchdog = threading.Thread(target=self._watch, name=f"ssh-watchdog-{self.host.name}", daemon=True)
+        self._watchdog.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1.0):
+            if not self.forwards:
+                continue
+            try:
+                self.ensure()
+            except Exception:  # host down: try again next round; poll() reports the host unreachable
+                pass
+
+    # ------------------------------------------------------------------ public
+    def docker_url(self) -> str:
+        self.ensure()
+        return f"unix://{self.docker_sock}"
+
+    def forward(self, key: str, rhost: str, rport: int, local_port: int | None = None) -> int:
+        """Forward a 127.0.0.1 port (``local_port``, else a free one) to ``rhost:rport`` as seen from
+        the remote host."""
+        with self._lock:
+            self.ensure()
+            if key in self.forwards:
+                return self.forwards[key][0]
+            if local_port:
+                try:
+                    self._add_forward(local_port, rhost, rport)
+                    self.forwards[key] = (local_port, rhost, rport)
+                    return local_port
+                except HostError:
+                    pass  # taken meanwhile: fall back to a new port
+            for _ in range(5):
+                local = _free_port()
+                try:
+                    self._add_forward(local, rhost, rport)
+                except HostError:
+                    continue
+                self.forwards[key] = (local, rhost, rport)
+                return local
+            raise HostError(f"host {self.host.name!r}: no free local port to forward {rhost}:{rport}")
+
+    def cancel(self, prefix: str) -> None:
+        """Remove the forwards whose key starts with ``prefix`` (one kernel's ports)."""
+        with self._lock:
+            for key in [k for k in self.forwards if k.startswith(prefix)]:
+                local, rhost, rport = self.forwards.pop(key)
+                if self.control.exists():
+                    self._ctl("-O", "cancel", "-L", f"127.0.0.1:{local}:{rhost}:{rport}")
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:
+            if self.control.exists():
+                self._ctl("-O", "exit", timeout=5)
+            self.forwards.clear()
+
+
+def tunnel_for(host: DockerHost) -> SSHTunnel:
+    with _lock:
+        t = _tunnels.get(host.name)
+        if t is None or t.host.url != host.url or t.host.options != host.options:
+            if t is not None:
+                t.close()
+            t = _tunnels[host.name] = SSHTunnel(host)
+        return t
+
+
+def close_all() -> None:
+    with _lock:
+        for t in _tunnels.values():
+            t.close()
+        _tunnels.clear()
