@@ -83,8 +83,6 @@ def cmd_hosts(args: argparse.Namespace) -> int:
             options["ssh_options"] = args.ssh_option
         if args.remote_socket:
             options["remote_socket"] = args.remote_socket
-        if args.allow_unencrypted:
-            options["allow_unencrypted"] = True
         host = hosts.add(
             args.name, args.url, tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key,
             description=args.description, options=options or None,
@@ -336,8 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--ssh-option", action="append", default=[], metavar="OPT",
                    help="extra argument for ssh, e.g. --ssh-option=-F --ssh-option=/path/ssh_config")
     a.add_argument("--remote-socket", help="Docker socket on the SSH host (default /var/run/docker.sock)")
-    a.add_argument("--allow-unencrypted", action="store_true",
-                   help="TLS hosts: allow kernels without CurveZMQ encryption (admins only; not recommended)")
+
     r = hs.add_parser("remove")
     r.add_argument("name")
     c = hs.add_parser("check", help="connect and report engine, GPU driver and GPUs")

@@ -268,7 +268,9 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         policy = km._transport_encryption_policy() if hasattr(km, "_transport_encryption_policy") else "disabled"
         wants = policy == "required" or (policy == "auto" and km._kernel_supports_curve_encryption())
         assert self._host is not None
-        if self._host.crosses_network and not self._host.options.get("allow_unencrypted"):
+        # only an administrator (traitlets config, not the user's hosts file) may waive encryption
+        waived = self._host.source == "config" and bool(self._host.options.get("allow_unencrypted"))
+        if self._host.crosses_network and not waived:
             if not zmq.has("curve"):
                 raise GPUKernelsError(
                     f"host {self._host.name!r} is across a network and kernel traffic must be encrypted, "
@@ -316,6 +318,8 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
                 await self._docker(container.put_archive, "/", self._workspace_owner_archive(uid, gid))
             await self._docker(self._start, container, plan)
             await self._docker(container.reload)
+            if container.status not in ("created", "running"):
+                raise KernelLaunchError(await self._docker(self._explain, container, "exited before it was ready"))
             address, ports = self._address(container, plan, ports)
             self.container_ip = self._network_ip(container, plan)
             self.container_ports = dict(ports)
