@@ -57,10 +57,14 @@ export async function requestAPI<T>(
   }
 
   if (!response.ok) {
-    throw new ServerConnection.ResponseError(
-      response,
-      (typeof data === 'object' && data?.message) || String(data || '')
-    );
+    // A JSON error of an API handler has a message; an HTML error page is no message.
+    const message =
+      typeof data === 'object'
+        ? data?.message ?? ''
+        : /^\s*</.test(String(data))
+          ? ''
+          : String(data || '');
+    throw new ServerConnection.ResponseError(response, message || undefined);
   }
 
   return data as T;

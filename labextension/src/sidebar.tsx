@@ -1,335 +1,276 @@
-import { ServerConnection } from '@jupyterlab/services';
-import { ReactWidget } from '@jupyterlab/ui-components';
+/**
+ * The "GPU Kernels" left-sidebar panel: a JupyterLab `SidePanel` with the host
+ * picker on top and collapsible sections for GPUs, environments, images and
+ * running kernels. It refreshes itself while visible.
+ */
+import { showDialog, Dialog, Notification } from '@jupyterlab/apputils';
+import {
+  addIcon,
+  ReactWidget,
+  refreshIcon,
+  SidePanel,
+  ToolbarButton,
+  UseSignal
+} from '@jupyterlab/ui-components';
+import { CommandRegistry } from '@lumino/commands';
 import { Message } from '@lumino/messaging';
+import { Poll } from '@lumino/polling';
+import { AccordionPanel, PanelLayout, Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { apiUrl, requestAPI } from './request';
+import { errorMessage, IEnvironment } from './api';
+import { CommandIDs } from './commands';
+import { EnvironmentsView, IEnvironmentDraft, openEnvironmentDialog } from './environments';
+import { GPUsView } from './gpus';
+import { HostBar } from './hostbar';
+import { ImagesView } from './images';
+import { KernelsView } from './kernels';
+import { GPUKernelsModel } from './model';
+
+export { NO_HOST_HELP } from './hostbar';
 
 /**
- * One Docker host as reported by `GET <baseUrl>gpu-kernels/api/hosts`
- * (`jupyter_gpu_kernels/status.py::host_status`). Only `name` is required
- * here; everything else is rendered when present.
+ * A ReactWidget that re-renders whenever the model changes.
  */
-export interface IDockerHost {
-  /** Display name of the host (e.g. `local`, `gpu-box`). */
-  name: string;
-  /** Docker endpoint, e.g. `unix:///var/run/docker.sock` or `ssh://user@host`. */
-  url?: string;
-  /** Whether the daemon answered. */
-  reachable?: boolean;
-  /** Short status; derived from `reachable`/`error` when absent. */
-  status?: string;
-  /** Why the host is not usable (shown prominently). */
-  error?: string | null;
-  /** Optional hint on how to fix the problem. */
-  hint?: string | null;
-  /** Docker engine version of a reachable host. */
-  engine_version?: string | null;
-  /** NVIDIA driver version, when GPUs were found. */
-  gpu_driver?: string | null;
-  /** Number of GPUs seen on the host. */
-  gpu_count?: number | null;
-  /** Why GPUs are missing or limited, e.g. "no GPU driver on this host". */
-  gpu_status?: string | null;
-  /** GPUs seen on the host (alternative to `gpu_count`). */
-  gpus?: unknown[];
-  /** Admin/user description of the host. */
-  description?: string;
-  /** Where the host comes from: `builtin`, `config` or `user`. */
-  source?: string;
-}
-
-/**
- * The endpoint may answer with a bare list or with `{hosts: [...]}`.
- */
-type HostsReply = IDockerHost[] | { hosts?: IDockerHost[] };
-
-/**
- * What the sidebar currently knows.
- */
-interface IState {
-  loading: boolean;
-  hosts: IDockerHost[] | null;
-  /** Error text when the request itself failed. */
-  error: string | null;
-  updated: Date | null;
-}
-
-/**
- * Text shown when no Docker host is reachable, e.g. on Binder.
- */
-export const NO_HOST_HELP =
-  'GPU kernels run in Docker containers, so they need a Docker host. Start a ' +
-  'Docker daemon on this machine, or add a remote one from a terminal with ' +
-  '"jupyter gpu-kernels hosts add NAME ssh://user@host" (or tcp://host:2376 ' +
-  'with TLS), then press Refresh. Admins can list hosts in ' +
-  'c.DockerHosts.hosts.';
-
-function gpuCount(host: IDockerHost): number | null {
-  if (typeof host.gpu_count === 'number') {
-    return host.gpu_count;
+class ModelView extends ReactWidget {
+  constructor(
+    readonly model: GPUKernelsModel,
+    private _render: () => JSX.Element,
+    options: { label?: string; className: string }
+  ) {
+    super();
+    this.addClass(options.className);
+    this.addClass('jp-GPUKernels-section');
+    if (options.label) {
+      this.title.label = options.label;
+    }
   }
-  if (Array.isArray(host.gpus)) {
-    return host.gpus.length;
-  }
-  return null;
-}
 
-function isReachable(host: IDockerHost): boolean {
-  if (host.error) {
-    return false;
-  }
-  return typeof host.reachable === 'boolean' ? host.reachable : true;
-}
-
-function hostStatus(host: IDockerHost): string {
-  if (host.status) {
-    return host.status;
-  }
-  if (host.error || host.reachable === false) {
-    return 'unreachable';
-  }
-  return host.reachable ? 'ok' : 'unknown';
-}
-
-function HostItem(props: { host: IDockerHost }): JSX.Element {
-  const { host } = props;
-  const failed = !!host.error;
-  const status = hostStatus(host);
-  const gpus = gpuCount(host);
-  const details = [
-    gpus !== null ? (gpus === 1 ? '1 GPU' : `${gpus} GPUs`) : null,
-    host.gpu_driver ? `driver ${host.gpu_driver}` : null,
-    host.engine_version ? `Docker ${host.engine_version}` : null
-  ].filter(Boolean);
-  return (
-    <li
-      className={
-        'jp-GPUKernels-host' + (failed ? ' jp-GPUKernels-host-failed' : '')
-      }
-      data-host={host.name}
-    >
-      <div className="jp-GPUKernels-hostHeader">
-        <span className="jp-GPUKernels-hostName">{host.name}</span>
-        <span
-          className={`jp-GPUKernels-status jp-GPUKernels-status-${status
-            .toLowerCase()
-            .replace(/[^a-z0-9-]/g, '-')}`}
-        >
-          {status}
-        </span>
-      </div>
-      {host.url && <div className="jp-GPUKernels-hostUrl">{host.url}</div>}
-      {host.description && (
-        <div className="jp-GPUKernels-hostDescription">{host.description}</div>
-      )}
-      {details.length > 0 && (
-        <div className="jp-GPUKernels-hostGpus">{details.join(' · ')}</div>
-      )}
-      {host.gpu_status && (
-        <div className="jp-GPUKernels-hint">{host.gpu_status}</div>
-      )}
-      {failed && (
-        <div className="jp-GPUKernels-hostError" role="alert">
-          {host.error}
-        </div>
-      )}
-      {host.hint && <div className="jp-GPUKernels-hint">{host.hint}</div>}
-    </li>
-  );
-}
-
-/**
- * The body of the sidebar: hosts list, empty state or error text.
- */
-function HostsView(props: IState): JSX.Element {
-  const { hosts, error, loading } = props;
-  if (error) {
+  protected render(): JSX.Element {
     return (
-      <div className="jp-GPUKernels-error" role="alert">
-        {error}
-      </div>
+      <UseSignal signal={this.model.changed}>{() => this._render()}</UseSignal>
     );
   }
-  if (hosts === null) {
-    return (
-      <div className="jp-GPUKernels-message">
-        {loading ? 'Loading Docker hosts…' : 'Not loaded yet.'}
-      </div>
-    );
-  }
-  const reachable = hosts.filter(isReachable);
-  return (
-    <>
-      {reachable.length === 0 && (
-        <div className="jp-GPUKernels-noHost" role="alert">
-          <strong>No Docker host is reachable.</strong> {NO_HOST_HELP}
-        </div>
-      )}
-      {hosts.length > 0 && (
-        <ul className="jp-GPUKernels-hosts">
-          {hosts.map(host => (
-            <HostItem key={host.name} host={host} />
-          ))}
-        </ul>
-      )}
-    </>
-  );
 }
 
 /**
- * Left-sidebar panel listing the Docker hosts known to the server.
- *
- * Kept deliberately small: later work adds GPUs, images and running kernels.
+ * The left-sidebar panel.
  */
-export class GPUKernelsSidebar extends ReactWidget {
+export class GPUKernelsSidebar extends SidePanel {
   constructor(options: GPUKernelsSidebar.IOptions) {
     super();
-    this._serverSettings = options.serverSettings;
-    this._refreshInterval = options.refreshInterval ?? 5;
+    this.model = options.model;
+    this._commands = options.commands;
     this.addClass('jp-GPUKernels-sidebar');
+    this.title.caption = 'GPU Kernels';
+
+    // header: the panel's name, as other JupyterLab side panels show it
+    const heading = new Widget({ node: document.createElement('h2') });
+    heading.node.textContent = 'GPU Kernels';
+    heading.addClass('jp-GPUKernels-title');
+    this.header.addWidget(heading);
+
+    this.toolbar.addItem(
+      'refresh',
+      new ToolbarButton({
+        icon: refreshIcon,
+        tooltip: 'Refresh hosts, GPUs, images, environments and kernels',
+        onClick: () => void this.refresh()
+      })
+    );
+    this.toolbar.addItem(
+      'new-environment',
+      new ToolbarButton({
+        icon: addIcon,
+        tooltip: 'New environment',
+        onClick: () => void this.openEnvironmentForm({})
+      })
+    );
+
+    // host picker and status, always visible above the sections
+    const hostBar = new ModelView(this.model, () => <HostBar model={this.model} />, {
+      className: 'jp-GPUKernels-hostBarWidget'
+    });
+    (this.layout as PanelLayout).insertWidget(2, hostBar);
+
+    this._gpus = new ModelView(
+      this.model,
+      () => (
+        <GPUsView
+          host={this.model.host}
+          gpus={this.model.gpus()}
+          kernels={this.model.kernels.value}
+          selected={this._selected}
+          onSelect={indices => {
+            this._selected = indices;
+            this._gpus.update();
+          }}
+          onOpen={path => this._open(path)}
+          onNewEnvironment={indices =>
+            void this.openEnvironmentForm({
+              host: this.model.host,
+              gpus: `device=${indices.join(',')}`
+            })
+          }
+        />
+      ),
+      { label: 'GPUs', className: 'jp-GPUKernels-gpusSection' }
+    );
+    this._envs = new ModelView(
+      this.model,
+      () => (
+        <EnvironmentsView
+          model={this.model}
+          onOpenForm={(draft, editing) => void this.openEnvironmentForm(draft, editing)}
+          onNewNotebook={env => void this._run(CommandIDs.newNotebook, env)}
+          onUse={env => void this._run(CommandIDs.useEnvironment, env)}
+          onDelete={env => void this._delete(env)}
+        />
+      ),
+      { label: 'Environments', className: 'jp-GPUKernels-envsSection' }
+    );
+    this._images = new ModelView(
+      this.model,
+      () => (
+        <ImagesView
+          model={this.model}
+          onUseImage={image => void this.openEnvironmentForm({ image, host: this.model.host })}
+        />
+      ),
+      { label: 'Images', className: 'jp-GPUKernels-imagesSection' }
+    );
+    this._kernels = new ModelView(
+      this.model,
+      () => <KernelsView model={this.model} onOpen={path => this._open(path)} />,
+      { label: 'Running kernels', className: 'jp-GPUKernels-kernelsSection' }
+    );
+    for (const section of [this._gpus, this._envs, this._images, this._kernels]) {
+      this.addWidget(section);
+    }
+    this.accordion.setRelativeSizes([4, 3, 2, 2]);
+
+    this._poll = new Poll({
+      auto: false,
+      factory: () => this.model.poll(),
+      frequency: { interval: 5000, backoff: true, max: 60 * 1000 },
+      name: 'jupyter-gpu-kernels:sidebar',
+      standby: () => (this.isVisible ? 'when-hidden' : true)
+    });
+    this.refreshInterval = options.refreshInterval ?? 5;
+  }
+
+  readonly model: GPUKernelsModel;
+
+  get accordion(): AccordionPanel {
+    return this.content as AccordionPanel;
   }
 
   /**
    * Seconds between refreshes while the panel is visible; 0 disables polling.
    */
   get refreshInterval(): number {
-    return this._refreshInterval;
+    return this._interval;
   }
   set refreshInterval(seconds: number) {
-    this._refreshInterval = Math.max(0, seconds);
-    this._schedule();
+    this._interval = Math.max(0, Number(seconds) || 0);
+    this._poll.frequency = {
+      interval: this._interval > 0 ? this._interval * 1000 : Poll.NEVER,
+      backoff: true,
+      max: Math.max(60, this._interval) * 1000
+    };
+  }
+
+  /** Reload everything now. */
+  async refresh(): Promise<void> {
+    await this.model.refreshAll();
   }
 
   /**
-   * Fetch the hosts list now and re-render.
+   * Open the create (or edit) environment dialog; resolves with the saved
+   * environment, or null when cancelled.
    */
-  async refresh(): Promise<void> {
-    this._state = { ...this._state, loading: true };
-    this.update();
-    try {
-      const reply = await requestAPI<HostsReply>(
-        'hosts',
-        {},
-        this._serverSettings
-      );
-      const hosts = Array.isArray(reply) ? reply : reply?.hosts ?? [];
-      this._state = {
-        loading: false,
-        hosts,
-        error: null,
-        updated: new Date()
-      };
-    } catch (reason) {
-      this._state = {
-        loading: false,
-        hosts: null,
-        error: this._describeError(reason),
-        updated: new Date()
-      };
+  async openEnvironmentForm(draft: IEnvironmentDraft, editing?: string): Promise<IEnvironment | null> {
+    if (!this.model.hosts.value) {
+      void this.model.refreshHosts();
     }
-    this.update();
-    this._schedule();
+    const env = await openEnvironmentDialog(this.model, draft, editing);
+    if (env && !editing) {
+      this._selected = [];
+      this._gpus.update();
+    }
+    return env;
   }
 
   dispose(): void {
-    this._clearTimer();
+    if (this.isDisposed) {
+      return;
+    }
+    this._poll.dispose();
     super.dispose();
   }
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     void this.refresh();
+    void this._poll.start();
   }
 
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
     if (this.isVisible) {
       void this.refresh();
+      void this._poll.start();
     }
   }
 
   protected onBeforeHide(msg: Message): void {
     super.onBeforeHide(msg);
-    this._clearTimer();
+    void this._poll.stop();
   }
 
-  protected render(): JSX.Element {
-    const { updated, loading } = this._state;
-    return (
-      <div className="jp-GPUKernels-panel">
-        <div className="jp-GPUKernels-header">
-          <h2 className="jp-GPUKernels-title">GPU Kernels</h2>
-          <button
-            className="jp-mod-styled jp-GPUKernels-refresh"
-            title="Refresh Docker hosts"
-            disabled={loading}
-            onClick={() => void this.refresh()}
-          >
-            Refresh
-          </button>
-        </div>
-        <h3 className="jp-GPUKernels-sectionTitle">Docker hosts</h3>
-        <HostsView {...this._state} />
-        {updated && (
-          <div className="jp-GPUKernels-updated">
-            Updated {updated.toLocaleTimeString()}
-          </div>
-        )}
-      </div>
-    );
+  private _open(path: string): void {
+    void this._commands.execute('docmanager:open', { path });
   }
 
-  private _describeError(reason: unknown): string {
-    if (reason instanceof ServerConnection.ResponseError) {
-      const status = reason.response.status;
-      if (status === 404) {
-        return (
-          'The jupyter_gpu_kernels server extension did not answer ' +
-          `(404 for ${apiUrl('hosts', this._serverSettings)}). ` +
-          'Check that it is installed and enabled: jupyter server extension list'
-        );
-      }
-      return `Server error ${status}: ${reason.message}`;
-    }
-    if (reason instanceof ServerConnection.NetworkError) {
-      return `Cannot reach the Jupyter server: ${reason.message}`;
-    }
-    return `Unexpected error: ${String(reason)}`;
-  }
-
-  private _schedule(): void {
-    this._clearTimer();
-    if (this._refreshInterval > 0 && this.isVisible && !this.isDisposed) {
-      this._timer = window.setTimeout(
-        () => void this.refresh(),
-        this._refreshInterval * 1000
-      );
+  private async _run(command: string, env: IEnvironment): Promise<void> {
+    try {
+      await this._commands.execute(command, { environment: env.name });
+    } catch (reason) {
+      Notification.error(errorMessage(reason), { autoClose: 8000 });
     }
   }
 
-  private _clearTimer(): void {
-    if (this._timer !== null) {
-      window.clearTimeout(this._timer);
-      this._timer = null;
+  private async _delete(env: IEnvironment): Promise<void> {
+    const result = await showDialog({
+      title: 'Delete environment',
+      body: `Delete the environment “${env.name}”? Notebooks using the kernel ${env.kernel_name} will need another kernel. Running kernels keep running.`,
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+    });
+    if (!result.button.accept) {
+      return;
+    }
+    try {
+      await this.model.deleteEnvironment(env.name);
+    } catch (reason) {
+      Notification.error(`Cannot delete ${env.name}: ${errorMessage(reason)}`, { autoClose: 8000 });
     }
   }
 
-  private _serverSettings: ServerConnection.ISettings;
-  private _refreshInterval: number;
-  private _timer: number | null = null;
-  private _state: IState = {
-    loading: false,
-    hosts: null,
-    error: null,
-    updated: null
-  };
+  private _commands: CommandRegistry;
+  private _poll: Poll;
+  private _interval = 5;
+  private _gpus: ModelView;
+  private _envs: ModelView;
+  private _images: ModelView;
+  private _kernels: ModelView;
+  private _selected: string[] = [];
 }
 
 export namespace GPUKernelsSidebar {
   export interface IOptions {
-    /** The app's server settings (`app.serviceManager.serverSettings`). */
-    serverSettings: ServerConnection.ISettings;
+    model: GPUKernelsModel;
+    /** The app's commands (docmanager:open and this extension's own). */
+    commands: CommandRegistry;
     /** Seconds between refreshes; 0 disables polling. Default 5. */
     refreshInterval?: number;
   }

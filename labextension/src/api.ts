@@ -1,0 +1,252 @@
+/**
+ * Types and calls of the server extension's REST API (`<baseUrl>gpu-kernels/api/`).
+ *
+ * The shapes mirror jupyter_gpu_kernels/handlers.py, status.py, devices.py,
+ * images.py, pulls.py and environments.py.
+ */
+import { ServerConnection } from '@jupyterlab/services';
+
+import { requestAPI } from './request';
+
+/** One Docker host (`GET hosts`, `status.py::host_status`). */
+export interface IDockerHost {
+  name: string;
+  url?: string;
+  local?: boolean;
+  reachable?: boolean;
+  engine_version?: string | null;
+  api_version?: string | null;
+  /** Whether the daemon can give containers GPUs (NVIDIA Container Toolkit). */
+  gpu_driver?: boolean | string | null;
+  gpu_count?: number | null;
+  /** "4 GPU(s) via nvidia-smi", or why there are none. */
+  gpu_status?: string | null;
+  error?: string | null;
+  source?: string;
+  description?: string;
+}
+
+/** A kernel container holding a GPU. */
+export interface IGPUHolder {
+  kernel_id: string;
+  container: string;
+  /** The notebook the kernel was started for (as the starting server saw it). */
+  notebook: string;
+  environment: string;
+  image: string;
+  since: string;
+  server: string;
+  shared: boolean;
+}
+
+export interface IGPU {
+  index: string;
+  uuid: string;
+  name: string;
+  memory_total_mib: number | null;
+  memory_used_mib: number | null;
+  utilization_pct: number | null;
+  holders: IGPUHolder[];
+}
+
+/** `GET hosts/{host}/gpus` */
+export interface IGPUInventory {
+  host: string;
+  driver: boolean;
+  source: string;
+  gpus: IGPU[];
+  error: string | null;
+  status: string;
+}
+
+/** One image of `GET hosts/{host}/images`. */
+export interface IImage {
+  id: string;
+  tags: string[];
+  digests: string[];
+  size: number | null;
+  created: string | null;
+  /** null: not checked yet. */
+  has_ipykernel: boolean | null;
+  ipykernel_version: string | null;
+  allowed: boolean;
+}
+
+/** An image pull (`POST hosts/{host}/images/pull`, `GET .../pulls/{id}`). */
+export interface IPull {
+  id: string;
+  host: string;
+  image: string;
+  status: 'running' | 'done' | 'failed';
+  message: string;
+  log: string[];
+  error: string | null;
+}
+
+/** The editable fields of an environment. */
+export interface IEnvironmentFields {
+  image: string;
+  display_name?: string;
+  host?: string;
+  /** none | all | N | device=0,2 | ... */
+  gpus?: string;
+  gpu_sharing?: boolean;
+  memory?: string;
+  /** A number; a string only to let the server explain what is wrong with it. */
+  cpus?: number | string;
+  shm_size?: string;
+  mounts?: string[];
+  env?: { [key: string]: string };
+  pull_policy?: string;
+  description?: string;
+}
+
+/** An environment as the server returns it. */
+export interface IEnvironment extends IEnvironmentFields {
+  name: string;
+  host: string;
+  gpus: string;
+  /** The kernelspec name: `gpu-<name>`. */
+  kernel_name: string;
+  read_only: boolean;
+  source?: string;
+}
+
+/** One kernel container of `GET kernels`. */
+export interface IKernelRow {
+  kernel_id: string;
+  container: string;
+  host: string;
+  image: string;
+  environment: string;
+  /** Comma-separated device ids held by the container ("" for none). */
+  gpus: string;
+  /** The session's path on this server, else the notebook the kernel was started for. */
+  notebook: string;
+  session_id: string | null;
+  started: string;
+  state: string;
+  server: string;
+  this_server: boolean;
+  execution_state?: string | null;
+}
+
+/**
+ * Thin, typed wrappers around `requestAPI`.
+ */
+export class GPUKernelsAPI {
+  constructor(readonly serverSettings: ServerConnection.ISettings) {}
+
+  async hosts(): Promise<IDockerHost[]> {
+    const reply = await this._get<{ hosts: IDockerHost[] }>('hosts');
+    return reply.hosts ?? [];
+  }
+
+  gpus(host: string): Promise<IGPUInventory> {
+    return this._get<IGPUInventory>(`hosts/${enc(host)}/gpus`);
+  }
+
+  async images(host: string): Promise<IImage[]> {
+    const reply = await this._get<{ images: IImage[] }>(
+      `hosts/${enc(host)}/images`
+    );
+    return reply.images ?? [];
+  }
+
+  startPull(host: string, image: string): Promise<IPull> {
+    return this._send<IPull>('POST', `hosts/${enc(host)}/images/pull`, {
+      image
+    });
+  }
+
+  pull(host: string, id: string): Promise<IPull> {
+    return this._get<IPull>(`hosts/${enc(host)}/images/pulls/${enc(id)}`);
+  }
+
+  async environments(): Promise<IEnvironment[]> {
+    const reply = await this._get<{ environments: IEnvironment[] }>(
+      'environments'
+    );
+    return reply.environments ?? [];
+  }
+
+  createEnvironment(
+    name: string,
+    fields: IEnvironmentFields
+  ): Promise<IEnvironment> {
+    return this._send<IEnvironment>('POST', 'environments', {
+      name,
+      ...fields
+    });
+  }
+
+  updateEnvironment(
+    name: string,
+    fields: IEnvironmentFields
+  ): Promise<IEnvironment> {
+    return this._send<IEnvironment>(
+      'PUT',
+      `environments/${enc(name)}`,
+      fields
+    );
+  }
+
+  async deleteEnvironment(name: string): Promise<void> {
+    await this._send<void>('DELETE', `environments/${enc(name)}`);
+  }
+
+  async kernels(): Promise<IKernelRow[]> {
+    const reply = await this._get<{ kernels: IKernelRow[] }>('kernels');
+    return reply.kernels ?? [];
+  }
+
+  async shutdownKernel(kernelId: string): Promise<void> {
+    await this._send<void>('DELETE', `kernels/${enc(kernelId)}`);
+  }
+
+  private _get<T>(endPoint: string): Promise<T> {
+    return requestAPI<T>(endPoint, {}, this.serverSettings);
+  }
+
+  private _send<T>(method: string, endPoint: string, body?: unknown) {
+    return requestAPI<T>(
+      endPoint,
+      body === undefined
+        ? { method }
+        : {
+            method,
+            body: JSON.stringify(body),
+            headers: { 'Content-Type': 'application/json' }
+          },
+      this.serverSettings
+    );
+  }
+}
+
+function enc(part: string): string {
+  return encodeURIComponent(part);
+}
+
+/**
+ * The text to show for a failed API call: the server's own message when it sent one.
+ */
+export function errorMessage(reason: unknown): string {
+  if (reason instanceof ServerConnection.ResponseError) {
+    const status = reason.response.status;
+    if (status === 404 && !reason.message) {
+      return 'The jupyter_gpu_kernels server extension did not answer (404). Check that it is enabled: jupyter server extension list';
+    }
+    return reason.message || `Server error ${status}`;
+  }
+  if (reason instanceof ServerConnection.NetworkError) {
+    return `Cannot reach the Jupyter server: ${reason.message}`;
+  }
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+/** HTTP status of a failed API call (0 when there was no response). */
+export function errorStatus(reason: unknown): number {
+  return reason instanceof ServerConnection.ResponseError
+    ? reason.response.status
+    : 0;
+}

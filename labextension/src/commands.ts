@@ -1,0 +1,20 @@
+/**
+ * Command ids of the extension (all in the command palette's "GPU Kernels" category).
+ */
+export namespace CommandIDs {
+  /** Show the GPU Kernels panel. */
+  export const openPanel = 'gpu-kernels:open-panel';
+  /** Reload hosts, GPUs, images, environments and kernels. */
+  export const refresh = 'gpu-kernels:refresh';
+  /** Open the new-environment form (args: image, host, gpus). */
+  export const newEnvironment = 'gpu-kernels:new-environment';
+  /** New notebook in the file browser's folder with an environment's kernel (args: environment). */
+  export const newNotebook = 'gpu-kernels:new-notebook';
+  /** Switch the current notebook to an environment's kernel (args: environment). */
+  export const useEnvironment = 'gpu-kernels:use-environment';
+  /** Shut down the current notebook's kernel container. */
+  export const shutdownCurrent = 'gpu-kernels:shutdown-current-kernel';
+}
+
+/** The command palette category. */
+export const PALETTE_CATEGORY = 'GPU Kernels';
