@@ -15,6 +15,13 @@ from .hosts import DockerHosts
 from .resources import parse_env_pair
 
 
+def _hosts() -> DockerHosts:
+    """The host registry with the administrator's hosts from the server's config files."""
+    from .policy import server_config
+
+    return DockerHosts(config=server_config())
+
+
 def _print_table(rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
@@ -76,7 +83,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- hosts
 def cmd_hosts(args: argparse.Namespace) -> int:
-    hosts = DockerHosts()
+    hosts = _hosts()
     if args.hosts_cmd == "add":
         options: dict[str, Any] = {}
         if args.ssh_option:
@@ -115,7 +122,7 @@ def cmd_hosts(args: argparse.Namespace) -> int:
 def cmd_gpus(args: argparse.Namespace) -> int:
     from .status import gpu_inventory
 
-    inv = gpu_inventory(DockerHosts().get(args.host))
+    inv = gpu_inventory(_hosts().get(args.host))
     if args.json:
         print(json.dumps(inv.to_json(), indent=1))
         return 0
@@ -191,7 +198,7 @@ def cmd_images(args: argparse.Namespace) -> int:
     from .images import list_images
     from .transport import connect
 
-    images = list_images(connect(DockerHosts().get(args.host)))
+    images = list_images(connect(_hosts().get(args.host)))
     if args.json:
         print(json.dumps(images, indent=1))
         return 0
@@ -208,7 +215,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
     from .transport import connect
 
     ref = image_policy().check(check_image_ref(args.image))
-    host = DockerHosts().get(args.host)
+    host = _hosts().get(args.host)
     tty = sys.stderr.isatty()
 
     def progress(msg: str) -> None:
@@ -227,7 +234,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 def cmd_kernels(args: argparse.Namespace) -> int:
     from .handlers import _kernel_rows
 
-    rows = _kernel_rows(DockerHosts().all(), {}, set())
+    rows = _kernel_rows(_hosts().all(), {}, set())
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
@@ -247,7 +254,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from .devices import _any_image
     from .transport import connect
 
-    host = DockerHosts().get(args.host)
+    host = _hosts().get(args.host)
     if host.is_local:
         print(f"error: host {host.name!r} shares this machine's files; nothing to sync", file=sys.stderr)
         return 2
@@ -270,7 +277,7 @@ def cmd_copy_image(args: argparse.Namespace) -> int:
     from .transport import connect
 
     ref = image_policy().check(check_image_ref(args.image))
-    hosts = DockerHosts()
+    hosts = _hosts()
     src, dst = hosts.get(args.source), hosts.get(args.to)
     tty = sys.stderr.isatty()
 
@@ -288,7 +295,7 @@ def cmd_copy_image(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .doctor import run_checks
 
-    return run_checks(DockerHosts(), only=args.host)
+    return run_checks(_hosts(), only=args.host)
 
 
 def build_parser() -> argparse.ArgumentParser:

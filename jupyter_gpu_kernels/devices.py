@@ -103,6 +103,7 @@ class Inventory:
         return f"{len(self.gpus)} GPU(s) via {self.source}"
 
     def find(self, device: str) -> GPU | None:
+        device = device_key(device)
         for gpu in self.gpus:
             if device in gpu.ids:
                 return gpu
@@ -206,6 +207,15 @@ def probe_inventory(client: docker.DockerClient, image: str) -> tuple[list[GPU] 
                 container.remove(force=True)
 
 
+def others_of(gpu: "GPU", kernel_id: str, shared: bool) -> list["Holder"]:
+    return [h for h in gpu.holders if h.kernel_id != kernel_id and not (shared and h.shared)]
+
+
+def device_key(device: str) -> str:
+    """CDI names (nvidia.com/gpu=1, nvidia.com/gpu=GPU-…) and plain ids compare by their id part."""
+    return device.split("=", 1)[1] if "/" in device and "=" in device else device
+
+
 def kernel_containers(client: docker.DockerClient) -> list[Any]:
     """Our live kernel containers on the daemon (exited ones hold nothing; created ones already do)."""
     containers = client.containers.list(all=True, filters={"label": L.KERNEL_ID})
@@ -213,7 +223,7 @@ def kernel_containers(client: docker.DockerClient) -> list[Any]:
 
 
 def _held_ids(c: Any) -> list[str]:
-    return [g for g in c.labels.get(L.GPUS, "").split(",") if g]
+    return [device_key(g) for g in c.labels.get(L.GPUS, "").split(",") if g]
 
 
 # ---------------------------------------------------------------- allocator
@@ -311,9 +321,16 @@ class GPUAllocator:
         """Concrete device ids for ``request``; call with :meth:`lock` held until the container exists."""
         if request.kind in ("none",):
             return []
-        if request.kind == "cdi":
-            return list(request.devices)
         inv = self.inventory(client, image)
+        if request.kind == "cdi":
+            for name in request.devices:
+                gpu = inv.find(name)
+                if gpu is not None and others_of(gpu, kernel_id, shared):
+                    raise GPUUnavailableError(
+                        f"GPU {name} on host {self.host.name!r} is in use by "
+                        f"{', '.join(h.describe() for h in others_of(gpu, kernel_id, shared))}"
+                    )
+            return list(request.devices)
         if not inv.driver:
             raise NoGPUDriverError(
                 f"GPUs were requested ({request}) but host {self.host.name!r} has {inv.error or NO_DRIVER}. "
@@ -321,6 +338,7 @@ class GPUAllocator:
             )
 
         def others(gpu: GPU) -> list[Holder]:
+            """Holders that exclude us: co-location needs *both* kernels to opt into sharing."""
             return [h for h in gpu.holders if h.kernel_id != kernel_id and not (shared and h.shared)]
 
         def busy_text() -> str:
@@ -332,7 +350,7 @@ class GPUAllocator:
             request = GPURequest("devices", devices=tuple(previous))
         if request.kind == "all":
             taken = [g for g in inv.gpus if others(g)]
-            if taken and not shared:
+            if taken:
                 raise GPUUnavailableError(
                     f"all GPUs of host {self.host.name!r} were requested but some are in use ({busy_text()}); "
                     "ask for free ones, or enable GPU sharing"
@@ -345,7 +363,7 @@ class GPUAllocator:
                 if gpu is None and inv.gpus:
                     known = ", ".join(f"{g.index} ({g.uuid})" for g in inv.gpus)
                     raise GPUUnavailableError(f"GPU {dev!r} does not exist on host {self.host.name!r}; it has: {known}")
-                if gpu is not None and others(gpu) and not shared:
+                if gpu is not None and others(gpu):
                     raise GPUUnavailableError(
                         f"GPU {dev} on host {self.host.name!r} is in use by "
                         f"{', '.join(h.describe() for h in others(gpu))}; {busy_text()}"
@@ -357,7 +375,7 @@ class GPUAllocator:
             raise GPUUnavailableError(
                 f"{request.count} GPU(s) requested but host {self.host.name!r} has only {len(inv.gpus)}"
             )
-        candidates = [g for g in inv.gpus if shared or not others(g)]
+        candidates = [g for g in inv.gpus if not others(g)]
         candidates.sort(key=lambda g: (len(g.holders), g.utilization_pct or 0, g.memory_used_mib or 0, int(g.index)))
         if len(candidates) < request.count:
             raise GPUUnavailableError(

@@ -15,6 +15,10 @@ class HostError(GPUKernelsError):
     """A Docker host is unknown, misconfigured or unreachable."""
 
 
+class UnknownHostError(HostError, SpecError):
+    """A setting names a Docker host that is not configured (a bad input, not an outage)."""
+
+
 class NoGPUDriverError(GPUKernelsError):
     """GPUs were requested on a Docker host that has no NVIDIA Container Toolkit."""
 

@@ -20,7 +20,7 @@ from jupyter_core.paths import jupyter_config_dir
 from traitlets import Dict, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from .errors import HostError, SpecError
+from .errors import HostError, SpecError, UnknownHostError
 
 LOCAL = "local"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,62}$")
@@ -48,6 +48,8 @@ class DockerHost:
     @property
     def is_local(self) -> bool:
         """True when the daemon shares this machine's filesystem (bind mounts, direct container IPs)."""
+        if self.scheme == "context":
+            return urlparse(self.resolved_url).scheme == "unix"
         if self.scheme == "unix":
             return True
         if self.scheme in ("tcp", "http", "https"):
@@ -55,9 +57,19 @@ class DockerHost:
         return False
 
     @property
+    def resolved_url(self) -> str:
+        """The daemon URL; for ``context://NAME`` the Docker CLI context's endpoint."""
+        if self.scheme != "context":
+            return self.url
+        from docker.context import ContextAPI
+
+        ctx = ContextAPI.get_context(urlparse(self.url).netloc)
+        return ctx.Host if ctx is not None else self.url
+
+    @property
     def crosses_network(self) -> bool:
         """Kernel traffic to this host leaves the machine (so it must be encrypted)."""
-        return self.scheme in ("tcp", "https") and not self.is_local
+        return urlparse(self.resolved_url).scheme in ("tcp", "https") and not self.is_local
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -177,7 +189,7 @@ class DockerHosts(LoggingConfigurable):
             if host.name == name:
                 return host
         known = ", ".join(h.name for h in self.all())
-        raise HostError(
+        raise UnknownHostError(
             f"unknown Docker host {name!r}; known hosts: {known}. "
             f"Add one with: jupyter gpu-kernels hosts add {name} ssh://user@gpu-box"
         )
@@ -191,6 +203,14 @@ class DockerHosts(LoggingConfigurable):
             value = settings.get(key)
             if value and not Path(str(value)).expanduser().is_file():
                 raise SpecError(f"host {name!r}: {key} file {value!r} does not exist")
+        parsed = urlparse(url)
+        if parsed.scheme == "tcp" and parsed.hostname not in ("localhost", "127.0.0.1", "::1") and not (
+            settings.get("tls_cert") or settings.get("tls_ca")
+        ):
+            raise SpecError(
+                f"host {name!r}: a tcp:// Docker host must use TLS (--tls-ca, --tls-cert, --tls-key); a plain "
+                "TCP Docker API gives anyone who can reach it root on that machine. Use ssh:// instead if you can"
+            )
         user = self._read_user()
         spec = {"url": url, **{k: v for k, v in settings.items() if v not in (None, "")}}
         host = self._make(name, spec, "user")

@@ -21,6 +21,7 @@ Every Docker call runs in a worker thread so the server's event loop never block
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import getpass
 import io
 import os
@@ -46,7 +47,7 @@ from .errors import GPUKernelsError, KernelLaunchError, NoGPUDriverError, SpecEr
 from .gpus import parse_gpus
 from .hosts import DockerHost, DockerHosts
 from .images import PULL_POLICIES, check_image_ref, ensure_image
-from .policy import image_policy
+from .policy import image_policy, server_config
 from .networks import KERNEL_NETWORK, endpoint_config, ensure_kernel_network
 from .launch import (
     CONNECTION_DIR,
@@ -151,7 +152,8 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         return self.container_id is not None
 
     def _hosts(self) -> DockerHosts:
-        return DockerHosts(parent=self.parent, config=getattr(self.parent, "config", None) or self.config)
+        """Admin hosts come from the server's config files too (also outside a server, e.g. nbclient)."""
+        return DockerHosts(config=server_config(getattr(self.parent, "config", None) or self.config))
 
     def _client(self) -> docker.DockerClient:
         assert self._host is not None
@@ -187,6 +189,9 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         km = self.parent
         kwargs = await super().pre_launch(**kwargs)
         self._host = self._hosts().get(self.host)
+        if self._host.scheme == "context" and self._host.resolved_url.startswith(("unix://", "ssh://")):
+            # a Docker CLI context pointing at a socket or an SSH host: handle it like one of ours
+            self._host = dataclasses.replace(self._host, url=self._host.resolved_url)
         image = image_policy(self.config).check(check_image_ref(self.image))
         gpu_request = parse_gpus(self.gpus)
         mounts = [parse_mount(m, check_exists=self._host.is_local) for m in self.mounts]
@@ -326,7 +331,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             if mode == "tunnel":
                 address, ports = await self._docker(self._tunnel_ports, address, ports)
             elif mode == "remote-publish":
-                address = urlparse(host.url).hostname or address
+                address = urlparse(host.resolved_url).hostname or address
             self.gpu_ids = list(plan.gpu_ids)
             await self._wait_ready(container, address, ports, info)
         except BaseException:
@@ -472,7 +477,12 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             now = time.monotonic()
             if now >= next_check:
                 next_check = now + 0.5
-                await self._docker(container.reload)
+                try:
+                    await self._docker(container.reload)
+                except docker.errors.NotFound:
+                    raise KernelLaunchError(
+                        f"kernel container {container.short_id} was removed (by someone else) before it was ready"
+                    ) from None
                 if container.status not in ("created", "running"):
                     raise KernelLaunchError(await self._docker(self._explain, container, "exited before it was ready"))
             if now > deadline:

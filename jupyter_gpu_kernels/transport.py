@@ -20,6 +20,7 @@ from .hosts import DockerHost
 
 CONNECT_TIMEOUT = 8.0
 API_TIMEOUT = 120.0
+MIN_API_VERSION = "1.24"
 
 _lock = threading.Lock()
 _clients: dict[tuple, docker.DockerClient] = {}
@@ -78,7 +79,11 @@ def connect(host: DockerHost, *, timeout: float = CONNECT_TIMEOUT, fresh: bool =
             forget(host)
     try:
         base_url, tls = _base_url(host)
-        client = docker.DockerClient(base_url=base_url, tls=tls, timeout=timeout, version="auto")
+        client = docker.DockerClient(base_url=base_url, tls=tls, timeout=timeout, version=MIN_API_VERSION)
+        if tls:
+            # requests lets $REQUESTS_CA_BUNDLE/$CURL_CA_BUNDLE replace the host's own CA (psf/requests#3829)
+            client.api.trust_env = False
+        client.api._version = client.api._retrieve_server_version()  # negotiate, like version="auto"
         client.api.timeout = API_TIMEOUT
     except HostError:
         raise

@@ -102,7 +102,7 @@ async def test_environment_crud_validation_and_kernel(jp_fetch, test_image, jp_r
         ({"name": "x", "image": test_image, "mounts": ["/nope/nope:/d"]}, 400, "does not exist"),
         ({"name": "Bad Name", "image": test_image}, 400, "invalid name"),
         ({"name": "x", "image": "UPPER:case"}, 400, "invalid image reference"),
-        ({"name": "x", "image": test_image, "host": "nowhere"}, 503, "unknown Docker host"),
+        ({"name": "x", "image": test_image, "host": "nowhere"}, 400, "unknown Docker host"),
         ({"name": "x", "image": test_image, "colour": "red"}, 400, "unknown field"),
         ({"name": "torch", "image": test_image}, 400, "exists already"),
         ({"image": test_image}, 400, "needs a name"),

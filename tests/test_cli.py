@@ -70,7 +70,8 @@ def test_hosts(jdirs, capsys):
     assert hosts["box"]["url"] == "ssh://me@gpu-box:2222" and hosts["box"]["source"] == "user"
     assert hosts["local"]["source"] == "builtin"
     for bad, msg in ((["box2", "gpu-box"], "invalid Docker host URL"), (["local", "ssh://x"], "built in"),
-                     (["UPPER", "ssh://x"], "invalid host name")):
+                     (["UPPER", "ssh://x"], "invalid host name"),
+                     (["plain", "tcp://10.1.2.3:2375"], "must use TLS")):
         assert cli.main(["hosts", "add", *bad]) == 2
         assert msg in capsys.readouterr().err
     assert cli.main(["hosts", "remove", "box"]) == 0

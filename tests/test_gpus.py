@@ -129,6 +129,15 @@ def test_shared_gpus_opt_in(gpuhost, test_image):
         assert visible(a[1]) == visible(b[1]) == ["0"]
         inv = gpu_inventory(gpuhost)
         assert sorted(h.notebook for h in inv.gpus[0].holders) == ["s1.ipynb", "s2.ipynb"]
+        # co-location needs both sides to opt in: an exclusive holder is never shared
+        install_spec("x1", test_image, "--host", "fakegpu", "--gpus", "device=1")
+        x = start("x1", "exclusive.ipynb")
+        try:
+            install_spec("s1", test_image, "--host", "fakegpu", "--gpus", "device=1", "--share-gpus")
+            with pytest.raises(GPUUnavailableError, match="exclusive.ipynb"):
+                KernelManager(kernel_name="s1").start_kernel()
+        finally:
+            stop(*x)
     finally:
         stop(*a)
         stop(*b)

@@ -89,6 +89,7 @@ class NetnsDaemon:
         keep_data: bool = True,
         load_images: bool = True,
         start: bool = True,
+        extra_dockerd_args: list[str] | tuple[str, ...] = (),
     ):
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,19}", name):
             raise ValueError(f"bad daemon name {name!r} (lowercase letters, digits, '-', at most 20 chars)")
@@ -96,6 +97,7 @@ class NetnsDaemon:
             raise ValueError("subnet_index must be in 1..250")
         k = subnet_index
         self.name = name
+        self.extra_dockerd_args = list(extra_dockerd_args)
         self.fake_gpu = fake_gpu
         self.subnet_index = k
         self.keep_data = keep_data
@@ -398,6 +400,7 @@ class NetnsDaemon:
             "--cgroup-parent", f"/{self.cgroup_parent}",
             "--containerd-namespace", f"jgk-{self.name}",
             "--containerd-plugins-namespace", f"jgk-{self.name}-plugins",
+            *self.extra_dockerd_args,
         ]
         log(f"[{self.name}] starting dockerd in netns {self.netns} (fake_gpu={self.fake_gpu}; log: {self.log_path})")
         with open(self.log_path, "ab") as logf:

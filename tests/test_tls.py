@@ -1,0 +1,108 @@
+"""A remote Docker host over TCP with mutual TLS: kernel traffic crosses a network, so CurveZMQ."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import zmq
+from jupyter_client.manager import KernelManager
+
+from jupyter_gpu_kernels import cli
+from jupyter_gpu_kernels.errors import HostError
+from jupyter_gpu_kernels.hosts import DockerHosts
+
+from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers, run_cell
+
+pytestmark = [pytest.mark.docker, pytest.mark.remote]
+
+
+@pytest.fixture(scope="module")
+def tls_host():
+    from tests.support.tls_host import start_tls_host
+
+    try:
+        t = start_tls_host()
+    except Exception as e:  # never a skip
+        pytest.fail(f"the simulated TLS host could not be started: {e}", pytrace=False)
+    yield t
+    t.stop()
+
+
+@pytest.fixture
+def jdirs(tmp_path, monkeypatch, tls_host):
+    isolated_jupyter_dirs(tmp_path, monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+    left = our_containers(tls_host.daemon.client)
+    for c in left:
+        c.remove(force=True)
+    assert not left
+
+
+def tls_args(t, which="client"):
+    c = t.certs
+    return ["--tls-ca", str(c["ca"]), "--tls-cert", str(c[which]), "--tls-key", str(c[f"{which}-key"])]
+
+
+def test_kernel_over_tls_is_curve_encrypted(jdirs, tls_host, test_image):
+    assert cli.main(["hosts", "add", "tlsbox", tls_host.url, *tls_args(tls_host)]) == 0
+    install_spec("tk", test_image, "--host", "tlsbox")
+    km = KernelManager(kernel_name="tk")
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        info = km.get_connection_info()
+        assert info["ip"] == tls_host.address and info.get("curve_publickey")
+        assert run_cell(kc, "print('secret result')")["stdout"] == "secret result\n"
+        logs = tls_host.daemon.client.containers.get(km.provisioner.container_id).logs().decode()
+        assert "without encryption" not in logs
+        # a client without the server's key gets nothing out of the published heartbeat port
+        ctx = zmq.Context.instance()
+        sock = ctx.socket(zmq.REQ)
+        sock.linger = 0
+        sock.connect(f"tcp://{info['ip']}:{info['hb_port']}")
+        sock.send(b"ping")
+        assert sock.poll(1500) == 0
+        sock.close()
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_only_the_admin_can_waive_encryption(jdirs, tls_host, test_image):
+    c = tls_host.certs
+    spec = {"url": tls_host.url, "tls_ca": str(c["ca"]), "tls_cert": str(c["client"]), "tls_key": str(c["client-key"]),
+            "options": {"allow_unencrypted": True}}
+    # a user's own hosts file cannot turn encryption off …
+    DockerHosts().add("usertls", tls_host.url, tls_ca=str(c["ca"]), tls_cert=str(c["client"]),
+                      tls_key=str(c["client-key"]), options={"allow_unencrypted": True})
+    # … the administrator's config can
+    (jdirs / "config" / "jupyter_server_config.json").write_text(json.dumps({"DockerHosts": {"hosts": {"admintls": spec}}}))
+    for host, encrypted in (("usertls", True), ("admintls", False)):
+        install_spec(f"k-{host}", test_image, "--host", host)
+        km = KernelManager(kernel_name=f"k-{host}")
+        km.start_kernel()
+        try:
+            assert bool(km.get_connection_info().get("curve_publickey")) is encrypted
+        finally:
+            km.shutdown_kernel(now=True)
+
+
+def test_bad_certificates_fail_fast(jdirs, tls_host, test_image, tmp_path):
+    from tests.support.tls_host import make_certs
+
+    other = tmp_path / "other-ca"
+    other.mkdir()
+    wrong = make_certs(other, tls_host.address)
+    assert cli.main(["hosts", "add", "wrongca", tls_host.url, "--tls-ca", str(wrong["ca"]),
+                     "--tls-cert", str(wrong["client"]), "--tls-key", str(wrong["client-key"])]) == 0
+    install_spec("w", test_image, "--host", "wrongca")
+    t0 = time.monotonic()
+    with pytest.raises(HostError, match="certificate verify failed"):
+        KernelManager(kernel_name="w").start_kernel()
+    assert time.monotonic() - t0 < 10
+    assert cli.main(["hosts", "add", "nofile", tls_host.url, "--tls-ca", "/nope/ca.pem"]) == 2
