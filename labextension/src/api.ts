@@ -184,11 +184,7 @@ export class GPUKernelsAPI {
     name: string,
     fields: IEnvironmentFields
   ): Promise<IEnvironment> {
-    return this._send<IEnvironment>(
-      'PUT',
-      `environments/${enc(name)}`,
-      fields
-    );
+    return this._send<IEnvironment>('PUT', `environments/${enc(name)}`, fields);
   }
 
   async deleteEnvironment(name: string): Promise<void> {

@@ -15,7 +15,13 @@ import {
 } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage, errorStatus, IEnvironment, IEnvironmentFields, IGPU } from './api';
+import {
+  errorMessage,
+  errorStatus,
+  IEnvironment,
+  IEnvironmentFields,
+  IGPU
+} from './api';
 import { describeGpuRequest, isFree, shortImage } from './format';
 import { GPUKernelsModel } from './model';
 
@@ -170,12 +176,19 @@ function toFields(s: IFormState): IEnvironmentFields {
   };
 }
 
-function FieldError(props: { field: Field; error: { field: Field; message: string } | null }) {
+function FieldError(props: {
+  field: Field;
+  error: { field: Field; message: string } | null;
+}) {
   if (!props.error || props.error.field !== props.field) {
     return null;
   }
   return (
-    <div className="jp-GPUKernels-fieldError" role="alert" data-field={props.field}>
+    <div
+      className="jp-GPUKernels-fieldError"
+      role="alert"
+      data-field={props.field}
+    >
       {props.error.message}
     </div>
   );
@@ -186,7 +199,6 @@ function DevicePicker(props: {
   gpus: IGPU[] | null;
   error: string | null;
   value: string[];
-  editingKernelEnv?: string;
   onChange: (value: string[]) => void;
 }): JSX.Element {
   const { gpus, value, onChange } = props;
@@ -209,7 +221,10 @@ function DevicePicker(props: {
           .map(h => h.notebook.split('/').pop() || h.environment)
           .join(', ');
         return (
-          <li key={gpu.index} className={`jp-GPUKernels-device ${free ? 'jp-mod-free' : 'jp-mod-busy'}`}>
+          <li
+            key={gpu.index}
+            className={`jp-GPUKernels-device ${free ? 'jp-mod-free' : 'jp-mod-busy'}`}
+          >
             <label title={gpu.uuid}>
               <input
                 type="checkbox"
@@ -219,7 +234,9 @@ function DevicePicker(props: {
                   onChange(
                     checked
                       ? value.filter(v => v !== gpu.index)
-                      : [...value, gpu.index].sort((a, b) => Number(a) - Number(b))
+                      : [...value, gpu.index].sort(
+                          (a, b) => Number(a) - Number(b)
+                        )
                   )
                 }
               />
@@ -244,9 +261,15 @@ export function EnvironmentForm(props: {
   setSubmit: (submit: () => Promise<IEnvironment | null>) => void;
 }): JSX.Element {
   const { model, draft, editing } = props;
-  const [s, setState] = React.useState<IFormState>(() => initialState(draft, model.host));
-  const [error, setError] = React.useState<{ field: Field; message: string } | null>(null);
-  const set = (patch: Partial<IFormState>) => setState(prev => ({ ...prev, ...patch }));
+  const [s, setState] = React.useState<IFormState>(() =>
+    initialState(draft, model.host)
+  );
+  const [error, setError] = React.useState<{
+    field: Field;
+    message: string;
+  } | null>(null);
+  const set = (patch: Partial<IFormState>) =>
+    setState(prev => ({ ...prev, ...patch }));
   const current = React.useRef(s);
   current.current = s;
 
@@ -255,7 +278,11 @@ export function EnvironmentForm(props: {
     if (s.host && !model.gpus(s.host).value && !model.gpus(s.host).loading) {
       void model.refreshGPUs(s.host);
     }
-    if (s.host && !model.images(s.host).value && !model.images(s.host).loading) {
+    if (
+      s.host &&
+      !model.images(s.host).value &&
+      !model.images(s.host).loading
+    ) {
       void model.refreshImages(s.host);
     }
   }, [s.host]);
@@ -274,7 +301,10 @@ export function EnvironmentForm(props: {
     const state = current.current;
     const name = editing ?? state.name.trim();
     if (!name) {
-      setError({ field: 'name', message: 'Give the environment a name, e.g. "torch-1gpu".' });
+      setError({
+        field: 'name',
+        message: 'Give the environment a name, e.g. "torch-1gpu".'
+      });
       return null;
     }
     try {
@@ -282,7 +312,13 @@ export function EnvironmentForm(props: {
     } catch (reason) {
       const message = errorMessage(reason);
       const status = errorStatus(reason);
-      setError({ field: status === 400 || status === 403 || status === 503 ? fieldOf(message) : 'form', message });
+      setError({
+        field:
+          status === 400 || status === 403 || status === 503
+            ? fieldOf(message)
+            : 'form',
+        message
+      });
       return null;
     }
   };
@@ -295,7 +331,9 @@ export function EnvironmentForm(props: {
     hint?: string,
     withError = true
   ) => (
-    <div className={`jp-GPUKernels-field${error?.field === field ? ' jp-mod-invalid' : ''}`}>
+    <div
+      className={`jp-GPUKernels-field${error?.field === field ? ' jp-mod-invalid' : ''}`}
+    >
       <label>
         <span className="jp-GPUKernels-label">{label}</span>
         <input
@@ -304,7 +342,9 @@ export function EnvironmentForm(props: {
           value={s[field] as string}
           placeholder={placeholder}
           aria-invalid={error?.field === field}
-          onChange={e => set({ [field]: e.target.value } as Partial<IFormState>)}
+          onChange={e =>
+            set({ [field]: e.target.value } as Partial<IFormState>)
+          }
         />
       </label>
       {hint && <div className="jp-GPUKernels-hint">{hint}</div>}
@@ -323,9 +363,42 @@ export function EnvironmentForm(props: {
           {error.message}
         </div>
       )}
-      {!editing &&
-        input('name', 'Name', 'e.g. torch-1gpu', 'The kernel will be called gpu-<name>.')}
-      <div className={`jp-GPUKernels-field${error?.field === 'image' ? ' jp-mod-invalid' : ''}`}>
+      <div className="jp-GPUKernels-row2">
+        {!editing &&
+          input(
+            'name',
+            'Name',
+            'e.g. torch-1gpu',
+            'The kernel will be gpu-<name>.'
+          )}
+        <div
+          className={`jp-GPUKernels-field${error?.field === 'host' ? ' jp-mod-invalid' : ''}`}
+        >
+          <label>
+            <span className="jp-GPUKernels-label">Host</span>
+            <select
+              className="jp-mod-styled jp-GPUKernels-input"
+              name="host"
+              value={s.host}
+              onChange={e => set({ host: e.target.value, devices: [] })}
+            >
+              {!hosts.some(h => h.name === s.host) && (
+                <option value={s.host}>{s.host}</option>
+              )}
+              {hosts.map(h => (
+                <option key={h.name} value={h.name}>
+                  {h.name}
+                  {h.reachable === false ? ' (unreachable)' : ''}
+                </option>
+              ))}
+            </select>
+          </label>
+          <FieldError field="host" error={error} />
+        </div>
+      </div>
+      <div
+        className={`jp-GPUKernels-field${error?.field === 'image' ? ' jp-mod-invalid' : ''}`}
+      >
         <label>
           <span className="jp-GPUKernels-label">Image</span>
           <input
@@ -341,7 +414,11 @@ export function EnvironmentForm(props: {
         <datalist id={listId}>
           {tags.map(t => (
             <option key={t.tag} value={t.tag}>
-              {t.kernel ? 'ipykernel ✓' : t.kernel === false ? 'no ipykernel' : ''}
+              {t.kernel
+                ? 'ipykernel ✓'
+                : t.kernel === false
+                  ? 'no ipykernel'
+                  : ''}
             </option>
           ))}
         </datalist>
@@ -351,35 +428,23 @@ export function EnvironmentForm(props: {
             return null;
           }
           if (!found) {
-            return <div className="jp-GPUKernels-hint">Not on {s.host} yet: it is pulled when a kernel starts.</div>;
+            return (
+              <div className="jp-GPUKernels-hint">
+                Not on {s.host} yet: it is pulled when a kernel starts.
+              </div>
+            );
           }
           return found.has_ipykernel === false ? (
-            <div className="jp-GPUKernels-warning">This image has no ipykernel; kernels cannot start from it.</div>
+            <div className="jp-GPUKernels-warning">
+              This image has no ipykernel; kernels cannot start from it.
+            </div>
           ) : null;
         })()}
         <FieldError field="image" error={error} />
       </div>
-      <div className={`jp-GPUKernels-field${error?.field === 'host' ? ' jp-mod-invalid' : ''}`}>
-        <label>
-          <span className="jp-GPUKernels-label">Host</span>
-          <select
-            className="jp-mod-styled jp-GPUKernels-input"
-            name="host"
-            value={s.host}
-            onChange={e => set({ host: e.target.value, devices: [] })}
-          >
-            {!hosts.some(h => h.name === s.host) && <option value={s.host}>{s.host}</option>}
-            {hosts.map(h => (
-              <option key={h.name} value={h.name}>
-                {h.name}
-                {h.reachable === false ? ' (unreachable)' : ''}
-              </option>
-            ))}
-          </select>
-        </label>
-        <FieldError field="host" error={error} />
-      </div>
-      <fieldset className={`jp-GPUKernels-field jp-GPUKernels-gpuField${error?.field === 'gpus' ? ' jp-mod-invalid' : ''}`}>
+      <fieldset
+        className={`jp-GPUKernels-field jp-GPUKernels-gpuField${error?.field === 'gpus' ? ' jp-mod-invalid' : ''}`}
+      >
         <legend className="jp-GPUKernels-label">GPUs</legend>
         <div className="jp-GPUKernels-radios">
           {(
@@ -403,7 +468,13 @@ export function EnvironmentForm(props: {
           ))}
           {s.gpuMode === 'other' && (
             <label>
-              <input type="radio" name="gpuMode" value="other" checked readOnly />
+              <input
+                type="radio"
+                name="gpuMode"
+                value="other"
+                checked
+                readOnly
+              />
               Other
             </label>
           )}
@@ -417,7 +488,9 @@ export function EnvironmentForm(props: {
               aria-label="Number of GPUs"
               onChange={e => set({ gpuCount: e.target.value })}
             />
-            <span className="jp-GPUKernels-dim">free GPUs, chosen when the kernel starts</span>
+            <span className="jp-GPUKernels-dim">
+              free GPUs, chosen when the kernel starts
+            </span>
           </label>
         )}
         {s.gpuMode === 'devices' && (
@@ -455,7 +528,12 @@ export function EnvironmentForm(props: {
       <FieldError field="memory" error={error} />
       <FieldError field="cpus" error={error} />
       <FieldError field="shm_size" error={error} />
-      <details className="jp-GPUKernels-advanced" open={['mounts', 'env', 'pull_policy', 'display_name'].includes(error?.field ?? '')}>
+      <details
+        className="jp-GPUKernels-advanced"
+        open={['mounts', 'env', 'pull_policy', 'display_name'].includes(
+          error?.field ?? ''
+        )}
+      >
         <summary>More settings</summary>
         {input('display_name', 'Display name', 'shown in the launcher')}
         <div className="jp-GPUKernels-field">
@@ -469,7 +547,9 @@ export function EnvironmentForm(props: {
             />
           </label>
         </div>
-        <div className={`jp-GPUKernels-field${error?.field === 'pull_policy' ? ' jp-mod-invalid' : ''}`}>
+        <div
+          className={`jp-GPUKernels-field${error?.field === 'pull_policy' ? ' jp-mod-invalid' : ''}`}
+        >
           <label>
             <span className="jp-GPUKernels-label">Pull image</span>
             <select
@@ -486,7 +566,9 @@ export function EnvironmentForm(props: {
           </label>
           <FieldError field="pull_policy" error={error} />
         </div>
-        <div className={`jp-GPUKernels-field${error?.field === 'mounts' ? ' jp-mod-invalid' : ''}`}>
+        <div
+          className={`jp-GPUKernels-field${error?.field === 'mounts' ? ' jp-mod-invalid' : ''}`}
+        >
           <label>
             <span className="jp-GPUKernels-label">Mounts (one per line)</span>
             <textarea
@@ -500,7 +582,9 @@ export function EnvironmentForm(props: {
           </label>
           <FieldError field="mounts" error={error} />
         </div>
-        <div className={`jp-GPUKernels-field${error?.field === 'env' ? ' jp-mod-invalid' : ''}`}>
+        <div
+          className={`jp-GPUKernels-field${error?.field === 'env' ? ' jp-mod-invalid' : ''}`}
+        >
           <label>
             <span className="jp-GPUKernels-label">Environment variables</span>
             <textarea
@@ -536,7 +620,11 @@ function EnvironmentItem(props: {
     env.shm_size && `shm ${env.shm_size}`
   ].filter(Boolean);
   return (
-    <li className="jp-GPUKernels-env" data-environment={env.name} title={env.description || env.kernel_name}>
+    <li
+      className="jp-GPUKernels-env"
+      data-environment={env.name}
+      title={env.description || env.kernel_name}
+    >
       <div className="jp-GPUKernels-envHeader">
         <span className="jp-GPUKernels-envName">
           {env.display_name || env.name}
@@ -550,12 +638,22 @@ function EnvironmentItem(props: {
         </span>
         {!env.read_only && (
           <span className="jp-GPUKernels-envTools">
-            <ToolbarButtonComponent icon={editIcon} tooltip={`Edit ${env.name}`} onClick={props.onEdit} />
-            <ToolbarButtonComponent icon={deleteIcon} tooltip={`Delete ${env.name}`} onClick={props.onDelete} />
+            <ToolbarButtonComponent
+              icon={editIcon}
+              tooltip={`Edit ${env.name}`}
+              onClick={props.onEdit}
+            />
+            <ToolbarButtonComponent
+              icon={deleteIcon}
+              tooltip={`Delete ${env.name}`}
+              onClick={props.onDelete}
+            />
           </span>
         )}
       </div>
-      <div className="jp-GPUKernels-dim jp-GPUKernels-envFacts">{facts.join(' · ')}</div>
+      <div className="jp-GPUKernels-dim jp-GPUKernels-envFacts">
+        {facts.join(' · ')}
+      </div>
       <div className="jp-GPUKernels-envActions">
         <button
           className="jp-mod-styled jp-GPUKernels-smallButton jp-GPUKernels-newNotebook"
@@ -595,12 +693,14 @@ export function EnvironmentsView(props: {
         </div>
       )}
       {!envs && !error && (
-        <div className="jp-GPUKernels-message">{loading ? 'Loading environments…' : ''}</div>
+        <div className="jp-GPUKernels-message">
+          {loading ? 'Loading environments…' : ''}
+        </div>
       )}
       {envs && envs.length === 0 && (
         <div className="jp-GPUKernels-message">
-          No environment yet. An environment is an image, a host and GPUs; each one is a kernel you can pick
-          in the launcher.
+          No environment yet. An environment is an image, a host and GPUs; each
+          one is a kernel you can pick in the launcher.
         </div>
       )}
       <ul className="jp-GPUKernels-envs">
@@ -629,7 +729,10 @@ export function EnvironmentsView(props: {
 /**
  * The form as a dialog body; `submit()` saves and says whether it worked.
  */
-class EnvironmentFormBody extends ReactWidget implements Dialog.IBodyWidget<IEnvironment | null> {
+class EnvironmentFormBody
+  extends ReactWidget
+  implements Dialog.IBodyWidget<IEnvironment | null>
+{
   constructor(
     private _model: GPUKernelsModel,
     private _draft: IEnvironmentDraft,
@@ -673,11 +776,17 @@ class EnvironmentFormBody extends ReactWidget implements Dialog.IBodyWidget<IEnv
  * (or Enter) saves, and a validation error shows next to its field.
  */
 class EnvironmentDialog extends Dialog<IEnvironment | null> {
-  constructor(private _form: EnvironmentFormBody, editing?: string) {
+  constructor(
+    private _form: EnvironmentFormBody,
+    editing?: string
+  ) {
     super({
       title: editing ? `Edit environment “${editing}”` : 'New environment',
       body: _form,
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: editing ? 'Save' : 'Create' })],
+      buttons: [
+        Dialog.cancelButton(),
+        Dialog.okButton({ label: editing ? 'Save' : 'Create' })
+      ],
       defaultButton: 1,
       focusNodeSelector: 'input[name="name"], input[name="image"]'
     });
@@ -693,7 +802,9 @@ class EnvironmentDialog extends Dialog<IEnvironment | null> {
       return;
     }
     this._saving = true;
-    const buttons = Array.from(this.node.querySelectorAll<HTMLButtonElement>('.jp-Dialog-footer button'));
+    const buttons = Array.from(
+      this.node.querySelectorAll<HTMLButtonElement>('.jp-Dialog-footer button')
+    );
     buttons.forEach(b => (b.disabled = true));
     void this._form.submit().then(ok => {
       this._saving = false;

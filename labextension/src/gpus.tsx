@@ -3,10 +3,16 @@
  */
 import * as React from 'react';
 
-import { IGPU, IGPUHolder, IKernelRow } from './api';
-import { basename, formatMiB, isFree, percent, shortImage, since } from './format';
+import { IGPU, IGPUHolder, IGPUInventory, IKernelRow } from './api';
+import {
+  basename,
+  formatMiB,
+  isFree,
+  percent,
+  shortImage,
+  since
+} from './format';
 import { ILoaded } from './model';
-import { IGPUInventory } from './api';
 
 /** A horizontal bar with a label and a value text. */
 export function Meter(props: {
@@ -16,7 +22,8 @@ export function Meter(props: {
   className?: string;
 }): JSX.Element {
   const { label, pct, text } = props;
-  const level = pct === null ? '' : pct >= 90 ? 'high' : pct >= 60 ? 'mid' : 'low';
+  const level =
+    pct === null ? '' : pct >= 90 ? 'high' : pct >= 60 ? 'mid' : 'low';
   return (
     <div className={`jp-GPUKernels-meter ${props.className ?? ''}`}>
       <span className="jp-GPUKernels-meterLabel">{label}</span>
@@ -65,7 +72,10 @@ function Holder(props: {
 }): JSX.Element {
   const { holder, kernels, onOpen } = props;
   const path = holderPath(holder, kernels);
-  const name = basename(path ?? holder.notebook) || holder.environment || holder.kernel_id.slice(0, 8);
+  const name =
+    basename(path ?? holder.notebook) ||
+    holder.environment ||
+    holder.kernel_id.slice(0, 8);
   const title = [
     holder.notebook && `notebook: ${holder.notebook}`,
     holder.environment && `environment: ${holder.environment}`,
@@ -193,7 +203,9 @@ export function GPUsView(props: {
         </div>
       );
     }
-    return <div className="jp-GPUKernels-message">Looking for GPUs on {host}…</div>;
+    return (
+      <div className="jp-GPUKernels-message">Looking for GPUs on {host}…</div>
+    );
   }
   const toggle = (index: string) =>
     onSelect(

@@ -42,15 +42,23 @@ function HostStatus(props: { host: IDockerHost }): JSX.Element {
       title={host.description || ''}
     >
       <div className="jp-GPUKernels-chips">
-        <span className={`jp-GPUKernels-chip jp-mod-${state === 'error' ? 'error' : 'ok'}`}>
-          <span className={`jp-GPUKernels-dot jp-mod-${state}`} />
+        <span
+          className={`jp-GPUKernels-chip jp-mod-${state === 'error' ? 'error' : 'ok'}`}
+        >
+          <span
+            className={`jp-GPUKernels-dot jp-mod-${state === 'error' ? 'error' : 'ok'}`}
+          />
           {state === 'error' ? 'unreachable' : 'reachable'}
         </span>
         {state !== 'error' && (
-          <span className="jp-GPUKernels-chip">Docker {host.engine_version ?? '?'}</span>
+          <span className="jp-GPUKernels-chip">
+            Docker {host.engine_version ?? '?'}
+          </span>
         )}
         {state !== 'error' && (
-          <span className={`jp-GPUKernels-chip jp-mod-${host.gpu_driver ? 'ok' : 'warn'}`}>
+          <span
+            className={`jp-GPUKernels-chip jp-mod-${host.gpu_driver ? 'ok' : 'warn'}`}
+          >
             GPU driver: {host.gpu_driver ? 'yes' : 'no'}
           </span>
         )}

@@ -1,7 +1,11 @@
 /**
  * The selected host's images: filter, ipykernel mark, pull by name with progress.
  */
-import { checkIcon, closeIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
+import {
+  checkIcon,
+  closeIcon,
+  ToolbarButtonComponent
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { errorMessage, IImage, IPull } from './api';
@@ -31,7 +35,10 @@ function PullStatus(props: {
       role={pull.status === 'failed' ? 'alert' : 'status'}
     >
       {pull.status === 'running' && (
-        <progress className="jp-GPUKernels-pullProgress" aria-label={`Pulling ${pull.image}`} />
+        <progress
+          className="jp-GPUKernels-pullProgress"
+          aria-label={`Pulling ${pull.image}`}
+        />
       )}
       <span className="jp-GPUKernels-pullText" title={pull.log.join('\n')}>
         {text}
@@ -64,7 +71,9 @@ export function ImagesView(props: {
     setPullError(null);
     const image = ref.trim();
     if (!image) {
-      setPullError('Type an image name, e.g. python:3.12 or nvcr.io/nvidia/pytorch:24.05-py3');
+      setPullError(
+        'Type an image name, e.g. python:3.12 or nvcr.io/nvidia/pytorch:24.05-py3'
+      );
       return;
     }
     try {
@@ -93,7 +102,11 @@ export function ImagesView(props: {
           value={ref}
           onChange={e => setRef(e.target.value)}
         />
-        <button type="submit" className="jp-mod-styled jp-mod-accept" disabled={!host}>
+        <button
+          type="submit"
+          className="jp-mod-styled jp-mod-accept"
+          disabled={!host}
+        >
           Pull
         </button>
       </form>
@@ -103,7 +116,11 @@ export function ImagesView(props: {
         </div>
       )}
       {pulls.map(p => (
-        <PullStatus key={p.id} pull={p} onDismiss={() => model.dismissPull(p.id)} />
+        <PullStatus
+          key={p.id}
+          pull={p}
+          onDismiss={() => model.dismissPull(p.id)}
+        />
       ))}
       <input
         className="jp-mod-styled jp-GPUKernels-input jp-GPUKernels-filter"
@@ -124,10 +141,14 @@ export function ImagesView(props: {
         </div>
       )}
       {images && images.length === 0 && (
-        <div className="jp-GPUKernels-message">No images on {host}. Pull one above.</div>
+        <div className="jp-GPUKernels-message">
+          No images on {host}. Pull one above.
+        </div>
       )}
       {images && images.length > 0 && shown.length === 0 && (
-        <div className="jp-GPUKernels-message">No image matches “{filter}”.</div>
+        <div className="jp-GPUKernels-message">
+          No image matches “{filter}”.
+        </div>
       )}
       <ul className="jp-GPUKernels-images">
         {shown.map(image => {
@@ -154,7 +175,9 @@ export function ImagesView(props: {
             >
               <div className="jp-GPUKernels-imageLine">
                 <span className="jp-GPUKernels-imageName">{name}</span>
-                <span className="jp-GPUKernels-dim">{formatBytes(image.size)}</span>
+                <span className="jp-GPUKernels-dim">
+                  {formatBytes(image.size)}
+                </span>
               </div>
               <div className="jp-GPUKernels-imageLine">
                 <span
@@ -167,11 +190,19 @@ export function ImagesView(props: {
                       : 'This image has no ipykernel: kernels cannot start from it'
                   }
                 >
-                  {image.has_ipykernel && <checkIcon.react tag="span" className="jp-GPUKernels-inlineIcon" />}
+                  {image.has_ipykernel && (
+                    <checkIcon.react
+                      tag="span"
+                      className="jp-GPUKernels-inlineIcon"
+                    />
+                  )}
                   {kernelMark}
                 </span>
                 {extra.length > 0 && (
-                  <span className="jp-GPUKernels-dim"> · +{extra.length} tag(s)</span>
+                  <span className="jp-GPUKernels-dim">
+                    {' '}
+                    · +{extra.length} tag(s)
+                  </span>
                 )}
                 {image.allowed !== false && image.tags.length > 0 && (
                   <button

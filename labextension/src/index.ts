@@ -68,6 +68,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const model = new GPUKernelsModel({
       api: new GPUKernelsAPI(serviceManager.serverSettings),
       kernelspecs: serviceManager.kernelspecs,
+      kernels: serviceManager.kernels,
+      sessions: serviceManager.sessions,
       state: state ?? undefined
     });
     void model.restore();
@@ -105,14 +107,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     commands.addCommand(CommandIDs.refresh, {
       label: 'Refresh GPU Kernels',
-      caption: 'Reload Docker hosts, GPUs, images, environments and kernel containers',
+      caption:
+        'Reload Docker hosts, GPUs, images, environments and kernel containers',
       icon: refreshIcon,
       execute: () => model.refreshAll()
     });
 
     commands.addCommand(CommandIDs.newEnvironment, {
       label: 'New GPU Kernel Environment…',
-      caption: 'Create an environment: an image, a host, GPUs and limits, offered as a kernel',
+      caption:
+        'Create an environment: an image, a host, GPUs and limits, offered as a kernel',
       icon: addIcon,
       execute: args => {
         app.shell.activateById(SIDEBAR_ID);
@@ -126,8 +130,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     commands.addCommand(CommandIDs.newNotebook, {
       label: args =>
-        args.environment ? `New Notebook with ${args.environment}` : 'New Notebook with a GPU Environment',
-      caption: 'Create an untitled notebook in the current folder with the environment’s kernel',
+        args.environment
+          ? `New Notebook with ${args.environment}`
+          : 'New Notebook with a GPU Environment',
+      caption:
+        'Create an untitled notebook in the current folder with the environment’s kernel',
       isEnabled: args => !!args.environment,
       execute: async args => {
         const env = await environmentOf(args);
@@ -146,13 +153,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     commands.addCommand(CommandIDs.useEnvironment, {
       label: args =>
-        args.environment ? `Use ${args.environment} for the Current Notebook` : 'Use a GPU Environment for the Current Notebook',
+        args.environment
+          ? `Use ${args.environment} for the Current Notebook`
+          : 'Use a GPU Environment for the Current Notebook',
       isEnabled: args => !!args.environment && !!tracker?.currentWidget,
       execute: async args => {
         const env = await environmentOf(args);
         const panel = tracker?.currentWidget;
         if (!panel) {
-          throw new Error('Open a notebook first: there is no current notebook.');
+          throw new Error(
+            'Open a notebook first: there is no current notebook.'
+          );
         }
         await panel.sessionContext.changeKernel({ name: env.kernel_name });
         app.shell.activateById(panel.id);
@@ -161,7 +172,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     commands.addCommand(CommandIDs.shutdownCurrent, {
       label: 'Shut Down the Current Notebook’s Kernel Container',
-      caption: 'Stop and remove the Docker container of the current notebook’s kernel',
+      caption:
+        'Stop and remove the Docker container of the current notebook’s kernel',
       icon: stopIcon,
       isEnabled: () => !!current?.current?.kernelId,
       execute: async () => {
@@ -181,9 +193,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         try {
           await model.shutdownKernel(info.kernelId);
-          await serviceManager.sessions.refreshRunning();
         } catch (reason) {
-          Notification.error(`Shut down failed: ${errorMessage(reason)}`, { autoClose: 8000 });
+          Notification.error(`Shut down failed: ${errorMessage(reason)}`, {
+            autoClose: 8000
+          });
         }
       }
     });
@@ -200,14 +213,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     if (statusBar && tracker && current) {
-      const item = new KernelStatusItem(current, () => app.shell.activateById(SIDEBAR_ID));
+      const item = new KernelStatusItem(current, () =>
+        app.shell.activateById(SIDEBAR_ID)
+      );
       const activeChanged = new Signal<unknown, void>(item);
       labShell?.currentChanged.connect(() => activeChanged.emit());
       statusBar.registerStatusItem('jupyter-gpu-kernels:kernel-status', {
         item,
         align: 'left',
         rank: 4,
-        isActive: () => !!tracker.currentWidget && app.shell.currentWidget === tracker.currentWidget,
+        isActive: () =>
+          !!tracker.currentWidget &&
+          app.shell.currentWidget === tracker.currentWidget,
         activeStateChanged: activeChanged
       });
     }
@@ -217,16 +234,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
         .load(PLUGIN_ID)
         .then(settings => {
           const apply = () => {
-            sidebar.refreshInterval = settings.get('refreshInterval').composite as number;
+            sidebar.refreshInterval = settings.get('refreshInterval')
+              .composite as number;
             if (current) {
-              current.recordInMetadata = settings.get('recordInNotebookMetadata').composite as boolean;
+              current.recordInMetadata = settings.get(
+                'recordInNotebookMetadata'
+              ).composite as boolean;
             }
           };
           apply();
           settings.changed.connect(apply);
         })
         .catch(reason => {
-          console.error('jupyter-gpu-kernels: failed to load settings for', PLUGIN_ID, reason);
+          console.error(
+            'jupyter-gpu-kernels: failed to load settings for',
+            PLUGIN_ID,
+            reason
+          );
         });
     }
   }

@@ -16,8 +16,12 @@ function KernelItem(props: {
   const { kernel, onOpen } = props;
   const [busy, setBusy] = React.useState(false);
   const [error, setError] = React.useState<string | null>(null);
-  const name = basename(kernel.notebook) || kernel.environment || kernel.kernel_id.slice(0, 8);
-  const canOpen = kernel.this_server && !!kernel.notebook && !kernel.notebook.startsWith('/');
+  const name =
+    basename(kernel.notebook) ||
+    kernel.environment ||
+    kernel.kernel_id.slice(0, 8);
+  const canOpen =
+    kernel.this_server && !!kernel.notebook && !kernel.notebook.startsWith('/');
   const state = kernel.execution_state || kernel.state;
   const shutdown = async () => {
     setBusy(true);
@@ -47,25 +51,37 @@ function KernelItem(props: {
     >
       <div className="jp-GPUKernels-kernelHeader">
         {canOpen ? (
-          <button className="jp-GPUKernels-link jp-GPUKernels-kernelName" onClick={() => onOpen(kernel.notebook)}>
+          <button
+            className="jp-GPUKernels-link jp-GPUKernels-kernelName"
+            onClick={() => onOpen(kernel.notebook)}
+          >
             {name}
           </button>
         ) : (
           <span className="jp-GPUKernels-kernelName">{name}</span>
         )}
-        <span className={`jp-GPUKernels-badge jp-mod-state-${state}`}>{busy ? 'stopping' : state}</span>
+        <span className={`jp-GPUKernels-badge jp-mod-state-${state}`}>
+          {busy ? 'stopping' : state}
+        </span>
         <ToolbarButtonComponent
           className="jp-GPUKernels-shutdown"
           icon={stopIcon}
           tooltip={
-            kernel.this_server ? `Shut down kernel ${kernel.kernel_id.slice(0, 8)}` : 'Started by another Jupyter server'
+            kernel.this_server
+              ? `Shut down kernel ${kernel.kernel_id.slice(0, 8)}`
+              : 'Started by another Jupyter server'
           }
           enabled={kernel.this_server && !busy}
           onClick={() => void shutdown()}
         />
       </div>
       <div className="jp-GPUKernels-dim">
-        {[kernel.host, shortImage(kernel.image), describeHeldGpus(kernel.gpus), since(kernel.started)]
+        {[
+          kernel.host,
+          shortImage(kernel.image),
+          describeHeldGpus(kernel.gpus),
+          since(kernel.started)
+        ]
           .filter(Boolean)
           .join(' · ')}
       </div>
@@ -78,7 +94,10 @@ function KernelItem(props: {
   );
 }
 
-export function KernelsView(props: { model: GPUKernelsModel; onOpen: (path: string) => void }): JSX.Element {
+export function KernelsView(props: {
+  model: GPUKernelsModel;
+  onOpen: (path: string) => void;
+}): JSX.Element {
   const { model, onOpen } = props;
   const { value: kernels, error } = model.kernels;
   return (
@@ -89,7 +108,9 @@ export function KernelsView(props: { model: GPUKernelsModel; onOpen: (path: stri
         </div>
       )}
       {kernels && kernels.length === 0 && (
-        <div className="jp-GPUKernels-message">No kernel container is running.</div>
+        <div className="jp-GPUKernels-message">
+          No kernel container is running.
+        </div>
       )}
       <ul className="jp-GPUKernels-kernels">
         {(kernels ?? []).map(k => (

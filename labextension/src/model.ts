@@ -2,7 +2,7 @@
  * The sidebar's data: what the server said last, per host, plus the actions
  * that change it. Views re-render on `changed`; nothing here touches the DOM.
  */
-import { KernelSpec } from '@jupyterlab/services';
+import { Kernel, KernelSpec, Session } from '@jupyterlab/services';
 import { IStateDB } from '@jupyterlab/statedb';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -39,6 +39,8 @@ export class GPUKernelsModel implements IDisposable {
   constructor(options: GPUKernelsModel.IOptions) {
     this.api = options.api;
     this._specs = options.kernelspecs ?? null;
+    this._kernelManager = options.kernels ?? null;
+    this._sessions = options.sessions ?? null;
     this._state = options.state ?? null;
   }
 
@@ -168,7 +170,11 @@ export class GPUKernelsModel implements IDisposable {
         this._host = defaultHost(hosts);
       }
     } catch (reason) {
-      this.hosts = { ...this.hosts, error: errorMessage(reason), loading: false };
+      this.hosts = {
+        ...this.hosts,
+        error: errorMessage(reason),
+        loading: false
+      };
     }
     this._done();
   }
@@ -181,7 +187,7 @@ export class GPUKernelsModel implements IDisposable {
     if (info && info.reachable === false) {
       this._gpus.set(host, {
         value: null,
-        error: info.error ?? 'host unreachable',
+        error: `Host ${host} is unreachable (see above).`,
         loading: false
       });
       this._emit();
@@ -198,7 +204,7 @@ export class GPUKernelsModel implements IDisposable {
     if (info && info.reachable === false) {
       this._images.set(host, {
         value: null,
-        error: info.error ?? 'host unreachable',
+        error: `Host ${host} is unreachable (see above).`,
         loading: false
       });
       this._emit();
@@ -258,7 +264,13 @@ export class GPUKernelsModel implements IDisposable {
 
   async shutdownKernel(kernelId: string): Promise<void> {
     await this.api.shutdownKernel(kernelId);
-    await Promise.all([this.refreshKernels(), this.refreshGPUs()]);
+    // let open notebooks notice that their kernel is gone
+    await Promise.all([
+      this.refreshKernels(),
+      this.refreshGPUs(),
+      this._kernelManager?.refreshRunning(),
+      this._sessions?.refreshRunning()
+    ]);
   }
 
   /** Start a pull on a host and follow it until it ends. */
@@ -307,7 +319,10 @@ export class GPUKernelsModel implements IDisposable {
     try {
       await this._specs?.refreshSpecs();
     } catch (reason) {
-      console.warn('jupyter-gpu-kernels: refreshing kernelspecs failed', reason);
+      console.warn(
+        'jupyter-gpu-kernels: refreshing kernelspecs failed',
+        reason
+      );
     }
   }
 
@@ -351,6 +366,8 @@ export class GPUKernelsModel implements IDisposable {
   private _images = new Map<string, ILoaded<IImage[]>>();
   private _pullTimers = new Map<string, number>();
   private _specs: KernelSpec.IManager | null;
+  private _kernelManager: Kernel.IManager | null;
+  private _sessions: Session.IManager | null;
   private _state: IStateDB | null;
 }
 
@@ -359,6 +376,9 @@ export namespace GPUKernelsModel {
     api: GPUKernelsAPI;
     /** Refreshed after environments change (they are kernelspecs `gpu-<name>`). */
     kernelspecs?: KernelSpec.IManager;
+    /** Refreshed after a kernel is shut down from the panel. */
+    kernels?: Kernel.IManager;
+    sessions?: Session.IManager;
     /** Remembers the selected host across reloads. */
     state?: IStateDB;
   }

@@ -18,6 +18,8 @@ export interface ICurrentKernel {
   panel: NotebookPanel;
   kernelId: string | null;
   kernelName: string | null;
+  /** The kernel's status ('idle', 'busy', 'starting', 'dead', ...). */
+  kernelStatus: string | null;
   /** The environment, when the kernel is `gpu-<name>` of a known one. */
   environment: IEnvironment | null;
   /** Its container, once `GET kernels` lists it. */
@@ -62,6 +64,7 @@ export class CurrentKernelTracker implements IDisposable {
       panel,
       kernelId: kernel?.id ?? null,
       kernelName,
+      kernelStatus: kernel?.status ?? null,
       environment: this._model.environmentForKernel(kernelName ?? undefined),
       container: this._model.kernel(kernel?.id)
     };
@@ -89,8 +92,14 @@ export class CurrentKernelTracker implements IDisposable {
 
   private _disconnect(): void {
     if (this._panel && !this._panel.isDisposed) {
-      this._panel.sessionContext.kernelChanged.disconnect(this._onKernelChanged, this);
-      this._panel.sessionContext.statusChanged.disconnect(this._onStatusChanged, this);
+      this._panel.sessionContext.kernelChanged.disconnect(
+        this._onKernelChanged,
+        this
+      );
+      this._panel.sessionContext.statusChanged.disconnect(
+        this._onStatusChanged,
+        this
+      );
     }
     this._panel = null;
   }
@@ -109,7 +118,11 @@ export class CurrentKernelTracker implements IDisposable {
 
   private _onStatusChanged(_: unknown, status: string): void {
     // a kernel that just finished starting now has its container (and its GPUs)
-    if (status === 'idle' && this._lastStatus !== 'idle' && this._lastStatus !== 'busy') {
+    if (
+      status === 'idle' &&
+      this._lastStatus !== 'idle' &&
+      this._lastStatus !== 'busy'
+    ) {
       void this._model.refreshKernels();
     }
     this._lastStatus = status;
@@ -145,8 +158,12 @@ export function recordEnvironment(
   if (!nb) {
     return false;
   }
-  const old = (nb.getMetadata(METADATA_KEY) ?? {}) as { [key: string]: unknown };
-  const image = model.images(env.host).value?.find(i => i.tags.includes(env.image));
+  const old = (nb.getMetadata(METADATA_KEY) ?? {}) as {
+    [key: string]: unknown;
+  };
+  const image = model
+    .images(env.host)
+    .value?.find(i => i.tags.includes(env.image));
   const value: { [key: string]: unknown } = {
     environment: env.name,
     kernel_name: env.kernel_name,
@@ -166,7 +183,14 @@ export function recordEnvironment(
       value.image_digests = old.image_digests;
     }
   }
-  for (const key of ['memory', 'cpus', 'shm_size', 'gpu_sharing', 'pull_policy', 'mounts'] as const) {
+  for (const key of [
+    'memory',
+    'cpus',
+    'shm_size',
+    'gpu_sharing',
+    'pull_policy',
+    'mounts'
+  ] as const) {
     const v = env[key];
     if (v && !(Array.isArray(v) && v.length === 0)) {
       value[key] = v;
@@ -183,7 +207,11 @@ export function recordEnvironment(
 function stableJSON(value: unknown): string {
   return JSON.stringify(value, (_key, v) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map(k => [k, v[k]]))
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map(k => [k, v[k]])
+        )
       : v
   );
 }

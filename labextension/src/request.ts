@@ -60,7 +60,7 @@ export async function requestAPI<T>(
     // A JSON error of an API handler has a message; an HTML error page is no message.
     const message =
       typeof data === 'object'
-        ? data?.message ?? ''
+        ? (data?.message ?? '')
         : /^\s*</.test(String(data))
           ? ''
           : String(data || '');

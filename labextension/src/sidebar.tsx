@@ -20,7 +20,11 @@ import * as React from 'react';
 
 import { errorMessage, IEnvironment } from './api';
 import { CommandIDs } from './commands';
-import { EnvironmentsView, IEnvironmentDraft, openEnvironmentDialog } from './environments';
+import {
+  EnvironmentsView,
+  IEnvironmentDraft,
+  openEnvironmentDialog
+} from './environments';
 import { GPUsView } from './gpus';
 import { HostBar } from './hostbar';
 import { ImagesView } from './images';
@@ -88,9 +92,13 @@ export class GPUKernelsSidebar extends SidePanel {
     );
 
     // host picker and status, always visible above the sections
-    const hostBar = new ModelView(this.model, () => <HostBar model={this.model} />, {
-      className: 'jp-GPUKernels-hostBarWidget'
-    });
+    const hostBar = new ModelView(
+      this.model,
+      () => <HostBar model={this.model} />,
+      {
+        className: 'jp-GPUKernels-hostBarWidget'
+      }
+    );
     (this.layout as PanelLayout).insertWidget(2, hostBar);
 
     this._gpus = new ModelView(
@@ -121,7 +129,9 @@ export class GPUKernelsSidebar extends SidePanel {
       () => (
         <EnvironmentsView
           model={this.model}
-          onOpenForm={(draft, editing) => void this.openEnvironmentForm(draft, editing)}
+          onOpenForm={(draft, editing) =>
+            void this.openEnvironmentForm(draft, editing)
+          }
           onNewNotebook={env => void this._run(CommandIDs.newNotebook, env)}
           onUse={env => void this._run(CommandIDs.useEnvironment, env)}
           onDelete={env => void this._delete(env)}
@@ -133,18 +143,28 @@ export class GPUKernelsSidebar extends SidePanel {
       this.model,
       () => (
         <ImagesView
+          key={this.model.host}
           model={this.model}
-          onUseImage={image => void this.openEnvironmentForm({ image, host: this.model.host })}
+          onUseImage={image =>
+            void this.openEnvironmentForm({ image, host: this.model.host })
+          }
         />
       ),
       { label: 'Images', className: 'jp-GPUKernels-imagesSection' }
     );
     this._kernels = new ModelView(
       this.model,
-      () => <KernelsView model={this.model} onOpen={path => this._open(path)} />,
+      () => (
+        <KernelsView model={this.model} onOpen={path => this._open(path)} />
+      ),
       { label: 'Running kernels', className: 'jp-GPUKernels-kernelsSection' }
     );
-    for (const section of [this._gpus, this._envs, this._images, this._kernels]) {
+    for (const section of [
+      this._gpus,
+      this._envs,
+      this._images,
+      this._kernels
+    ]) {
       this.addWidget(section);
     }
     this.accordion.setRelativeSizes([4, 3, 2, 2]);
@@ -189,7 +209,10 @@ export class GPUKernelsSidebar extends SidePanel {
    * Open the create (or edit) environment dialog; resolves with the saved
    * environment, or null when cancelled.
    */
-  async openEnvironmentForm(draft: IEnvironmentDraft, editing?: string): Promise<IEnvironment | null> {
+  async openEnvironmentForm(
+    draft: IEnvironmentDraft,
+    editing?: string
+  ): Promise<IEnvironment | null> {
     if (!this.model.hosts.value) {
       void this.model.refreshHosts();
     }
@@ -252,7 +275,9 @@ export class GPUKernelsSidebar extends SidePanel {
     try {
       await this.model.deleteEnvironment(env.name);
     } catch (reason) {
-      Notification.error(`Cannot delete ${env.name}: ${errorMessage(reason)}`, { autoClose: 8000 });
+      Notification.error(`Cannot delete ${env.name}: ${errorMessage(reason)}`, {
+        autoClose: 8000
+      });
     }
   }
 

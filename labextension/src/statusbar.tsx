@@ -11,7 +11,11 @@ import { gpuIcon } from './icon';
 import { CurrentKernelTracker, ICurrentKernel } from './notebook';
 
 /** The status text and its tooltip for a notebook's kernel. */
-export function kernelStatusText(current: ICurrentKernel | null): { text: string; title: string; state: string } {
+export function kernelStatusText(current: ICurrentKernel | null): {
+  text: string;
+  title: string;
+  state: string;
+} {
   if (!current) {
     return { text: '', title: '', state: 'none' };
   }
@@ -28,6 +32,13 @@ export function kernelStatusText(current: ICurrentKernel | null): { text: string
       state: 'container'
     };
   }
+  if (env && current.kernelStatus === 'dead') {
+    return {
+      text: `${env.host} · ${shortImage(env.image)} · stopped`,
+      title: `The kernel of environment ${env.name} is not running`,
+      state: 'stopped'
+    };
+  }
   if (env) {
     return {
       text: `${env.host} · ${shortImage(env.image)} · ${describeGpuRequest(env.gpus)}`,
@@ -36,7 +47,11 @@ export function kernelStatusText(current: ICurrentKernel | null): { text: string
     };
   }
   if (!kernelName) {
-    return { text: 'no kernel', title: 'This notebook has no kernel', state: 'none' };
+    return {
+      text: 'no kernel',
+      title: 'This notebook has no kernel',
+      state: 'none'
+    };
   }
   return {
     text: 'local',
@@ -59,7 +74,9 @@ export class KernelStatusItem extends ReactWidget {
     return (
       <UseSignal signal={this._current.changed}>
         {() => {
-          const { text, title, state } = kernelStatusText(this._current.current);
+          const { text, title, state } = kernelStatusText(
+            this._current.current
+          );
           return (
             <div
               className="jp-GPUKernels-statusItem"
@@ -68,7 +85,10 @@ export class KernelStatusItem extends ReactWidget {
               onClick={this._onClick}
             >
               <GroupItem spacing={4}>
-                <gpuIcon.react tag="span" className="jp-GPUKernels-statusIcon" />
+                <gpuIcon.react
+                  tag="span"
+                  className="jp-GPUKernels-statusIcon"
+                />
                 <TextItem source={text} />
               </GroupItem>
             </div>

@@ -4,11 +4,13 @@ whose Docker hosts include the fake-GPU daemon.
 ``chromium``   path of the Chromium binary (``$JGK_TEST_CHROMIUM``, else /usr/bin/chromium); a
                missing browser FAILS the test (tests/run.sh installs it). Playwright's own
                browser download is never used.
-``lab``        a running ``jupyter lab`` (free port, token, isolated Jupyter dirs and root dir,
-               ``window.jupyterapp`` exposed) that loads the labextension built in this checkout
-               (``jupyter_gpu_kernels/labextension``) and knows the host ``fakegpu``.
-``browser_page`` a 1280x800 Playwright page (sync API) logged in to ``lab``; screenshots go to
-               ``tests/artifacts/browser/``.
+``start_lab``  ``start_lab({name: (url, docker_client)})`` starts a real ``jupyter lab`` (free port,
+               token, isolated Jupyter dirs and root dir, ``window.jupyterapp`` exposed) that loads
+               the labextension built in this checkout (``jupyter_gpu_kernels/labextension``) and
+               knows those Docker hosts (added with the real CLI).
+``lab``        such a lab with the host ``fakegpu`` (the fake-GPU daemon).
+``browser_page`` a 1280x800 Playwright page (sync API); ``shot(name)`` saves numbered screenshots
+               to ``tests/artifacts/browser/``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_gpu_kernels
+from jupyter_gpu_kernels.labels import SERVER as SERVER_LABEL
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts" / "browser"
@@ -114,84 +117,100 @@ def _write(path: Path, data: dict) -> None:
 
 
 @pytest.fixture
-def lab(tmp_path, docker_daemon, fake_gpu_daemon, kernel_leftovers):
-    _check_labextension_build()
-    dirs = {name: tmp_path / name for name in ("config", "data", "runtime", "root", "labext", "home")}
-    for d in dirs.values():
-        d.mkdir()
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(dirs["config"]),
-        "JUPYTER_DATA_DIR": str(dirs["data"]),
-        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
-        "HOME": str(dirs["home"]),
-        "DOCKER_HOST": docker_daemon.url,
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("JUPYTER_PATH", None)
-    # the fake-GPU daemon as a user host, written by the real CLI
-    subprocess.run(
-        [sys.executable, "-m", "jupyter_gpu_kernels.cli", "hosts", "add", "fakegpu", fake_gpu_daemon.url],
-        env=env, check=True, capture_output=True, text=True,
-    )
-    # this checkout's labextension build first (it shadows an installed copy of the same name)
-    (dirs["labext"] / "jupyter-gpu-kernels").symlink_to(LABEXT_BUILD, target_is_directory=True)
-    settings = dirs["config"] / "lab" / "user-settings"
-    _write(settings / "jupyter-gpu-kernels" / "plugin.jupyterlab-settings", {"refreshInterval": 2})
-    # no news/update toasts over the screenshots (and no network)
-    _write(settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
-           {"fetchNews": "false", "checkForUpdates": False})
-    port, token = _free_port(), uuid.uuid4().hex
-    (dirs["config"] / "jupyter_server_config.py").write_text(
-        "c.ServerApp.ip = '127.0.0.1'\n"
-        f"c.ServerApp.port = {port}\n"
-        "c.ServerApp.port_retries = 0\n"
-        f"c.IdentityProvider.token = {token!r}\n"
-        f"c.ServerApp.root_dir = {str(dirs['root'])!r}\n"
-        "c.ServerApp.open_browser = False\n"
-        "c.ServerApp.allow_root = True\n"
-        "c.LabApp.expose_app_in_browser = True\n"
-        f"c.LabApp.extra_labextensions_path = [{str(dirs['labext'])!r}]\n"
-        "c.LabApp.news_url = None\n"
-        "c.LabApp.check_for_updates_class = 'jupyterlab.NeverCheckForUpdate'\n"
-    )
-    log_path = tmp_path / "jupyter-lab.log"
-    before = {c.id for c in kernel_leftovers(fake_gpu_daemon.client)}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root"],
-            env=env, cwd=dirs["root"], stdout=log, stderr=subprocess.STDOUT,
+def start_lab(tmp_path_factory, docker_daemon, docker_client, kernel_leftovers):
+    """``start_lab({"name": url, ...})`` -> a running :class:`Lab` with those user Docker hosts
+    (added with the real CLI); every lab is stopped, and its kernel containers checked, at the end."""
+    started: list[tuple[Lab, list]] = []
+
+    def start(hosts: dict[str, tuple[str, object]]) -> Lab:
+        _check_labextension_build()
+        tmp = tmp_path_factory.mktemp("lab")
+        dirs = {name: tmp / name for name in ("config", "data", "runtime", "root", "labext", "home")}
+        for d in dirs.values():
+            d.mkdir()
+        env = {
+            **os.environ,
+            "JUPYTER_CONFIG_DIR": str(dirs["config"]),
+            "JUPYTER_DATA_DIR": str(dirs["data"]),
+            "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+            "HOME": str(dirs["home"]),
+            "DOCKER_HOST": docker_daemon.url,
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("JUPYTER_PATH", None)
+        for name, (url, _client) in hosts.items():
+            subprocess.run(
+                [sys.executable, "-m", "jupyter_gpu_kernels.cli", "hosts", "add", name, url],
+                env=env, check=True, capture_output=True, text=True,
+            )
+        # this checkout's labextension build first (it shadows an installed copy of the same name)
+        (dirs["labext"] / "jupyter-gpu-kernels").symlink_to(LABEXT_BUILD, target_is_directory=True)
+        settings = dirs["config"] / "lab" / "user-settings"
+        _write(settings / "jupyter-gpu-kernels" / "plugin.jupyterlab-settings", {"refreshInterval": 2})
+        # no news/update toasts over the screenshots (and no network)
+        _write(settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
+               {"fetchNews": "false", "checkForUpdates": False})
+        port, token = _free_port(), uuid.uuid4().hex
+        (dirs["config"] / "jupyter_server_config.py").write_text(
+            "c.ServerApp.ip = '127.0.0.1'\n"
+            f"c.ServerApp.port = {port}\n"
+            "c.ServerApp.port_retries = 0\n"
+            f"c.IdentityProvider.token = {token!r}\n"
+            f"c.ServerApp.root_dir = {str(dirs['root'])!r}\n"
+            "c.ServerApp.open_browser = False\n"
+            "c.ServerApp.allow_root = True\n"
+            "c.LabApp.expose_app_in_browser = True\n"
+            f"c.LabApp.extra_labextensions_path = [{str(dirs['labext'])!r}]\n"
+            "c.LabApp.news_url = None\n"
+            "c.LabApp.check_for_updates_class = 'jupyterlab.NeverCheckForUpdate'\n"
         )
-    url = f"http://127.0.0.1:{port}"
-    server = Lab(url, token, dirs["root"], env, proc, log_path, settings)
-    deadline = time.monotonic() + 90
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{server.log_tail()}", pytrace=False)
-        try:
-            server.api("/api/status")
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"jupyter lab did not answer within 90 s:\n{server.log_tail()}", pytrace=False)
-            time.sleep(0.25)
-    try:
-        yield server
-    finally:
+        clients = [docker_client] + [c for _, c in hosts.values() if c is not None]
+        log_path = tmp / "jupyter-lab.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root"],
+                env=env, cwd=dirs["root"], stdout=log, stderr=subprocess.STDOUT,
+            )
+        server = Lab(f"http://127.0.0.1:{port}", token, dirs["root"], env, proc, log_path, settings)
+        started.append((server, clients))
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{server.log_tail()}", pytrace=False)
+            try:
+                server.api("/api/status")
+                return server
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"jupyter lab did not answer within 90 s:\n{server.log_tail()}", pytrace=False)
+                time.sleep(0.25)
+
+    yield start
+
+    problems = []
+    for server, clients in started:
         # a clean stop shuts down the kernels (and so removes their containers)
-        proc.terminate()
+        server.proc.terminate()
         try:
-            proc.wait(timeout=30)
+            server.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        left = [c for c in kernel_leftovers(fake_gpu_daemon.client) if c.id not in before]
-        for c in left:
-            c.remove(force=True)
+            server.proc.kill()
+            server.proc.wait()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(log_path, ARTIFACTS / "jupyter-lab.log")
-        assert not left, f"jupyter lab left kernel containers behind: {[c.name for c in left]}"
+        shutil.copy(server.log_path, ARTIFACTS / f"jupyter-lab-{server.url.rsplit(':', 1)[1]}.log")
+        for client in clients:
+            # only this lab's containers: other test sessions may share the daemons
+            for c in kernel_leftovers(client):
+                if c.labels.get(SERVER_LABEL, "").endswith(f":{server.proc.pid}"):
+                    problems.append(c.name)
+                    c.remove(force=True)
+    assert not problems, f"jupyter lab left kernel containers behind: {problems}"
+
+
+@pytest.fixture
+def lab(start_lab, fake_gpu_daemon):
+    """A lab whose hosts are ``local`` and ``fakegpu`` (4 fake GPUs)."""
+    return start_lab({"fakegpu": (fake_gpu_daemon.url, fake_gpu_daemon.client)})
 
 
 class Shots:
@@ -219,11 +238,11 @@ class Shots:
             return
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for path in self.paths:
-            shutil.copy(path, DOCS_SCREENSHOTS / path.name.split("-", 1)[1])
+            shutil.copy(path, DOCS_SCREENSHOTS / path.name)
 
 
 @pytest.fixture
-def browser_page(chromium, lab, request):
+def browser_page(chromium, request):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -248,9 +267,10 @@ def browser_page(chromium, lab, request):
 
 
 @pytest.fixture
-def shot(browser_page):
-    """``shot("name")`` saves the next numbered screenshot; ``shot.publish()`` copies them to docs."""
-    return Shots(browser_page, "sidebar")
+def shot(browser_page, request):
+    """``shot("name")`` saves the next numbered screenshot (``<test>-NN-name.png``, where <test>
+    is the first word of the test's name); ``shot.publish()`` copies them to docs/screenshots/."""
+    return Shots(browser_page, request.node.name.removeprefix("test_").split("_")[0])
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -73,10 +73,21 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
     expect(images.filter(has_text=image).locator(".jp-GPUKernels-kernelMark.jp-mod-yes")).to_have_count(1, timeout=30_000)
     shot("panel-gpus")
 
-    # 2. new environment: test image, 1 GPU; first with a bad memory value
-    panel.locator(".jp-GPUKernels-addEnv").click()
+    # 2. free GPUs picked on the cards preselect those devices in the environment form
+    cards.filter(has_text="GPU 1").get_by_role("checkbox").check()
+    cards.filter(has_text="GPU 3").get_by_role("checkbox").check()
+    panel.get_by_role("button", name="New environment on GPU 1, 3").click()
     dialog = page.locator(".jp-Dialog.jp-GPUKernels-envDialog")
     form = dialog.locator("form.jp-GPUKernels-envForm")
+    expect(form.get_by_label("Pick")).to_be_checked()
+    for index, checked in (("0", False), ("1", True), ("2", False), ("3", True)):
+        expect(form.get_by_label(f"GPU {index}", exact=True)).to_be_checked(checked=checked)
+    shot("pick-gpus")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+
+    # 3. new environment: test image, 1 GPU; first with a bad memory value
+    panel.locator(".jp-GPUKernels-addEnv").click()
     expect(form).to_be_visible()
     form.locator("input[name='name']").fill(ENV_NAME)
     form.locator("input[name='image']").fill(image)
@@ -106,7 +117,7 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
     )
     shot("environment-created")
 
-    # 3. "New notebook": an untitled notebook with the environment's kernel
+    # 4. "New notebook": an untitled notebook with the environment's kernel
     env_item.get_by_role("button", name="New notebook").click()
     nb = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     expect(nb).to_be_visible()
@@ -123,7 +134,7 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
     nb_path = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.path")
     assert nb_path.endswith(".ipynb")
 
-    # 4. run a cell printing the GPU the container got
+    # 5. run a cell printing the GPU the container got
     nb.locator(".jp-Cell .cm-content").first.click()
     page.keyboard.type("import os; print(os.environ['NVIDIA_VISIBLE_DEVICES'])")
     page.keyboard.press("Shift+Enter")
@@ -131,7 +142,7 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
     expect(output).to_have_text(re.compile(r"^\s*\d+\s*$"), timeout=30_000)
     gpu = output.inner_text().strip()
 
-    # 5. the holder shows on that GPU's card (and only there), and in the status bar
+    # 6. the holder shows on that GPU's card (and only there), and in the status bar
     card = panel.locator(f".jp-GPUKernels-gpu[data-gpu-index='{gpu}']")
     holder = card.locator(f".jp-GPUKernels-holder[data-kernel-id='{kernel_id}']")
     expect(holder).to_be_visible(timeout=20_000)
@@ -151,7 +162,7 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
     assert container.labels[KERNEL_ID] == kernel_id
     shot("notebook-holder-status")
 
-    # 6. clicking the holder opens (activates) its notebook
+    # 7. clicking the holder opens (activates) its notebook
     page.evaluate("async () => { await window.jupyterapp.commands.execute('launcher:create'); }")
     holder.get_by_role("button").click()
     page.wait_for_function(
@@ -159,7 +170,7 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
         f" && window.jupyterapp.shell.currentWidget.context.path === {nb_path!r}"
     )
 
-    # 7. shut the kernel down from the running-kernels list: the container is gone
+    # 8. shut the kernel down from the running-kernels list: the container is gone
     running.locator(".jp-GPUKernels-shutdown").click()
     expect(running).to_have_count(0, timeout=30_000)
     wait_for(
@@ -169,9 +180,11 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
     )
     expect(panel.locator(".jp-GPUKernels-holder")).to_have_count(0, timeout=20_000)
     expect(panel.locator(".jp-GPUKernels-gpu.jp-mod-free")).to_have_count(4)
+    # the notebook notices: no kernel container (hence no GPU) any more
+    expect(status_item).not_to_contain_text(f"GPU {gpu}", timeout=20_000)
     shot("kernel-shut-down")
 
-    # 8. the panel is restored on reload
+    # 9. the panel is restored on reload
     page.reload()
     open_lab(page, lab)
     expect(page.locator(SIDEBAR)).to_be_visible()
@@ -179,4 +192,47 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
 
     errors = [e for e in page.console_errors if "gpu-kernels" in e.lower() or "GPUKernels" in e]
     assert not errors, errors
+    shot.publish()
+
+
+def test_hosts_errors_are_explained(browser_page, shot, start_lab, nogpu_daemon):
+    """A host without the NVIDIA toolkit and an unreachable one: both say what is wrong and how
+    to fix it; a failed image pull says why."""
+    page = browser_page
+    lab = start_lab({
+        "nogpu": (nogpu_daemon.url, nogpu_daemon.client),
+        "offline": ("unix:///run/jgk-test/no-such-daemon.sock", None),
+    })
+    open_lab(page, lab)
+    page.click(f".jp-SideBar.jp-mod-left [data-id='{SIDEBAR[1:]}']")
+    panel = page.locator(SIDEBAR)
+    widen_left_area(page, 380)
+    host_select = panel.get_by_label("Docker host")
+
+    host_select.select_option("nogpu")
+    status = panel.locator(".jp-GPUKernels-hostStatus[data-host='nogpu']")
+    expect(status).to_contain_text("reachable")
+    expect(status).to_contain_text("GPU driver: no")
+    expect(status.locator(".jp-GPUKernels-warning")).to_contain_text("No NVIDIA Container Toolkit on this host")
+    expect(status.locator(".jp-GPUKernels-hint")).to_contain_text("install the NVIDIA Container Toolkit")
+    expect(panel.locator(".jp-GPUKernels-gpusSection")).to_contain_text("No GPUs usable on nogpu")
+
+    # a pull that cannot work fails with the daemon's reason
+    panel.get_by_label("Image to pull").fill("localhost:1/nothing:1")
+    panel.get_by_role("button", name="Pull").click()
+    failed = panel.locator(".jp-GPUKernels-pull[data-status='failed']")
+    expect(failed).to_be_visible(timeout=30_000)
+    expect(failed).to_contain_text("localhost:1/nothing:1")
+    # and a bad reference is refused before any pull starts
+    panel.get_by_label("Image to pull").fill("Not An Image")
+    panel.get_by_role("button", name="Pull").click()
+    expect(panel.locator(".jp-GPUKernels-imagesSection .jp-GPUKernels-error")).to_contain_text("invalid image reference")
+    shot("no-gpu-driver")
+
+    host_select.select_option("offline")
+    status = panel.locator(".jp-GPUKernels-hostStatus[data-host='offline']")
+    expect(status).to_contain_text("unreachable")
+    expect(status.locator(".jp-GPUKernels-error")).to_be_visible()
+    expect(status.locator(".jp-GPUKernels-hint")).to_contain_text("Fix:")
+    shot("unreachable-host")
     shot.publish()
