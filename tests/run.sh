@@ -3,7 +3,8 @@
 #
 # On a fresh Debian machine, as root, it:
 #   1. installs the system packages the tests need, if missing (one `apt-get update`, only then):
-#      docker.io, debootstrap, iproute2, util-linux, chromium, openssh-server, ca-certificates,
+#      docker.io, debootstrap, iproute2, util-linux, chromium, openssh-server, docker-registry,
+#      openssl, ca-certificates,
 #      nodejs (to build the labextension during the editable install)
 #   2. pip install -e '.[test]'   (into a .venv if the interpreter is externally managed)
 #   3. makes sure a Docker daemon runs      (python -m tests.support.dockerd up)
@@ -37,6 +38,8 @@ install_system_packages() {
     { command -v nsenter && command -v unshare; } >/dev/null 2>&1 || missing+=(util-linux)
     { command -v chromium || command -v chromium-browser; } >/dev/null 2>&1 || missing+=(chromium)
     command -v sshd >/dev/null 2>&1 || missing+=(openssh-server)
+    command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     [ -s /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     command -v tar >/dev/null 2>&1 || missing+=(tar)
