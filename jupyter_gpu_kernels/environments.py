@@ -11,9 +11,6 @@ leaves no file behind.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import threading
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -28,6 +25,7 @@ from .errors import GPUKernelsError, SpecError
 from .hosts import DockerHosts
 from .kernelspecs import DEFAULT_ARGV, PROVISIONER_NAME, check_kernel_name, provisioner_config
 from .policy import ImagePolicy
+from .userfile import read_section, write_section
 
 KERNEL_PREFIX = "gpu-"
 RESOURCE_DIR = str(Path(__file__).parent / "_data" / "kernel_resources")
@@ -130,28 +128,10 @@ class Environments(LoggingConfigurable):
 
     # ---------------------------------------------------------------- reading
     def _read_user(self) -> dict[str, dict]:
-        path = Path(self.user_file)
-        try:
-            data = json.loads(path.read_text() or "{}")
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as e:
-            self.log.warning("ignoring unreadable environments file %s: %s", path, e)
-            return {}
-        envs = data.get("environments", {}) if isinstance(data, dict) else {}
-        return envs if isinstance(envs, dict) else {}
+        return read_section(self.user_file, "environments", self.log)
 
     def _write_user(self, envs: dict[str, dict]) -> None:
-        path = Path(self.user_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".environments-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump({"environments": envs}, f, indent=2, sort_keys=True)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_section(self.user_file, "environments", envs)
 
     @staticmethod
     def _build(name: str, data: dict, source: str) -> Environment:

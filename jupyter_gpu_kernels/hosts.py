@@ -8,10 +8,8 @@ A host is only a name and a URL here; :mod:`.transport` turns it into a client.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -20,6 +18,7 @@ from jupyter_core.paths import jupyter_config_dir
 from traitlets import Dict, Unicode, default
 from traitlets.config import LoggingConfigurable
 
+from .userfile import read_section, write_section
 from .errors import HostError, SpecError, UnknownHostError
 
 LOCAL = "local"
@@ -142,27 +141,10 @@ class DockerHosts(LoggingConfigurable):
         return str(Path(jupyter_config_dir()) / "gpu_kernels" / "hosts.json")
 
     def _read_user(self) -> dict[str, dict]:
-        path = Path(self.user_file)
-        if not path.exists():
-            return {}
-        try:
-            data = json.loads(path.read_text() or "{}")
-        except (OSError, ValueError) as e:
-            self.log.warning("ignoring unreadable hosts file %s: %s", path, e)
-            return {}
-        return data.get("hosts", {}) if isinstance(data, dict) else {}
+        return read_section(self.user_file, "hosts", self.log)
 
     def _write_user(self, hosts: dict[str, dict]) -> None:
-        path = Path(self.user_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".hosts-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump({"hosts": hosts}, f, indent=2, sort_keys=True)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_section(self.user_file, "hosts", hosts)
 
     @staticmethod
     def _make(name: str, spec: dict, source: str) -> DockerHost:

@@ -11,7 +11,6 @@ import tornado.httpclient
 from tornado.httpclient import HTTPClientError
 
 from jupyter_gpu_kernels import cli
-from jupyter_gpu_kernels.errors import ImageError
 from jupyter_gpu_kernels.handlers import handlers
 
 pytestmark = pytest.mark.docker
