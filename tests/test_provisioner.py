@@ -288,3 +288,31 @@ def test_gpu_request_without_toolkit_is_explained(jdirs, test_image, docker_clie
     install_spec("nogpu", test_image, "--gpus", "device=0")
     msg = _start_fails("nogpu", NoGPUDriverError, "NVIDIA Container Toolkit")
     assert "device=0" in msg
+
+
+def test_provisioner_info_finds_the_container_again(jdirs, test_image, docker_client, no_leftovers):
+    """get/load_provisioner_info: a new provisioner (e.g. after a server restart) controls the container."""
+    import asyncio
+
+    from jupyter_gpu_kernels.provisioner import GPUDockerProvisioner
+
+    install_spec("persist", test_image)
+    km, kc = start("persist")
+    try:
+        info = asyncio.run(km.provisioner.get_provisioner_info())
+        assert info["container_id"] == km.provisioner.container_id and info["host"] == "local"
+        fresh = GPUDockerProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec)
+
+        async def control():
+            await fresh.load_provisioner_info(info)
+            assert fresh.has_process and await fresh.poll() is None
+            await fresh.kill()
+            return await asyncio.wait_for(fresh.wait(), 20)
+
+        assert asyncio.run(control()) != 0
+        assert docker_client.containers.get(info["container_id"]).status == "exited"
+        asyncio.run(fresh.cleanup())
+        assert info["container_id"] not in {c.id for c in our_containers(docker_client)}
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
