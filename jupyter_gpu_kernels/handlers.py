@@ -219,6 +219,19 @@ class KernelsHandler(BaseHandler):
                     sessions[s["kernel"]["id"]] = s
         own = set(self.kernel_manager.list_kernel_ids())
         rows = await asyncio.to_thread(_kernel_rows, self.hosts.all(), sessions, own)
+        seen = {row["kernel_id"] for row in rows}
+        for kid in own - seen:
+            # our kernels on a host we cannot reach: listed as such, never silently dropped
+            prov = getattr(self.kernel_manager.get_kernel(kid), "provisioner", None)
+            if getattr(prov, "container_id", None) is None:
+                continue  # not one of our container kernels
+            rows.append({
+                "kernel_id": kid, "container": (prov.container_id or "")[:12], "host": prov.host,
+                "image": prov.image, "environment": prov.environment, "gpus": ",".join(prov.gpu_ids),
+                "notebook": sessions.get(kid, {}).get("path", ""), "session_id": sessions.get(kid, {}).get("id"),
+                "started": "", "state": "unreachable", "server": "", "this_server": True,
+                "error": prov.host_error or f"host {prov.host!r} is unreachable",
+            })
         for row in rows:
             if row["this_server"]:
                 row["execution_state"] = getattr(self.kernel_manager.get_kernel(row["kernel_id"]), "execution_state", None)

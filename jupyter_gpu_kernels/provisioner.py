@@ -145,6 +145,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
     _workspace_volume: str | None = None
     _local_ports: dict[str, int] | None = None
     container_ports: dict[str, int] = {}
+    host_error: str | None = None  # set while the kernel's host cannot be reached
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -565,9 +566,15 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             container = await self._docker(self._container)
         except docker.errors.NotFound:
             return 0
-        except GPUKernelsError as e:
-            self.log.warning("kernel %s: host %s unreachable, state unknown: %s", self.kernel_id, self.host, e)
+        except (GPUKernelsError, docker.errors.DockerException, OSError) as e:
+            # Not "dead": the kernel may well be running there. Say so, and let the restarter wait.
+            if self.host_error is None:
+                self.log.warning("kernel %s: host %s is unreachable, its state is unknown: %s", self.kernel_id, self.host, e)
+            self.host_error = f"host {self.host!r} is unreachable: {e}"
             return None
+        if self.host_error is not None:
+            self.log.info("kernel %s: host %s is reachable again", self.kernel_id, self.host)
+            self.host_error = None
         if container.status in ("running", "created", "restarting"):
             return None
         return int(container.attrs.get("State", {}).get("ExitCode", 0))

@@ -118,6 +118,26 @@ def test_kernel_on_remote_host_over_ssh(rhost, remote, test_image):
         r = run_cell(kc, "print('after reconnect')", timeout=30)
         assert r["stdout"] == "after reconnect\n"
         assert tunnel.reconnects >= 1
+
+        # the host goes away for a while: the kernel is reported unreachable, not dead
+        import asyncio
+
+        remote.sshd.terminate()
+        remote.sshd.wait(5)
+        pid = int(re.search(r"pid=(\d+)", tunnel._ctl("-O", "check").stderr).group(1))
+        os.kill(pid, 9)
+        from jupyter_gpu_kernels import transport
+
+        transport.forget(rhost)
+        assert asyncio.run(km.provisioner.poll()) is None
+        assert "unreachable" in km.provisioner.host_error
+        remote.start_sshd()
+        deadline = time.monotonic() + 15
+        while asyncio.run(km.provisioner.poll()) is None and km.provisioner.host_error and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert km.provisioner.host_error is None
+        time.sleep(1.0)
+        assert run_cell(kc, "print('back')", timeout=30)["stdout"] == "back\n"
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

@@ -34,7 +34,7 @@ class RemoteHost:
         self.dir = Path(tempfile.mkdtemp(prefix=f"jgk-{name}-ssh-"))
         self.sshd: subprocess.Popen | None = None
         try:
-            self._start_sshd()
+            self.start_sshd()
         except BaseException:
             self.stop()
             raise
@@ -55,10 +55,12 @@ class RemoteHost:
     def ssh_options(self) -> list[str]:
         return ["-F", str(self.dir / "ssh_config")]
 
-    def _start_sshd(self) -> None:
+    def start_sshd(self) -> None:
+        """(Re)start sshd: new keys only the first time."""
         d = self.dir
         for key in ("host_key", "client_key"):
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True)
+            if not (d / key).exists():
+                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True)
         (d / "authorized_keys").write_text((d / "client_key.pub").read_text())
         os.chmod(d / "authorized_keys", 0o600)
         Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation dir
