@@ -217,7 +217,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
                     root = cwd
                 targets = {m.target for m in mounts}
                 if root not in targets:
-                    mounts.insert(0, parse_mount(f"{root}:{root}"))
+                    mounts.insert(0, Mount(root, root))
 
         if self.user == "server":
             user: str | None = server_user() if self._host.is_local else None
@@ -361,7 +361,9 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             return "remote-publish"
         info = await self._docker(client.info)
         os_name = str(info.get("OperatingSystem", ""))
-        if "Docker Desktop" in os_name or info.get("OSType") != "linux" or not os.path.exists("/proc/net"):
+        rootless = any("rootless" in str(o) for o in info.get("SecurityOptions") or [])
+        if "Docker Desktop" in os_name or info.get("OSType") != "linux" or rootless or not os.path.exists("/proc/net"):
+            # container addresses live in a VM or in rootlesskit's namespace: not reachable from here
             return "publish"
         return "direct"
 
