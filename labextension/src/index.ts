@@ -72,7 +72,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
       sessions: serviceManager.sessions,
       state: state ?? undefined
     });
-    void model.restore();
 
     const sidebar = new GPUKernelsSidebar({ model, commands });
     sidebar.id = SIDEBAR_ID;

@@ -42,6 +42,7 @@ export class GPUKernelsModel implements IDisposable {
     this._kernelManager = options.kernels ?? null;
     this._sessions = options.sessions ?? null;
     this._state = options.state ?? null;
+    this._restored = this._restore();
   }
 
   readonly api: GPUKernelsAPI;
@@ -109,15 +110,20 @@ export class GPUKernelsModel implements IDisposable {
     return this.kernels.value?.find(k => k.kernel_id === kernelId) ?? null;
   }
 
-  /** Restore the last selected host (call once at start). */
-  async restore(): Promise<void> {
+  /** The last selected host, from the state database. */
+  private async _restore(): Promise<void> {
     if (!this._state) {
       return;
     }
     try {
-      const saved = (await this._state.fetch(STATE_KEY)) as {
-        host?: string;
-      } | null;
+      // never let a slow state database hold up the panel
+      const timeout = new Promise<null>(resolve =>
+        window.setTimeout(() => resolve(null), 3000)
+      );
+      const saved = (await Promise.race([
+        this._state.fetch(STATE_KEY),
+        timeout
+      ])) as { host?: string } | null;
       if (saved?.host && !this._host) {
         this._host = saved.host;
       }
@@ -164,7 +170,7 @@ export class GPUKernelsModel implements IDisposable {
     this.hosts = { ...this.hosts, loading: true };
     this._emit();
     try {
-      const hosts = await this.api.hosts();
+      const [hosts] = await Promise.all([this.api.hosts(), this._restored]);
       this.hosts = { value: hosts, error: null, loading: false };
       if (!this._host || !hosts.some(h => h.name === this._host)) {
         this._host = defaultHost(hosts);
@@ -361,6 +367,7 @@ export class GPUKernelsModel implements IDisposable {
   private _changed = new Signal<this, void>(this);
   private _isDisposed = false;
   private _host = '';
+  private _restored: Promise<void>;
   private _tick = 0;
   private _gpus = new Map<string, ILoaded<IGPUInventory>>();
   private _images = new Map<string, ILoaded<IImage[]>>();

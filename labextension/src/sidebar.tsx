@@ -168,6 +168,14 @@ export class GPUKernelsSidebar extends SidePanel {
       this.addWidget(section);
     }
     this.accordion.setRelativeSizes([4, 3, 2, 2]);
+    // The host bar above grows and shrinks with its content; the accordion's
+    // (absolutely positioned) sections must follow its new height.
+    this._resizeObserver = new ResizeObserver(() => {
+      if (this.accordion.isVisible) {
+        this.accordion.update();
+      }
+    });
+    this._resizeObserver.observe(this.accordion.node);
 
     this._poll = new Poll({
       auto: false,
@@ -229,6 +237,7 @@ export class GPUKernelsSidebar extends SidePanel {
       return;
     }
     this._poll.dispose();
+    this._resizeObserver.disconnect();
     super.dispose();
   }
 
@@ -283,6 +292,7 @@ export class GPUKernelsSidebar extends SidePanel {
 
   private _commands: CommandRegistry;
   private _poll: Poll;
+  private _resizeObserver: ResizeObserver;
   private _interval = 5;
   private _gpus: ModelView;
   private _envs: ModelView;

@@ -160,6 +160,7 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
     expect(running).to_contain_text(f"GPU {gpu}")
     container = fake_gpu_daemon.client.containers.get(f"jupyter-kernel-{kernel_id}")
     assert container.labels[KERNEL_ID] == kernel_id
+    card.scroll_into_view_if_needed()
     shot("notebook-holder-status")
 
     # 7. clicking the holder opens (activates) its notebook
@@ -216,6 +217,10 @@ def test_hosts_errors_are_explained(browser_page, shot, start_lab, nogpu_daemon)
     expect(status.locator(".jp-GPUKernels-warning")).to_contain_text("No NVIDIA Container Toolkit on this host")
     expect(status.locator(".jp-GPUKernels-hint")).to_contain_text("install the NVIDIA Container Toolkit")
     expect(panel.locator(".jp-GPUKernels-gpusSection")).to_contain_text("No GPUs usable on nogpu")
+    # the taller host status pushes the sections down, but they still fit in the window
+    last_title = panel.locator(".jp-AccordionPanel-title").last
+    expect(last_title).to_contain_text("Running kernels")
+    wait_for(lambda: last_title.bounding_box()["y"] + 32 <= page.viewport_size["height"], 5, "the sections to fit")
 
     # a pull that cannot work fails with the daemon's reason
     panel.get_by_label("Image to pull").fill("localhost:1/nothing:1")
@@ -235,4 +240,16 @@ def test_hosts_errors_are_explained(browser_page, shot, start_lab, nogpu_daemon)
     expect(status.locator(".jp-GPUKernels-error")).to_be_visible()
     expect(status.locator(".jp-GPUKernels-hint")).to_contain_text("Fix:")
     shot("unreachable-host")
+
+    # the selected host is remembered across reloads (the default would be "local"): it is
+    # in the workspace on the server, and the reloaded page selects it
+    wait_for(
+        lambda: lab.api("/lab/api/workspaces/default")["data"].get("jupyter-gpu-kernels:sidebar", {}).get("host")
+        == "offline",
+        15,
+        "the workspace to record the selected host",
+    )
+    page.reload()
+    open_lab(page, lab)
+    expect(page.locator(SIDEBAR).get_by_label("Docker host")).to_have_value("offline")
     shot.publish()
