@@ -146,9 +146,14 @@ export class GPUKernelsAPI {
     return this._get<IGPUInventory>(`hosts/${enc(host)}/gpus`);
   }
 
-  async images(host: string): Promise<IImage[]> {
+  /**
+   * The host's images. With `detect` false the server answers at once, with
+   * `has_ipykernel: null` for images it has not checked yet (checking runs a
+   * short-lived container per new image).
+   */
+  async images(host: string, detect = true): Promise<IImage[]> {
     const reply = await this._get<{ images: IImage[] }>(
-      `hosts/${enc(host)}/images`
+      `hosts/${enc(host)}/images${detect ? '' : '?detect=0'}`
     );
     return reply.images ?? [];
   }

@@ -216,7 +216,11 @@ export class GPUKernelsModel implements IDisposable {
       this._emit();
       return;
     }
-    await this._load(this._images, host, () => this.api.images(host));
+    // the list at once, then the ipykernel marks of images not checked before
+    await this._load(this._images, host, () => this.api.images(host, false));
+    if (this.images(host).value?.some(i => i.has_ipykernel === null)) {
+      await this._load(this._images, host, () => this.api.images(host));
+    }
   }
 
   async refreshEnvironments(): Promise<void> {

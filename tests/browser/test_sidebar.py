@@ -185,7 +185,24 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
     expect(status_item).not_to_contain_text(f"GPU {gpu}", timeout=20_000)
     shot("kernel-shut-down")
 
-    # 9. the panel is restored on reload
+    # 9. edit the environment, then delete it (its kernelspec goes away)
+    env_item.get_by_title(f"Edit {ENV_NAME}").click()
+    edit = page.locator(".jp-Dialog.jp-GPUKernels-envDialog")
+    expect(edit.locator("input[name='memory']")).to_have_value("1g")
+    expect(edit.locator("input[name='name']")).to_have_count(0)  # no renaming
+    edit.locator("input[name='memory']").fill("2g")
+    edit.get_by_role("button", name="Save").click()
+    expect(edit).to_have_count(0)
+    expect(env_item).to_contain_text("2g RAM")
+    assert lab.api(f"/gpu-kernels/api/environments/{ENV_NAME}")["memory"] == "2g"
+    env_item.get_by_title(f"Delete {ENV_NAME}").click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Delete").click()
+    expect(env_item).to_have_count(0)
+    page.wait_for_function(
+        f"() => !window.jupyterapp.serviceManager.kernelspecs.specs.kernelspecs['gpu-{ENV_NAME}']"
+    )
+
+    # 10. the panel is restored on reload
     page.reload()
     open_lab(page, lab)
     expect(page.locator(SIDEBAR)).to_be_visible()
