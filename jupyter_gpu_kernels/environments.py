@@ -21,7 +21,7 @@ from jupyter_core.paths import jupyter_config_dir
 from traitlets import Dict, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from .errors import GPUKernelsError, SpecError
+from .errors import GPUKernelsError, SpecError, UnknownHostError
 from .hosts import DockerHosts
 from .kernelspecs import DEFAULT_ARGV, PROVISIONER_NAME, check_kernel_name, provisioner_config
 from .policy import ImagePolicy
@@ -29,6 +29,21 @@ from .userfile import read_section, write_section
 
 KERNEL_PREFIX = "gpu-"
 RESOURCE_DIR = str(Path(__file__).parent / "_data" / "kernel_resources")
+
+
+def describe_gpus(spec: str) -> str:
+    """'1' → '1 GPU', 'device=0,2' → 'GPUs 0,2', 'all' → 'all GPUs', 'none' → 'CPU' (for display names)."""
+    spec = (spec or "none").strip()
+    if spec in ("", "none", "0"):
+        return "CPU"
+    if spec == "all":
+        return "all GPUs"
+    if spec.isdigit():
+        return f"{spec} GPU" + ("s" if spec != "1" else "")
+    if spec.startswith("device="):
+        ids = spec[len("device="):].split(",")
+        return ("GPU " if len(ids) == 1 else "GPUs ") + ",".join(ids)
+    return spec
 
 
 class EnvironmentNotFound(GPUKernelsError, KeyError):
@@ -88,7 +103,7 @@ class Environment:
 
     def kernel_spec(self) -> KernelSpec:
         config = self.provisioner_config(check_mounts=False)
-        gpus = "CPU" if self.gpus in ("", "none") else f"GPU {self.gpus}"
+        gpus = describe_gpus(self.gpus)
         return KernelSpec(
             argv=list(DEFAULT_ARGV),
             display_name=self.display_name or f"{self.name} ({gpus} · {self.host})",
@@ -182,13 +197,23 @@ class Environments(LoggingConfigurable):
     # ---------------------------------------------------------------- validation + writes
     def validate(self, env: Environment) -> Environment:
         """Everything the provisioner would check, plus host existence and the image allowlist."""
-        check_kernel_name(env.name)
+        try:
+            check_kernel_name(env.name)
+        except SpecError as e:
+            raise SpecError(str(e), field="name") from None
         hosts = DockerHosts(parent=self)
-        host = hosts.get(env.host)
+        try:
+            host = hosts.get(env.host)
+        except UnknownHostError as e:
+            raise UnknownHostError(str(e), field="host") from None
         env.provisioner_config(check_mounts=host.is_local)
-        ImagePolicy(parent=self).check(env.image)
+        try:
+            ImagePolicy(parent=self).check(env.image)
+        except GPUKernelsError as e:
+            e.field = "image"  # type: ignore[attr-defined]
+            raise
         if env.display_name and len(env.display_name) > 120:
-            raise SpecError("display_name is longer than 120 characters")
+            raise SpecError("display_name is longer than 120 characters", field="display_name")
         return env
 
     def create(self, name: str, data: dict) -> Environment:

@@ -8,7 +8,13 @@ class GPUKernelsError(Exception):
 
 
 class SpecError(GPUKernelsError, ValueError):
-    """A user-supplied setting (GPU spec, mount, size, image ref, host URL, name) is malformed."""
+    """A user-supplied setting (GPU spec, mount, size, image ref, host URL, name) is malformed.
+
+    ``field`` names the setting when known, so forms can show the message next to it."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class HostError(GPUKernelsError):

@@ -54,6 +54,12 @@ class BaseHandler(APIHandler):
             raise web.HTTPError(400, "request body must be a JSON object")
         return data
 
+    async def _session_paths(self) -> dict[str, str]:
+        sm = self.settings.get("session_manager")
+        if sm is None:
+            return {}
+        return {s["kernel"]["id"]: s["path"] for s in await sm.list_sessions() if s.get("kernel")}
+
     def host_or_404(self, name: str):  # type: ignore[no-untyped-def]
         try:
             return self.hosts.get(name)
@@ -75,7 +81,10 @@ class BaseHandler(APIHandler):
         message = getattr(exc, "log_message", None) or (str(exc) if exc else self._reason)
         self.set_status(status_code)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"message": message, "reason": self._reason}))
+        body = {"message": message, "reason": self._reason}
+        if getattr(exc, "field", None):
+            body["field"] = exc.field  # lets forms show the message next to the field
+        self.finish(json.dumps(body))
 
 
 class HostsHandler(BaseHandler):
@@ -98,7 +107,12 @@ class HostGPUsHandler(BaseHandler):
 
         h = self.host_or_404(host)
         inv = await asyncio.to_thread(gpu_inventory, h)
-        self.write_json(inv.to_json())
+        data = inv.to_json()
+        paths = await self._session_paths()
+        for gpu in data["gpus"]:
+            for holder in gpu["holders"]:  # this server knows its notebooks by their relative path
+                holder["notebook"] = paths.get(holder["kernel_id"], holder["notebook"])
+        self.write_json(data)
 
 
 class HostImagesHandler(BaseHandler):

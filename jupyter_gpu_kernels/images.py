@@ -183,6 +183,7 @@ def ipykernel_version(client: docker.DockerClient, image_id: str) -> str | None:
 
 def list_images(client: docker.DockerClient, detect: bool = True) -> list[dict]:
     """Local images of a host with tags, digests, size, creation time and ipykernel presence."""
+    _load_cache()
     result = []
     for image in client.images.list():
         attrs = image.attrs

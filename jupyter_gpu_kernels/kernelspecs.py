@@ -46,24 +46,34 @@ def provisioner_config(
     check_mounts: bool = True,
 ) -> dict[str, Any]:
     """Validated provisioner config for a kernelspec; raises SpecError naming the bad field."""
-    cfg: dict[str, Any] = {"image": check_image_ref(image), "host": check_host_name(host or "local")}
-    request = parse_gpus(gpus)
-    cfg["gpus"] = str(request)
+
+    def checked(field: str, fn: Any, *args: Any, **kw: Any) -> Any:
+        try:
+            return fn(*args, **kw)
+        except SpecError as e:
+            raise SpecError(str(e), field=field) from None
+
+    cfg: dict[str, Any] = {
+        "image": checked("image", check_image_ref, image),
+        "host": checked("host", check_host_name, host or "local"),
+    }
+    cfg["gpus"] = str(checked("gpus", parse_gpus, gpus))
     if memory:
-        parse_size(memory, "memory limit")
+        checked("memory", parse_size, memory, "memory limit")
         cfg["memory"] = memory
     if cpus:
-        cfg["cpus"] = parse_cpus(cpus)
+        cfg["cpus"] = checked("cpus", parse_cpus, cpus)
     if shm_size:
-        parse_size(shm_size, "shm size")
+        checked("shm_size", parse_size, shm_size, "shm size")
         cfg["shm_size"] = shm_size
     if mounts:
-        cfg["mounts"] = [str(parse_mount(m, check_exists=check_mounts)) for m in mounts]
+        cfg["mounts"] = [str(checked("mounts", parse_mount, m, check_exists=check_mounts)) for m in mounts]
     if env:
-        cfg["env"] = {parse_env_pair(f"{k}={v}")[0]: str(v) for k, v in env.items()}
+        cfg["env"] = {checked("env", parse_env_pair, f"{k}={v}")[0]: str(v) for k, v in env.items()}
     if pull_policy:
         if pull_policy not in PULL_POLICIES:
-            raise SpecError(f"invalid pull policy {pull_policy!r}: expected one of {', '.join(PULL_POLICIES)}")
+            raise SpecError(f"invalid pull policy {pull_policy!r}: expected one of {', '.join(PULL_POLICIES)}",
+                            field="pull_policy")
         cfg["pull_policy"] = pull_policy
     if gpu_sharing:
         cfg["gpu_sharing"] = True

@@ -77,6 +77,13 @@ async def test_environment_crud_validation_and_kernel(jp_fetch, test_image, jp_r
     assert created["kernel_name"] == "gpu-torch" and created["read_only"] is False
     specs = json.loads((await jp_fetch("api", "kernelspecs")).body)["kernelspecs"]
     assert specs["gpu-torch"]["spec"]["display_name"] == "Torch (CPU)"
+    await call(jp_fetch, "environments", method="POST", body={"name": "one", "image": test_image, "gpus": "1"}, expect=201)
+    await call(jp_fetch, "environments", method="POST", body={"name": "two", "image": test_image, "gpus": "device=0,2"}, expect=201)
+    specs = json.loads((await jp_fetch("api", "kernelspecs")).body)["kernelspecs"]
+    assert specs["gpu-one"]["spec"]["display_name"] == "one (1 GPU · local)"
+    assert specs["gpu-two"]["spec"]["display_name"] == "two (GPUs 0,2 · local)"
+    for name in ("one", "two"):
+        await call(jp_fetch, "environments", name, method="DELETE", expect=204)
     assert specs["gpu-torch"]["spec"]["metadata"]["kernel_provisioner"]["config"]["memory"] == "2g"
 
     # startable right away through the standard kernels API
@@ -96,19 +103,20 @@ async def test_environment_crud_validation_and_kernel(jp_fetch, test_image, jp_r
     assert (await call(jp_fetch, "environments", "torch"))["memory"] == "4g"
 
     bad = [
-        ({"name": "x", "image": test_image, "gpus": "two"}, 400, "invalid GPU spec"),
-        ({"name": "x", "image": test_image, "memory": "lots"}, 400, "invalid memory limit"),
-        ({"name": "x", "image": test_image, "mounts": ["/nope/nope:/d"]}, 400, "does not exist"),
-        ({"name": "Bad Name", "image": test_image}, 400, "invalid name"),
-        ({"name": "x", "image": "UPPER:case"}, 400, "invalid image reference"),
-        ({"name": "x", "image": test_image, "host": "nowhere"}, 400, "unknown Docker host"),
-        ({"name": "x", "image": test_image, "colour": "red"}, 400, "unknown field"),
-        ({"name": "torch", "image": test_image}, 400, "exists already"),
-        ({"image": test_image}, 400, "needs a name"),
+        ({"name": "x", "image": test_image, "gpus": "two"}, 400, "invalid GPU spec", "gpus"),
+        ({"name": "x", "image": test_image, "memory": "lots"}, 400, "invalid memory limit", "memory"),
+        ({"name": "x", "image": test_image, "mounts": ["/nope/nope:/d"]}, 400, "does not exist", "mounts"),
+        ({"name": "Bad Name", "image": test_image}, 400, "invalid name", "name"),
+        ({"name": "x", "image": "UPPER:case"}, 400, "invalid image reference", "image"),
+        ({"name": "x", "image": test_image, "host": "nowhere"}, 400, "unknown Docker host", "host"),
+        ({"name": "x", "image": test_image, "colour": "red"}, 400, "unknown field", None),
+        ({"name": "torch", "image": test_image}, 400, "exists already", None),
+        ({"image": test_image}, 400, "needs a name", None),
     ]
-    for body, code, msg in bad:
+    for body, code, msg, field in bad:
         reply = await call(jp_fetch, "environments", method="POST", body=body, expect=code)
         assert msg in reply["message"], (body, reply)
+        assert reply.get("field") == field, (body, reply)
     with pytest.raises(HTTPClientError) as e:
         await jp_fetch("gpu-kernels", "api", "environments", method="POST", body="{not json")
     assert e.value.code == 400 and b"not valid JSON" in e.value.response.body
@@ -123,7 +131,7 @@ async def test_environment_crud_validation_and_kernel(jp_fetch, test_image, jp_r
 async def test_allowlist_enforced_on_every_path(jp_fetch, plain_image, test_image, tmp_path, jp_serverapp):
     # REST: environment create and update, and pulls
     reply = await call(jp_fetch, "environments", method="POST", body={"name": "p", "image": plain_image}, expect=403)
-    assert "not allowed" in reply["message"]
+    assert "not allowed" in reply["message"] and reply["field"] == "image"
     await call(jp_fetch, "environments", method="POST", body={"name": "ok", "image": test_image}, expect=201)
     await call(jp_fetch, "environments", "ok", method="PUT", body={"image": plain_image}, expect=403)
     await call(jp_fetch, "hosts", "local", "images", "pull", method="POST", body={"image": "evil/miner:latest"}, expect=403)
