@@ -315,7 +315,8 @@ export function EnvironmentForm(props: {
       setError({
         field:
           status === 400 || status === 403 || status === 503
-            ? fieldOf(message)
+            ? (((reason as { field?: string }).field as Field | undefined) ??
+              fieldOf(message))
             : 'form',
         message
       });

@@ -64,7 +64,12 @@ export async function requestAPI<T>(
         : /^\s*</.test(String(data))
           ? ''
           : String(data || '');
-    throw new ServerConnection.ResponseError(response, message || undefined);
+    const error = new ServerConnection.ResponseError(response, message || undefined);
+    // validation errors name the offending field, so forms can show the message next to it
+    if (typeof data === 'object' && typeof data?.field === 'string') {
+      (error as ServerConnection.ResponseError & { field?: string }).field = data.field;
+    }
+    throw error;
   }
 
   return data as T;
