@@ -291,11 +291,16 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         assert self._plan is not None and self._host is not None
         plan, host = self._plan, self._host
         km = self.parent
-        client = await self._docker(connect, host)
-        await self._docker(
-            ensure_image, client, plan.image, self.pull_policy, host_name=host.name, progress=self.log.info
-        )
-        mode = await self._connection_mode(client)
+        try:
+            client = await self._docker(connect, host)
+            await self._docker(
+                ensure_image, client, plan.image, self.pull_policy, host_name=host.name, progress=self.log.info
+            )
+            mode = await self._connection_mode(client)
+        except BaseException:
+            if km is not None:  # nothing was created; leave no connection file behind either
+                km.cleanup_connection_file()
+            raise
         plan.publish_ports = mode in ("publish", "remote-publish")
         plan.host_ports = dict(self._local_ports or {}) if mode == "remote-publish" else {}
         if mode == "remote-publish":
@@ -340,6 +345,8 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
                 await self._docker(self._remove, container)
             self._cancel_tunnels()
             self.container_id = None
+            if km is not None:  # leave no connection file behind either
+                km.cleanup_connection_file()
             raise
         self.log.info(
             "kernel %s: container %s on host %s (image %s, gpus %s) at %s",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 
 import pytest
@@ -144,12 +145,13 @@ async def test_allowlist_enforced_on_every_path(jp_fetch, plain_image, test_imag
     assert e.value.code == 500
     km = jp_serverapp.kernel_manager
     assert not [k for k in km.list_kernel_ids()]
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    assert not [f for f in os.listdir(jupyter_runtime_dir()) if f.startswith("kernel-")], "no connection file left"
     # CLI: reads the admin config from the server's config files
     (tmp_path / "cfg").mkdir()
     cfg_file = tmp_path / "cfg" / "jupyter_server_config.json"
     cfg_file.write_text(json.dumps({"ImagePolicy": {"allowed_images": [test_image]}}))
-    import os
-
     old = os.environ.get("JUPYTER_CONFIG_DIR")
     os.environ["JUPYTER_CONFIG_DIR"] = str(tmp_path / "cfg")
     try:

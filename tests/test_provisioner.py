@@ -186,12 +186,18 @@ def test_publish_mode_binds_loopback_only(jdirs, test_image, docker_client, no_l
 
 # ------------------------------------------------------------------ failures leave nothing behind
 def _start_fails(name: str, exc: type, match: str, timeout: float = 60) -> str:
+    """Start must fail with ``exc`` within ``timeout`` and leave no container or connection file."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    runtime = jupyter_runtime_dir()
+    before = set(os.listdir(runtime)) if os.path.isdir(runtime) else set()
     km = KernelManager(kernel_name=name)
     t0 = time.monotonic()
     with pytest.raises(exc, match=match) as e:
         km.start_kernel()
     assert time.monotonic() - t0 < timeout
-    km.cleanup_resources()
+    after = set(os.listdir(runtime)) if os.path.isdir(runtime) else set()
+    assert not [f for f in after - before if f.startswith("kernel-")], "connection file left behind"
     return str(e.value)
 
 
