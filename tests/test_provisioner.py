@@ -322,3 +322,29 @@ def test_provisioner_info_finds_the_container_again(jdirs, test_image, docker_cl
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+@pytest.mark.gpu_fake
+def test_kernel_ports_unreachable_from_other_hosts(jdirs, test_image, docker_client, fake_gpu_daemon, no_leftovers):
+    """Another machine on the network (a netns routed through this host) reaches neither the
+    container's ports nor anything on this host's address for them."""
+    install_spec("isolated", test_image)
+    km, kc = start("isolated")
+    try:
+        info = km.get_connection_info()
+        probe = (
+            "import socket, sys\n"
+            "bad = []\n"
+            "for addr, port in [(a, int(p)) for a, p in (x.split(':') for x in sys.argv[1:])]:\n"
+            "    s = socket.socket(); s.settimeout(1.5)\n"
+            "    if s.connect_ex((addr, port)) == 0: bad.append(f'{addr}:{port}')\n"
+            "print(' '.join(bad) or 'none reachable')\n"
+        )
+        targets = [f"{km.ip}:{info[p]}" for p in ("shell_port", "hb_port")]
+        targets += [f"{fake_gpu_daemon.host_ip}:{info[p]}" for p in ("shell_port", "hb_port")]
+        out = fake_gpu_daemon.ns_run(["python3", "-c", probe, *targets], capture_output=True, text=True, timeout=30)
+        assert out.stdout.strip() == "none reachable", out.stdout + out.stderr
+        # …while this host itself talks to the kernel
+        assert run_cell(kc, "print(1)")["stdout"] == "1\n"
+    finally:
+        stop(km, kc)
