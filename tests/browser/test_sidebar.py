@@ -185,6 +185,30 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
     expect(status_item).not_to_contain_text(f"GPU {gpu}", timeout=20_000)
     shot("kernel-shut-down")
 
+    # 8b. "Use for current notebook": the same notebook gets a new kernel in the environment
+    env_item.get_by_role("button", name="Use for current notebook").click()
+    page.wait_for_function(
+        """() => {
+            const w = window.jupyterapp.shell.currentWidget;
+            const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+            return k && k.name === 'gpu-%s' && k.status === 'idle' && w.context.path === %r;
+        }"""
+        % (ENV_NAME, nb_path),
+        timeout=90_000,
+    )
+    new_kernel = page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id")
+    assert new_kernel != kernel_id
+    assert fake_gpu_daemon.client.containers.get(f"jupyter-kernel-{new_kernel}").labels[KERNEL_ID] == new_kernel
+    rerun = panel.locator(f".jp-GPUKernels-kernel[data-kernel-id='{new_kernel}']")
+    expect(rerun).to_be_visible(timeout=20_000)
+    rerun.locator(".jp-GPUKernels-shutdown").click()
+    expect(rerun).to_have_count(0, timeout=30_000)
+    wait_for(
+        lambda: not fake_gpu_daemon.client.containers.list(all=True, filters={"label": f"{KERNEL_ID}={new_kernel}"}),
+        30,
+        "the second kernel container to be removed",
+    )
+
     # 9. edit the environment, then delete it (its kernelspec goes away)
     env_item.get_by_title(f"Edit {ENV_NAME}").click()
     edit = page.locator(".jp-Dialog.jp-GPUKernels-envDialog")
