@@ -33,6 +33,23 @@ def edit_spec(name: str, **changes: object) -> None:
     path.write_text(json.dumps(spec))
 
 
+def start_kernel(name: str, **kw):
+    """A started kernel of kernelspec ``name`` and a ready client: (km, kc)."""
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=name)
+    km.start_kernel(**kw)
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    return km, kc
+
+
+def stop_kernel(km, kc, now: bool = False) -> None:
+    kc.stop_channels()
+    km.shutdown_kernel(now=now)
+
+
 def run_cell(kc, code: str, timeout: float = 30) -> dict:
     """Execute ``code``; return {'status', 'stdout', 'stderr', 'data', 'error'}."""
     out: dict = {"stdout": "", "stderr": "", "data": [], "error": None}

@@ -16,7 +16,7 @@ from jupyter_gpu_kernels.errors import GPUUnavailableError
 from jupyter_gpu_kernels.hosts import DockerHosts
 from jupyter_gpu_kernels.status import gpu_inventory
 
-from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers, run_cell
+from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers, run_cell, start_kernel, stop_kernel
 
 pytestmark = [pytest.mark.docker, pytest.mark.gpu_fake]
 
@@ -38,18 +38,12 @@ def visible(kc) -> list[str]:
     return run_cell(kc, "import os; print(os.environ.get('NVIDIA_VISIBLE_DEVICES', ''))")["stdout"].strip().split(",")
 
 
-def start(name: str, notebook: str) -> tuple[KernelManager, object]:
-    km = KernelManager(kernel_name=name)
-    km.start_kernel(env={"JPY_SESSION_NAME": notebook})
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=60)
-    return km, kc
+def start(name: str, notebook: str):
+    return start_kernel(name, env={"JPY_SESSION_NAME": notebook})
 
 
 def stop(km, kc) -> None:
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    stop_kernel(km, kc, now=True)
 
 
 def test_parse_nvidia_smi():

@@ -11,7 +11,15 @@ from jupyter_client.manager import KernelManager
 from jupyter_gpu_kernels.errors import HostError, ImageError, KernelLaunchError, NoGPUDriverError, SpecError
 from jupyter_gpu_kernels.hosts import DockerHosts
 
-from .kernel_helpers import edit_spec, install_spec, isolated_jupyter_dirs, our_containers, run_cell
+from .kernel_helpers import (
+    edit_spec,
+    install_spec,
+    isolated_jupyter_dirs,
+    our_containers,
+    run_cell,
+    start_kernel,
+    stop_kernel,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -33,18 +41,8 @@ def no_leftovers(docker_client):
     assert not left, f"containers left behind: {left}"
 
 
-def start(name: str, **kw) -> tuple[KernelManager, object]:
-    km = KernelManager(kernel_name=name)
-    km.start_kernel(**kw)
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=60)
-    return km, kc
-
-
-def stop(km, kc) -> None:
-    kc.stop_channels()
-    km.shutdown_kernel(now=False)
+start = start_kernel
+stop = stop_kernel
 
 
 def test_lifecycle_outputs_interrupt_restart_shutdown(jdirs, test_image, docker_client, no_leftovers):

@@ -58,18 +58,23 @@ class NetnsDaemonBusy(NetnsDaemonError):
     """The subnet slot is held by another live process (e.g. a concurrent test session)."""
 
 
-def start_netns_daemon(base_name: str, *, fake_gpu: bool, first_index: int, tries: int = 8, **kw) -> "NetnsDaemon":
-    """Start a NetnsDaemon in the first free slot: ``base_name``/``first_index``, then
+def first_free_slot(factory, base_name: str, first_index: int, tries: int = 8):
+    """``factory(name, subnet_index)`` in the first free slot: ``base_name``/``first_index``, then
     ``base_name-2``/``first_index+10``, ... (so concurrent test sessions do not collide)."""
     last = None
     for i in range(tries):
         name = base_name if i == 0 else f"{base_name}-{i + 1}"
         try:
-            return NetnsDaemon(name, fake_gpu=fake_gpu, subnet_index=first_index + 10 * i, **kw)
+            return factory(name, first_index + 10 * i)
         except NetnsDaemonBusy as e:
             log(str(e))
             last = e
     raise NetnsDaemonError(f"no free slot for {base_name!r} after {tries} tries: {last}")
+
+
+def start_netns_daemon(base_name: str, *, fake_gpu: bool, first_index: int, tries: int = 8, **kw) -> "NetnsDaemon":
+    return first_free_slot(lambda name, k: NetnsDaemon(name, fake_gpu=fake_gpu, subnet_index=k, **kw),
+                           base_name, first_index, tries)
 
 
 def _ip(*args, check=True, ns: str | None = None):

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from ._util import log
-from .netns_daemon import NetnsDaemon, NetnsDaemonBusy, NetnsDaemonError
+from .netns_daemon import NetnsDaemon, NetnsDaemonError, first_free_slot
 
 
 class RemoteHost:
@@ -103,11 +103,4 @@ class RemoteHost:
 
 
 def start_remote_host(base_name: str = "remote", *, fake_gpu: bool = True, first_index: int = 3, tries: int = 8) -> RemoteHost:
-    last = None
-    for i in range(tries):
-        try:
-            return RemoteHost(base_name if i == 0 else f"{base_name}-{i + 1}", fake_gpu=fake_gpu,
-                              subnet_index=first_index + 10 * i)
-        except NetnsDaemonBusy as e:
-            last = e
-    raise NetnsDaemonError(f"no free slot for the remote host: {last}")
+    return first_free_slot(lambda name, k: RemoteHost(name, fake_gpu=fake_gpu, subnet_index=k), base_name, first_index, tries)

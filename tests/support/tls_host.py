@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .netns_daemon import NetnsDaemon, NetnsDaemonBusy, NetnsDaemonError
+from .netns_daemon import NetnsDaemon, first_free_slot
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -67,10 +67,4 @@ class TLSHost:
 
 
 def start_tls_host(base_name: str = "tlsbox", *, first_index: int = 4, tries: int = 8) -> TLSHost:
-    last = None
-    for i in range(tries):
-        try:
-            return TLSHost(base_name if i == 0 else f"{base_name}-{i + 1}", subnet_index=first_index + 10 * i)
-        except NetnsDaemonBusy as e:
-            last = e
-    raise NetnsDaemonError(f"no free slot for the TLS host: {last}")
+    return first_free_slot(lambda name, k: TLSHost(name, subnet_index=k), base_name, first_index, tries)
