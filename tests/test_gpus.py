@@ -195,3 +195,56 @@ def test_no_driver_is_a_normal_state(tmp_path, monkeypatch, nogpu_daemon, capsys
     finally:
         stop(km, kc)
     assert not our_containers(nogpu_daemon.client)
+
+
+def test_nvml_source_reads_every_gpu(monkeypatch):
+    """The NVML path (used where the daemon is local and a driver is loaded) with a fake pynvml:
+    the real one needs NVIDIA hardware, which the test machines do not have."""
+    import sys
+    import types
+
+    from jupyter_gpu_kernels.devices import nvml_inventory
+
+    fake = types.ModuleType("pynvml")
+
+    class NVMLError(Exception):
+        pass
+
+    gpus = [("NVIDIA H100 80GB HBM3", "GPU-aaaa", 81559 * 2**20, 1024 * 2**20, 37),
+            ("NVIDIA H100 80GB HBM3", "GPU-bbbb", 81559 * 2**20, 0, 0)]
+    calls = []
+    fake.NVMLError = NVMLError
+    fake.nvmlInit = lambda: calls.append("init")
+    fake.nvmlShutdown = lambda: calls.append("shutdown")
+    fake.nvmlDeviceGetCount = lambda: len(gpus)
+    fake.nvmlDeviceGetHandleByIndex = lambda i: i
+    fake.nvmlDeviceGetMemoryInfo = lambda h: types.SimpleNamespace(total=gpus[h][2], used=gpus[h][3])
+    fake.nvmlDeviceGetUtilizationRates = lambda h: types.SimpleNamespace(gpu=gpus[h][4])
+    fake.nvmlDeviceGetName = lambda h: gpus[h][0].encode()  # older bindings return bytes
+    fake.nvmlDeviceGetUUID = lambda h: gpus[h][1]
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    found = nvml_inventory()
+    assert [(g.index, g.uuid, g.name, g.memory_total_mib, g.memory_used_mib, g.utilization_pct) for g in found] == [
+        ("0", "GPU-aaaa", "NVIDIA H100 80GB HBM3", 81559, 1024, 37), ("1", "GPU-bbbb", "NVIDIA H100 80GB HBM3", 81559, 0, 0)]
+    assert calls == ["init", "shutdown"]
+
+    def no_driver():
+        raise NVMLError("Driver Not Loaded")
+
+    fake.nvmlInit = no_driver
+    assert nvml_inventory() is None  # no driver here: fall through to the next source
+
+
+def test_cdi_source_lists_nvidia_devices():
+    """Engine API ≥ 1.50 lists CDI devices in /info (20.10 on the test machines has none)."""
+    import types
+
+    from jupyter_gpu_kernels.devices import cdi_inventory
+
+    info = {"DiscoveredDevices": [
+        {"Source": "cdi", "ID": "nvidia.com/gpu=0"}, {"Source": "cdi", "ID": "nvidia.com/gpu=1"},
+        {"Source": "cdi", "ID": "nvidia.com/gpu=all"}, {"Source": "cdi", "ID": "vendor.com/fpga=0"}]}
+    client = types.SimpleNamespace(info=lambda: info)
+    found = cdi_inventory(client)
+    assert [(g.index, g.name) for g in found] == [("0", "nvidia.com/gpu=0"), ("1", "nvidia.com/gpu=1")]
+    assert cdi_inventory(types.SimpleNamespace(info=lambda: {})) is None
