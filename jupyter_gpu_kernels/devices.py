@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator
 
@@ -249,15 +250,23 @@ class GPUAllocator:
             return inst
 
     @contextlib.asynccontextmanager
-    async def lock(self) -> Any:
-        """Held from allocation until the container (with its GPU labels) exists: no two kernels collide."""
-        # A thread lock, polled: kernel managers of several event loops/threads share it, and a
-        # cancelled waiter never ends up holding it.
+    async def lock(self, client: docker.DockerClient | None = None, image: str | None = None) -> Any:
+        """Held from allocation until the container (with its GPU labels) exists: no two kernels collide.
+
+        Within this process a thread lock serializes kernel managers of any event loop or thread
+        (polled, so a cancelled waiter never ends up holding it). With ``client`` and ``image``,
+        a mutex on the daemon itself (a container name, which the daemon keeps unique) also
+        serializes other Jupyter servers allocating on the same daemon."""
         while not self._tlock.acquire(blocking=False):
             await asyncio.sleep(0.005)
+        mutex = None
         try:
+            if client is not None and image:
+                mutex = await asyncio.to_thread(acquire_daemon_mutex, client, image, self.host.name)
             yield
         finally:
+            if mutex is not None:
+                await asyncio.to_thread(release_daemon_mutex, mutex)
             self._tlock.release()
 
     @contextlib.contextmanager
@@ -383,6 +392,53 @@ class GPUAllocator:
                 "Shut down a kernel, or enable GPU sharing"
             )
         return sorted((g.index for g in candidates[: request.count]), key=int)
+
+
+MUTEX_NAME = "jupyter-gpu-kernels-gpu-allocation"
+MUTEX_STALE_SECONDS = 60.0
+MUTEX_WAIT_SECONDS = 30.0
+
+
+def _created_age(container: Any) -> float:
+    created = str(container.attrs.get("Created", ""))
+    try:  # e.g. 2026-11-23T17:20:01.123456789Z: keep microseconds
+        head, _, frac = created.rstrip("Z").partition(".")
+        stamp = datetime.fromisoformat(head).replace(tzinfo=timezone.utc).timestamp() + float(f"0.{frac or 0}"[:8])
+    except ValueError:
+        return 0.0
+    return time.time() - stamp
+
+
+def acquire_daemon_mutex(client: docker.DockerClient, image: str, host_name: str) -> Any:
+    """Create the (never started) mutex container; a name conflict means another server holds it."""
+    deadline = time.monotonic() + MUTEX_WAIT_SECONDS
+    while True:
+        try:
+            return client.containers.create(
+                image, command=["true"], entrypoint=[], name=MUTEX_NAME, network_mode="none",
+                labels={f"{L.PREFIX}.mutex": "gpu-allocation"},
+            )
+        except docker.errors.APIError as e:
+            if e.status_code != 409:
+                raise
+        try:
+            holder = client.containers.get(MUTEX_NAME)
+            if _created_age(holder) > MUTEX_STALE_SECONDS:  # its server died while allocating
+                holder.remove(force=True)
+                continue
+        except docker.errors.NotFound:
+            continue
+        if time.monotonic() > deadline:
+            raise GPUUnavailableError(
+                f"another Jupyter server has been allocating GPUs on host {host_name!r} for "
+                f"{MUTEX_WAIT_SECONDS:.0f}s; try again in a moment"
+            )
+        time.sleep(0.02)
+
+
+def release_daemon_mutex(mutex: Any) -> None:
+    with contextlib.suppress(docker.errors.NotFound):
+        mutex.remove(force=True)
 
 
 def _any_image(client: docker.DockerClient) -> str | None:

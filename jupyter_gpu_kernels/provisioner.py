@@ -310,7 +310,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         container = None
         try:
             allocator = GPUAllocator.for_host(host)
-            async with allocator.lock():
+            async with allocator.lock(client, plan.image if plan.gpus.wants_gpu else None):
                 if plan.gpus.wants_gpu:
                     plan.gpu_ids = await self._docker(
                         allocator.allocate, client, plan.gpus, self.kernel_id, self.gpu_sharing,

@@ -248,3 +248,77 @@ def test_cdi_source_lists_nvidia_devices():
     found = cdi_inventory(client)
     assert [(g.index, g.name) for g in found] == [("0", "nvidia.com/gpu=0"), ("1", "nvidia.com/gpu=1")]
     assert cdi_inventory(types.SimpleNamespace(info=lambda: {})) is None
+
+
+def _hold_and_report(args: tuple[str, str, str, float]) -> list[str]:
+    """One "Jupyter server" (a separate process): start a kernel at ``when``, hold it a moment,
+    report its GPUs."""
+    import os as _os
+    import time as _time
+
+    data_dir, config_dir, name, when = args
+    _os.environ.update(JUPYTER_DATA_DIR=data_dir, JUPYTER_CONFIG_DIR=config_dir, JUPYTER_PATH=data_dir)
+    km = KernelManager(kernel_name=name)
+    _time.sleep(max(0.0, when - _time.time()))
+    km.start_kernel()
+    try:
+        _time.sleep(2)  # both kernels alive at once
+        return list(km.provisioner.gpu_ids)
+    finally:
+        km.shutdown_kernel(now=True)
+
+
+def test_servers_sharing_a_daemon_never_collide(gpuhost, test_image):
+    """Two processes (two Jupyter servers, each with its own in-process lock) asking for 1 GPU at
+    the same instant on one daemon get different GPUs. (Whether the two allocations really overlap
+    in time depends on scheduling; the mutex that keeps them apart is pinned down by
+    test_daemon_mutex_serializes_and_recovers_from_stale_holders.)"""
+    import multiprocessing
+    import os as _os
+    import time as _time
+
+    install_spec("srv1", test_image, "--host", "fakegpu", "--gpus", "1")
+    env = (_os.environ["JUPYTER_DATA_DIR"], _os.environ["JUPYTER_CONFIG_DIR"], "srv1")
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        for _ in range(3):
+            when = _time.time() + 4  # after both workers have imported everything
+            results = pool.map(_hold_and_report, [(*env, when), (*env, when)])
+            assert len(results[0]) == len(results[1]) == 1 and results[0] != results[1], results
+
+
+def test_daemon_mutex_serializes_and_recovers_from_stale_holders(fake_gpu_daemon, test_image):
+    """The daemon-side allocation mutex: a second holder waits for the first; a holder left by a
+    dead server is taken over after MUTEX_STALE_SECONDS."""
+    import threading
+    import time as _time
+
+    from jupyter_gpu_kernels import devices
+
+    client = fake_gpu_daemon.client
+    first = devices.acquire_daemon_mutex(client, test_image, "fakegpu")
+    got: list[float] = []
+
+    def second() -> None:
+        m = devices.acquire_daemon_mutex(client, test_image, "fakegpu")
+        got.append(_time.monotonic())
+        devices.release_daemon_mutex(m)
+
+    t = threading.Thread(target=second)
+    t.start()
+    _time.sleep(1.0)
+    assert not got, "the second acquirer must wait while the first holds the mutex"
+    released = _time.monotonic()
+    devices.release_daemon_mutex(first)
+    t.join(10)
+    assert got and got[0] >= released
+
+    stale = devices.acquire_daemon_mutex(client, test_image, "fakegpu")  # its "server" dies now
+    old = devices.MUTEX_STALE_SECONDS
+    devices.MUTEX_STALE_SECONDS = 1.0
+    try:
+        _time.sleep(1.5)
+        taken = devices.acquire_daemon_mutex(client, test_image, "fakegpu")
+        assert taken.id != stale.id
+        devices.release_daemon_mutex(taken)
+    finally:
+        devices.MUTEX_STALE_SECONDS = old
