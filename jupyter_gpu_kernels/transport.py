@@ -8,6 +8,7 @@ operation does not pay a new connection.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -24,6 +25,8 @@ MIN_API_VERSION = "1.24"
 
 _lock = threading.Lock()
 _clients: dict[tuple, docker.DockerClient] = {}
+_failures: dict[tuple, tuple[float, HostError]] = {}
+FAILURE_CACHE_SECONDS = 5.0
 
 
 def _reason(exc: BaseException) -> str:
@@ -71,6 +74,10 @@ def connect(host: DockerHost, *, timeout: float = CONNECT_TIMEOUT, fresh: bool =
     key = (host.name, host.url, host.tls_ca, host.tls_cert, host.tls_key)
     with _lock:
         client = None if fresh else _clients.get(key)
+        failed = None if fresh else _failures.get(key)
+    if failed is not None and time.monotonic() - failed[0] < FAILURE_CACHE_SECONDS:
+        # a host that just failed is not retried on every poll (each try can take seconds)
+        raise HostError(str(failed[1]))
     if client is not None:
         try:
             client.api._get(client.api._url("/_ping"), timeout=timeout).raise_for_status()
@@ -85,25 +92,36 @@ def connect(host: DockerHost, *, timeout: float = CONNECT_TIMEOUT, fresh: bool =
             client.api.trust_env = False
         client.api._version = client.api._retrieve_server_version()  # negotiate, like version="auto"
         client.api.timeout = API_TIMEOUT
-    except HostError:
+    except HostError as e:
+        _remember_failure(key, e)
         raise
     except (docker.errors.DockerException, OSError, ValueError) as e:
-        raise HostError(
+        error = HostError(
             f"Docker host {host.name!r} ({host.url}) is not reachable: {_reason(e)}. "
             + (
                 "Is dockerd running and may this user use its socket? Check with `docker info`."
                 if host.is_local
                 else f"Check the address and credentials, then run `jupyter gpu-kernels hosts check {host.name}`."
             )
-        ) from e
+        )
+        _remember_failure(key, error)
+        raise error from e
     with _lock:
         _clients[key] = client
+        _failures.pop(key, None)
     return client
 
 
-def forget(host: DockerHost) -> None:
-    """Drop a cached client (after a failure, or when a host is removed)."""
+def _remember_failure(key: tuple, error: HostError) -> None:
     with _lock:
+        _failures[key] = (time.monotonic(), error)
+
+
+def forget(host: DockerHost) -> None:
+    """Drop a cached client and failure (after a failure, or when a host is removed)."""
+    with _lock:
+        for key in [k for k in _failures if k[0] == host.name]:
+            del _failures[key]
         for key in [k for k in _clients if k[0] == host.name]:
             client = _clients.pop(key)
             try:

@@ -104,3 +104,29 @@ def test_host_names_and_urls():
     for bad in ("", "Local", "a b", "-x"):
         with pytest.raises(SpecError, match="host name"):
             check_host_name(bad)
+
+
+def test_a_failed_host_is_not_retried_on_every_poll(monkeypatch, tmp_path):
+    """The sidebar polls every few seconds: an unreachable host (each try can take seconds over
+    SSH) is remembered briefly instead of being dialled again each time."""
+    from jupyter_gpu_kernels import transport
+    from jupyter_gpu_kernels.errors import HostError
+    from jupyter_gpu_kernels.hosts import DockerHost
+
+    host = DockerHost("flaky", f"unix://{tmp_path}/none.sock")
+    tries = []
+    real = transport._base_url
+    monkeypatch.setattr(transport, "_base_url", lambda h: tries.append(1) or real(h))
+    for _ in range(3):
+        with pytest.raises(HostError, match="not reachable"):
+            transport.connect(host)
+    assert len(tries) == 1
+    transport.forget(host)  # e.g. the user fixed it and pressed refresh
+    with pytest.raises(HostError):
+        transport.connect(host)
+    assert len(tries) == 2
+    monkeypatch.setattr(transport, "FAILURE_CACHE_SECONDS", 0.0)
+    with pytest.raises(HostError):
+        transport.connect(host)
+    assert len(tries) == 3
+    transport.forget(host)
