@@ -19,7 +19,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import docker
 import docker.errors
@@ -268,11 +268,6 @@ class GPUAllocator:
             if mutex is not None:
                 await asyncio.to_thread(release_daemon_mutex, mutex)
             self._tlock.release()
-
-    @contextlib.contextmanager
-    def sync_lock(self) -> Iterator[None]:
-        with self._tlock:
-            yield
 
     def devices(self, client: docker.DockerClient, image: str | None = None, max_age: float = CACHE_SECONDS) -> Inventory:
         """The host's GPUs without holders (cached for ``max_age`` seconds)."""

@@ -24,10 +24,6 @@ KERNEL_NETWORK = "jupyter-gpu-kernels"
 _lock = threading.Lock()
 
 
-def has_static_subnet(network: docker.models.networks.Network) -> bool:
-    return bool(((network.attrs.get("IPAM") or {}).get("Config") or [{}])[0].get("Subnet"))
-
-
 def ensure_kernel_network(client: docker.DockerClient, name: str = KERNEL_NETWORK) -> docker.models.networks.Network:
     with _lock:
         try:

@@ -39,15 +39,6 @@ def parse_size(value: object, what: str = "size") -> int | None:
     return size
 
 
-def format_size(nbytes: int | None) -> str:
-    if not nbytes:
-        return "unlimited"
-    for unit in ("t", "g", "m", "k"):
-        if nbytes % _UNITS[unit] == 0:
-            return f"{nbytes // _UNITS[unit]}{unit}"
-    return str(nbytes)
-
-
 def parse_cpus(value: object) -> float | None:
     """CPU limit as in ``docker run --cpus``; 0/empty means unlimited."""
     if value is None or value == "" or value == 0:
