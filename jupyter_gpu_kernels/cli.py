@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, Sequence
 
@@ -175,6 +176,11 @@ def cmd_envs(args: argparse.Namespace) -> int:
         env = envs.update(args.name, _env_fields(args))
         print(f"Updated environment {env.name!r}")
         return 0
+    if args.envs_cmd == "from-notebook":
+        env = _env_from_notebook(envs, args)
+        print(f"Added environment {env.name!r} from {args.notebook} (image {env.image}, GPUs {env.gpus}, host {env.host}); "
+              f"the notebook's kernel {env.kernel_name!r} is available again")
+        return 0
     if args.envs_cmd == "remove":
         envs.delete(args.name)
         print(f"Removed environment {args.name!r}")
@@ -191,6 +197,36 @@ def cmd_envs(args: argparse.Namespace) -> int:
         ["NAME", "IMAGE", "GPUS", "HOST", "MEMORY", "SOURCE"],
     )
     return 0
+
+
+def _env_from_notebook(envs: Any, args: argparse.Namespace) -> Any:
+    """Recreate the environment a notebook ran in, from the definition the sidebar recorded in
+    its metadata (``metadata.jupyter_gpu_kernels``): the .ipynb alone is enough."""
+    from .errors import SpecError
+
+    try:
+        with open(args.notebook) as f:
+            nb = json.load(f)
+    except (OSError, ValueError) as e:
+        raise SpecError(f"cannot read notebook {args.notebook!r}: {e}") from None
+    meta = (nb.get("metadata") or {}).get("jupyter_gpu_kernels")
+    if not isinstance(meta, dict) or not meta.get("image"):
+        raise SpecError(
+            f"{args.notebook!r} has no GPU kernel environment in its metadata (metadata.jupyter_gpu_kernels); "
+            "it was not run in one, or recording was turned off"
+        )
+    name = args.name or meta.get("environment")
+    data: dict[str, Any] = {k: meta[k] for k in ("image", "host", "gpus", "memory", "cpus", "shm_size",
+                                                  "gpu_sharing", "pull_policy", "mounts") if k in meta}
+    if args.host:
+        data["host"] = args.host
+    if args.pin_digest:
+        digests = meta.get("image_digests") or []
+        if not digests:
+            raise SpecError(f"{args.notebook!r} records no image digest to pin (the image was never pushed/pulled)")
+        data["image"] = digests[0]
+    data["description"] = f"recreated from {os.path.basename(args.notebook)}"
+    return envs.create(str(name), data)
 
 
 # ---------------------------------------------------------------- images, pull, kernels
@@ -371,6 +407,11 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--description")
     r = es.add_parser("remove")
     r.add_argument("name")
+    fn = es.add_parser("from-notebook", help="recreate the environment a notebook ran in, from its metadata")
+    fn.add_argument("notebook")
+    fn.add_argument("--name", help="environment name (default: the recorded one)")
+    fn.add_argument("--host", help="run it on another host than the recorded one")
+    fn.add_argument("--pin-digest", action="store_true", help="use the recorded image digest (repo@sha256:…)")
     ls = es.add_parser("list")
     ls.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_envs)

@@ -126,3 +126,34 @@ async def test_rest_pull_until_done(jp_fetch, pushed, docker_client):
     assert state["log"][0].startswith("pulling") and state["log"][-1] == f"pulled {pushed}"
     images = json.loads((await jp_fetch("gpu-kernels", "api", "hosts", "local", "images")).body)["images"]
     assert any(pushed in i["tags"] and i["has_ipykernel"] for i in images)
+
+
+async def test_environment_recreated_from_notebook_metadata(jp_fetch, jp_root_dir, pushed, docker_client, tmp_path):
+    """The .ipynb alone is enough: the sidebar records the environment (image with digests) in the
+    notebook; `envs from-notebook` recreates it, pinned to the digest, and the kernel starts."""
+    docker_client.images.pull(pushed)
+    digests = docker_client.images.get(pushed).attrs["RepoDigests"]
+    assert digests
+    nb = tmp_path / "train.ipynb"
+    nb.write_text(json.dumps({
+        "cells": [], "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {
+            "kernelspec": {"name": "gpu-trainer", "display_name": "trainer", "language": "python"},
+            "jupyter_gpu_kernels": {"environment": "trainer", "kernel_name": "gpu-trainer", "host": "local",
+                                    "image": pushed, "image_digests": digests, "gpus": "none", "memory": "1g"},
+        },
+    }))
+    assert cli.main(["envs", "from-notebook", str(nb), "--pin-digest"]) == 0
+    env = json.loads((await jp_fetch("gpu-kernels", "api", "environments", "trainer")).body)
+    assert env["image"] == digests[0] and env["memory"] == "1g" and env["kernel_name"] == "gpu-trainer"
+    docker_client.images.remove(pushed)  # only the registry has it now: the start pulls by digest
+    kernel = json.loads((await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "gpu-trainer"}))).body)
+    try:
+        c = docker_client.containers.get(f"jupyter-kernel-{kernel['id']}")
+        assert c.attrs["Config"]["Image"] == digests[0]
+    finally:
+        await jp_fetch("api", "kernels", kernel["id"], method="DELETE")
+    # a notebook without a recorded environment is explained
+    plain = tmp_path / "plain.ipynb"
+    plain.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    assert cli.main(["envs", "from-notebook", str(plain)]) == 2
