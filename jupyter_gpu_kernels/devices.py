@@ -33,6 +33,7 @@ from .hosts import DockerHost
 QUERY_FIELDS = "index,uuid,name,memory.total,memory.used,utilization.gpu"
 NVIDIA_SMI = ["nvidia-smi", f"--query-gpu={QUERY_FIELDS}", "--format=csv,noheader,nounits"]
 CACHE_SECONDS = 5.0
+NO_DEVICE_DRIVER = "could not select device driver"  # the daemon's words when no GPU driver is registered
 NO_DRIVER = "no GPU driver on this host (NVIDIA Container Toolkit not installed in its Docker daemon)"
 
 
@@ -199,7 +200,7 @@ def probe_inventory(client: docker.DockerClient, image: str) -> tuple[list[GPU] 
         return parse_nvidia_smi(out), None
     except docker.errors.APIError as e:
         text = str(e.explanation or e)
-        if "could not select device driver" in text:
+        if NO_DEVICE_DRIVER in text:
             return None, NO_DRIVER
         return None, f"GPU probe failed: {text}"[:500]
     finally:

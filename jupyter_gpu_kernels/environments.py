@@ -207,11 +207,7 @@ class Environments(LoggingConfigurable):
         except UnknownHostError as e:
             raise UnknownHostError(str(e), field="host") from None
         env.provisioner_config(check_mounts=host.is_local)
-        try:
-            ImagePolicy(parent=self).check(env.image)
-        except GPUKernelsError as e:
-            e.field = "image"  # type: ignore[attr-defined]
-            raise
+        ImagePolicy(parent=self).check(env.image)  # ImageNotAllowedError names the field itself
         if env.display_name and len(env.display_name) > 120:
             raise SpecError("display_name is longer than 120 characters", field="display_name")
         return env

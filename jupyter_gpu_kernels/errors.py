@@ -37,5 +37,11 @@ class ImageError(GPUKernelsError):
     """An image is missing, not allowed, or could not be pulled."""
 
 
+class ImageNotAllowedError(ImageError):
+    """The administrator's image allowlist does not admit this image."""
+
+    field = "image"
+
+
 class KernelLaunchError(GPUKernelsError):
     """The kernel container exited or did not become ready; the message carries its log."""

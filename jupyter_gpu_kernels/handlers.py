@@ -18,7 +18,7 @@ from tornado import web
 
 from . import labels as L
 from .environments import EnvironmentNotFound, Environments, ReadOnlyEnvironment
-from .errors import GPUKernelsError, HostError, ImageError, SpecError
+from .errors import GPUKernelsError, HostError, ImageNotAllowedError, SpecError
 from .hosts import DockerHosts
 from .pulls import PullTracker
 
@@ -72,7 +72,7 @@ class BaseHandler(APIHandler):
             status_code = 400
         elif isinstance(exc, EnvironmentNotFound):
             status_code = 404
-        elif isinstance(exc, ReadOnlyEnvironment) or (isinstance(exc, ImageError) and "not allowed" in str(exc)):
+        elif isinstance(exc, (ReadOnlyEnvironment, ImageNotAllowedError)):
             status_code = 403
         elif isinstance(exc, HostError):
             status_code = 503

@@ -16,7 +16,7 @@ from jupyter_core.application import JupyterApp
 from traitlets import List, Unicode
 from traitlets.config import Config, LoggingConfigurable
 
-from .errors import ImageError
+from .errors import ImageNotAllowedError
 
 
 def normalize_image(ref: str) -> str:
@@ -50,7 +50,7 @@ class ImagePolicy(LoggingConfigurable):
 
     def check(self, image: str) -> str:
         if not self.allows(image):
-            raise ImageError(
+            raise ImageNotAllowedError(
                 f"image {image!r} is not allowed on this server; the administrator allows: "
                 f"{', '.join(self.allowed_images)}"
             )

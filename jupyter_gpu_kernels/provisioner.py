@@ -42,7 +42,7 @@ from jupyter_client.provisioning import KernelProvisionerBase
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, List, Unicode, Union
 
 from . import labels as L
-from .devices import GPUAllocator
+from .devices import NO_DEVICE_DRIVER, GPUAllocator
 from .errors import GPUKernelsError, KernelLaunchError, NoGPUDriverError, SpecError
 from .gpus import parse_gpus
 from .hosts import DockerHost, DockerHosts
@@ -425,7 +425,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             container.start()
         except docker.errors.APIError as e:
             text = str(e.explanation or e)
-            if "could not select device driver" in text:
+            if NO_DEVICE_DRIVER in text:
                 raise NoGPUDriverError(
                     f"GPUs were requested ({plan.gpus}) but this Docker host has no GPU driver: the NVIDIA "
                     "Container Toolkit is missing (install nvidia-container-toolkit and restart dockerd), "

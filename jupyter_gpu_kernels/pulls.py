@@ -31,6 +31,9 @@ class Pull:
         return data
 
 
+KEEP_PULLS = 50
+
+
 class PullTracker:
     """Keeps the last pulls of this server process; one pull per (host, image) at a time."""
 
@@ -45,6 +48,9 @@ class PullTracker:
                 return p
         p = Pull(id=uuid.uuid4().hex[:12], host=host.name, image=image)
         self.pulls[p.id] = p
+        finished = [k for k, v in self.pulls.items() if v.status != "running"]
+        for key in finished[: max(0, len(self.pulls) - KEEP_PULLS)]:  # a long-running server keeps only the last ones
+            del self.pulls[key]
 
         def progress(msg: str) -> None:
             p.message = msg
