@@ -37,7 +37,7 @@ say "Docker daemon at $DOCKER_HOST"
 
 IMAGE="${JGK_IMAGE:-$("$PY" - <<'PYEOF'
 import docker
-from jupyter_gpu_kernels.images import list_images
+from jupyter_gpu_kernels.daemon.images import list_images
 usable = [t for i in list_images(docker.from_env()) if i["has_ipykernel"] for t in i["tags"]]
 print(usable[0] if usable else "")
 PYEOF

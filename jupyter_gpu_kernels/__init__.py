@@ -13,6 +13,6 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def _jupyter_server_extension_points() -> list[dict[str, object]]:
-    from .extension import GPUKernelsApp
+    from .server.extension import GPUKernelsApp
 
     return [{"module": "jupyter_gpu_kernels", "app": GPUKernelsApp}]

@@ -22,8 +22,8 @@ from traitlets import Dict, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from .errors import GPUKernelsError, SpecError, UnknownHostError
-from .hosts import DockerHosts
-from .kernelspecs import DEFAULT_ARGV, PROVISIONER_NAME, check_kernel_name, provisioner_config
+from .hosts.registry import DockerHosts
+from .kernel.kernelspecs import DEFAULT_ARGV, PROVISIONER_NAME, check_kernel_name, provisioner_config
 from .policy import ImagePolicy
 from .userfile import read_section, write_section
 

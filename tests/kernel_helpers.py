@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 
 from jupyter_gpu_kernels import cli
-from jupyter_gpu_kernels.labels import KERNEL_ID
+from jupyter_gpu_kernels.daemon.labels import KERNEL_ID
 
 
 def install_spec(name: str, image: str, *extra: str) -> Path:

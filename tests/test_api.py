@@ -12,7 +12,7 @@ import tornado.httpclient
 from tornado.httpclient import HTTPClientError
 
 from jupyter_gpu_kernels import cli
-from jupyter_gpu_kernels.handlers import handlers
+from jupyter_gpu_kernels.server.handlers import handlers
 
 pytestmark = pytest.mark.docker
 
@@ -137,7 +137,7 @@ async def test_allowlist_enforced_on_every_path(jp_fetch, plain_image, test_imag
     await call(jp_fetch, "environments", "ok", method="PUT", body={"image": plain_image}, expect=403)
     await call(jp_fetch, "hosts", "local", "images", "pull", method="POST", body={"image": "evil/miner:latest"}, expect=403)
     # provisioner: a hand-written kernelspec naming a disallowed image
-    from jupyter_gpu_kernels.kernelspecs import install, kernel_json
+    from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json
 
     install("sneaky", kernel_json("sneaky", {"image": plain_image}), user=True)
     with pytest.raises(HTTPClientError) as e:

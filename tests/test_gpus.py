@@ -11,10 +11,10 @@ import pytest
 from jupyter_client.manager import AsyncKernelManager, KernelManager
 
 from jupyter_gpu_kernels import cli
-from jupyter_gpu_kernels.devices import GPUAllocator, parse_nvidia_smi
+from jupyter_gpu_kernels.daemon.inventory import GPUAllocator, parse_nvidia_smi
 from jupyter_gpu_kernels.errors import GPUUnavailableError
-from jupyter_gpu_kernels.hosts import DockerHosts
-from jupyter_gpu_kernels.status import gpu_inventory
+from jupyter_gpu_kernels.hosts.registry import DockerHosts
+from jupyter_gpu_kernels.daemon.status import gpu_inventory
 
 from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers, run_cell, start_kernel, stop_kernel
 
@@ -203,7 +203,7 @@ def test_nvml_source_reads_every_gpu(monkeypatch):
     import sys
     import types
 
-    from jupyter_gpu_kernels.devices import nvml_inventory
+    from jupyter_gpu_kernels.daemon.inventory import nvml_inventory
 
     fake = types.ModuleType("pynvml")
 
@@ -239,7 +239,7 @@ def test_cdi_source_lists_nvidia_devices():
     """Engine API ≥ 1.50 lists CDI devices in /info (20.10 on the test machines has none)."""
     import types
 
-    from jupyter_gpu_kernels.devices import cdi_inventory
+    from jupyter_gpu_kernels.daemon.inventory import cdi_inventory
 
     info = {"DiscoveredDevices": [
         {"Source": "cdi", "ID": "nvidia.com/gpu=0"}, {"Source": "cdi", "ID": "nvidia.com/gpu=1"},

@@ -41,5 +41,5 @@ def test_wheel_contains_labextension_and_server_config(tmp_path):
     assert any(n.endswith("etc/jupyter/jupyter_server_config.d/jupyter_gpu_kernels.json") for n in data)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "gpu-docker-provisioner = jupyter_gpu_kernels.provisioner:GPUDockerProvisioner" in text
+    assert "gpu-docker-provisioner = jupyter_gpu_kernels.kernel.provisioner:GPUDockerProvisioner" in text
     assert "jupyter-gpu-kernels = jupyter_gpu_kernels.cli:main" in text

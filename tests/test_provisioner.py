@@ -9,7 +9,7 @@ import pytest
 from jupyter_client.manager import KernelManager
 
 from jupyter_gpu_kernels.errors import HostError, ImageError, KernelLaunchError, NoGPUDriverError, SpecError
-from jupyter_gpu_kernels.hosts import DockerHosts
+from jupyter_gpu_kernels.hosts.registry import DockerHosts
 
 from .kernel_helpers import (
     edit_spec,
@@ -298,7 +298,7 @@ def test_provisioner_info_finds_the_container_again(jdirs, test_image, docker_cl
     """get/load_provisioner_info: a new provisioner (e.g. after a server restart) controls the container."""
     import asyncio
 
-    from jupyter_gpu_kernels.provisioner import GPUDockerProvisioner
+    from jupyter_gpu_kernels.kernel.provisioner import GPUDockerProvisioner
 
     install_spec("persist", test_image)
     km, kc = start("persist")

@@ -13,8 +13,8 @@ from jupyter_client.manager import KernelManager
 
 from jupyter_gpu_kernels import cli, ssh
 from jupyter_gpu_kernels.errors import HostError
-from jupyter_gpu_kernels.hosts import DockerHosts
-from jupyter_gpu_kernels.workspace import workspace_volume_name
+from jupyter_gpu_kernels.hosts.registry import DockerHosts
+from jupyter_gpu_kernels.daemon.workspace import workspace_volume_name
 
 from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers, run_cell
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from jupyter_gpu_kernels.kernelspecs import install, kernel_json, provisioner_config
+from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 
 pytestmark = pytest.mark.docker
 

@@ -4,10 +4,10 @@ import pytest
 from docker.types import DeviceRequest
 
 from jupyter_gpu_kernels.errors import SpecError
-from jupyter_gpu_kernels.gpus import GPURequest, device_requests, parse_gpus
-from jupyter_gpu_kernels.hosts import check_host_name, check_host_url
-from jupyter_gpu_kernels.images import check_image_ref
-from jupyter_gpu_kernels.resources import parse_cpus, parse_mount, parse_size
+from jupyter_gpu_kernels.specs.gpus import GPURequest, device_requests, parse_gpus
+from jupyter_gpu_kernels.hosts.registry import check_host_name, check_host_url
+from jupyter_gpu_kernels.daemon.images import check_image_ref
+from jupyter_gpu_kernels.specs.resources import parse_cpus, parse_mount, parse_size
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,7 @@ def test_a_failed_host_is_not_retried_on_every_poll(monkeypatch, tmp_path):
     SSH) is remembered briefly instead of being dialled again each time."""
     from jupyter_gpu_kernels import transport
     from jupyter_gpu_kernels.errors import HostError
-    from jupyter_gpu_kernels.hosts import DockerHost
+    from jupyter_gpu_kernels.hosts.registry import DockerHost
 
     host = DockerHost("flaky", f"unix://{tmp_path}/none.sock")
     tries = []

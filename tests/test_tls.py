@@ -11,7 +11,7 @@ from jupyter_client.manager import KernelManager
 
 from jupyter_gpu_kernels import cli
 from jupyter_gpu_kernels.errors import HostError
-from jupyter_gpu_kernels.hosts import DockerHosts
+from jupyter_gpu_kernels.hosts.registry import DockerHosts
 
 from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers, run_cell
 

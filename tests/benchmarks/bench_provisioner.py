@@ -21,7 +21,7 @@ from jupyter_client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 from jupyter_client.manager import KernelManager
 
-from jupyter_gpu_kernels.kernelspecs import install, kernel_json, provisioner_config
+from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 
 
 def round_trips(kc: BlockingKernelClient, n: int) -> float:

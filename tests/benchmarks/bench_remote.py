@@ -19,9 +19,9 @@ import time
 import docker
 
 from jupyter_gpu_kernels import ssh
-from jupyter_gpu_kernels.hosts import DockerHosts
-from jupyter_gpu_kernels.kernelspecs import install, kernel_json, provisioner_config
-from jupyter_gpu_kernels.transport import connect
+from jupyter_gpu_kernels.hosts.registry import DockerHosts
+from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
+from jupyter_gpu_kernels.hosts.transport import connect
 from tests.benchmarks.bench_provisioner import bench_manager
 
 

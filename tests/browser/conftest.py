@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_gpu_kernels
-from jupyter_gpu_kernels.labels import SERVER as SERVER_LABEL
+from jupyter_gpu_kernels.daemon.labels import SERVER as SERVER_LABEL
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts" / "browser"
@@ -140,7 +140,7 @@ def start_lab(tmp_path_factory, docker_daemon, docker_client, kernel_leftovers):
         env.pop("JUPYTER_PATH", None)
         for name, (url, _client) in hosts.items():
             subprocess.run(
-                [sys.executable, "-m", "jupyter_gpu_kernels.cli", "hosts", "add", name, url],
+                [sys.executable, "-m", "jupyter_gpu_kernels.cli.app", "hosts", "add", name, url],
                 env=env, check=True, capture_output=True, text=True,
             )
         # this checkout's labextension build first (it shadows an installed copy of the same name)

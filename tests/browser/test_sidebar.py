@@ -13,7 +13,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from jupyter_gpu_kernels.labels import KERNEL_ID
+from jupyter_gpu_kernels.daemon.labels import KERNEL_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.gpu_fake]
 

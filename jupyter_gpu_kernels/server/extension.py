@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from jupyter_server.extension.application import ExtensionApp
 
-from .environments import Environments, install_kernelspec_mixin
+from ..environments import Environments, install_kernelspec_mixin
 from .handlers import handlers
-from .hosts import DockerHosts
-from .policy import ImagePolicy
+from ..hosts.registry import DockerHosts
+from ..policy import ImagePolicy
 from .pulls import PullTracker
 
 

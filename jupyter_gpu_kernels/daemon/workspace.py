@@ -21,7 +21,7 @@ import docker
 import docker.errors
 
 from . import labels as L
-from .errors import SpecError
+from ..errors import SpecError
 
 VOLUME_PREFIX = "jgk-work-"
 

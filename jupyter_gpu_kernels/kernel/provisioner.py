@@ -41,15 +41,15 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import KernelProvisionerBase
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, List, Unicode, Union
 
-from . import labels as L
-from .devices import NO_DEVICE_DRIVER, GPUAllocator
-from .errors import GPUKernelsError, KernelLaunchError, NoGPUDriverError, SpecError
-from .gpus import parse_gpus
-from .hosts import DockerHost, DockerHosts
-from .images import PULL_POLICIES, check_image_ref, ensure_image
-from .policy import image_policy, server_config
-from .networks import KERNEL_NETWORK, endpoint_config, ensure_kernel_network
-from .launch import (
+from ..daemon import labels as L
+from ..daemon.inventory import NO_DEVICE_DRIVER, GPUAllocator
+from ..errors import GPUKernelsError, KernelLaunchError, NoGPUDriverError, SpecError
+from ..specs.gpus import parse_gpus
+from ..hosts.registry import DockerHost, DockerHosts
+from ..daemon.images import PULL_POLICIES, check_image_ref, ensure_image
+from ..policy import image_policy, server_config
+from ..daemon.networks import KERNEL_NETWORK, endpoint_config, ensure_kernel_network
+from ..daemon.plan import (
     CONNECTION_DIR,
     KERNEL_PORT_NAMES,
     LaunchPlan,
@@ -57,9 +57,9 @@ from .launch import (
     parse_user,
     server_user,
 )
-from .resources import Mount, allowed, check_env_name, parse_cpus, parse_mount, parse_size
-from .workspace import workspace_volume_name
-from .transport import connect
+from ..specs.resources import Mount, allowed, check_env_name, parse_cpus, parse_mount, parse_size
+from ..daemon.workspace import workspace_volume_name
+from ..hosts.transport import connect
 
 LOG_TAIL_LINES = 30
 
@@ -522,7 +522,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
 
     def _tunnel_ports(self, container_ip: str, ports: dict[str, int]) -> tuple[str, dict[str, int]]:
         """Forward each kernel port from 127.0.0.1 here to the container on the remote host."""
-        from .ssh import tunnel_for
+        from ..hosts.ssh import tunnel_for
 
         assert self._host is not None
         tunnel = tunnel_for(self._host)
@@ -537,7 +537,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
 
     def _cancel_tunnels(self) -> None:
         if self._host is not None and self._host.scheme == "ssh":
-            from .ssh import tunnel_for
+            from ..hosts.ssh import tunnel_for
 
             try:
                 tunnel_for(self._host).cancel(f"{self.kernel_id}:")

@@ -11,11 +11,11 @@ from typing import Any
 
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-from .errors import SpecError
-from .gpus import parse_gpus
-from .hosts import check_host_name
-from .images import PULL_POLICIES, check_image_ref
-from .resources import parse_cpus, parse_env_pair, parse_mount, parse_size
+from ..errors import SpecError
+from ..specs.gpus import parse_gpus
+from ..hosts.registry import check_host_name
+from ..daemon.images import PULL_POLICIES, check_image_ref
+from ..specs.resources import parse_cpus, parse_env_pair, parse_mount, parse_size
 
 PROVISIONER_NAME = "gpu-docker-provisioner"
 DEFAULT_ARGV = ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]

@@ -10,15 +10,15 @@ from typing import Any, Sequence
 
 from jupyter_client.kernelspec import NoSuchKernel
 
-from . import kernelspecs
-from .errors import GPUKernelsError
-from .hosts import DockerHosts
-from .resources import parse_env_pair
+from ..kernel import kernelspecs
+from ..errors import GPUKernelsError
+from ..hosts.registry import DockerHosts
+from ..specs.resources import parse_env_pair
 
 
 def _hosts() -> DockerHosts:
     """The host registry with the administrator's hosts from the server's config files."""
-    from .policy import server_config
+    from ..policy import server_config
 
     return DockerHosts(config=server_config())
 
@@ -47,7 +47,7 @@ def cmd_install(args: argparse.Namespace) -> int:
     display = args.display_name or f"{args.image} ({'GPU ' + config['gpus'] if config['gpus'] != 'none' else 'CPU'}"
     if not args.display_name:
         display += f" on {args.host})" if args.host != "local" else ")"
-    from .policy import image_policy
+    from ..policy import image_policy
 
     image_policy().check(config["image"])
     spec = kernelspecs.kernel_json(display, config)
@@ -102,7 +102,7 @@ def cmd_hosts(args: argparse.Namespace) -> int:
         print(f"Removed host {args.name!r}")
         return 0
     if args.hosts_cmd == "check":
-        from .status import host_status
+        from ..daemon.status import host_status
 
         status = host_status(hosts.get(args.name), with_gpus=True)
         if args.json:
@@ -121,7 +121,7 @@ def cmd_hosts(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- gpus
 def cmd_gpus(args: argparse.Namespace) -> int:
-    from .status import gpu_inventory
+    from ..daemon.status import gpu_inventory
 
     inv = gpu_inventory(_hosts().get(args.host))
     if args.json:
@@ -132,7 +132,7 @@ def cmd_gpus(args: argparse.Namespace) -> int:
     for g in inv.gpus:
         mem = f"{g.memory_used_mib}/{g.memory_total_mib} MiB" if g.memory_total_mib is not None else "?"
         util = f"{g.utilization_pct}%" if g.utilization_pct is not None else "?"
-        held = "; ".join(f"{h.describe()} since {h.since}" for h in g.holders) or "free"
+        held = "; ".join(f"{h.describe()} since {h.started}" for h in g.holders) or "free"
         rows.append([g.index, g.uuid, g.name, mem, util, held])
     if rows:
         _print_table(rows, ["IDX", "UUID", "NAME", "MEMORY", "UTIL", "HELD BY"])
@@ -141,8 +141,8 @@ def cmd_gpus(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- environments
 def _environments():  # type: ignore[no-untyped-def]
-    from .environments import Environments
-    from .policy import server_config
+    from ..environments import Environments
+    from ..policy import server_config
 
     config = server_config()
     return Environments(config=config)
@@ -202,7 +202,7 @@ def cmd_envs(args: argparse.Namespace) -> int:
 def _env_from_notebook(envs: Any, args: argparse.Namespace) -> Any:
     """Recreate the environment a notebook ran in, from the definition the sidebar recorded in
     its metadata (``metadata.jupyter_gpu_kernels``): the .ipynb alone is enough."""
-    from .errors import SpecError
+    from ..errors import SpecError
 
     try:
         with open(args.notebook) as f:
@@ -231,8 +231,8 @@ def _env_from_notebook(envs: Any, args: argparse.Namespace) -> Any:
 
 # ---------------------------------------------------------------- images, pull, kernels
 def cmd_images(args: argparse.Namespace) -> int:
-    from .images import list_images
-    from .transport import connect
+    from ..daemon.images import list_images
+    from ..hosts.transport import connect
 
     images = list_images(connect(_hosts().get(args.host)))
     if args.json:
@@ -246,9 +246,9 @@ def cmd_images(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    from .images import check_image_ref, pull
-    from .policy import image_policy
-    from .transport import connect
+    from ..daemon.images import check_image_ref, pull
+    from ..policy import image_policy
+    from ..hosts.transport import connect
 
     ref = image_policy().check(check_image_ref(args.image))
     host = _hosts().get(args.host)
@@ -268,9 +268,9 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_kernels(args: argparse.Namespace) -> int:
-    from .handlers import _kernel_rows
+    from ..daemon.status import kernel_rows
 
-    rows = _kernel_rows(_hosts().all(), {}, set())
+    rows = kernel_rows(_hosts().all(), {}, set())
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
@@ -286,16 +286,16 @@ def cmd_kernels(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from . import workspace
-    from .devices import _any_image
-    from .transport import connect
+    from ..daemon import workspace
+    from ..daemon.inventory import any_image
+    from ..hosts.transport import connect
 
     host = _hosts().get(args.host)
     if host.is_local:
         print(f"error: host {host.name!r} shares this machine's files; nothing to sync", file=sys.stderr)
         return 2
     client = connect(host)
-    image = args.image or _any_image(client)
+    image = args.image or any_image(client)
     if image is None:
         print(f"error: no image on host {host.name!r} to run the copy with; pull one first", file=sys.stderr)
         return 2
@@ -308,9 +308,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_copy_image(args: argparse.Namespace) -> int:
-    from .images import check_image_ref, copy_image
-    from .policy import image_policy
-    from .transport import connect
+    from ..daemon.images import check_image_ref, copy_image
+    from ..policy import image_policy
+    from ..hosts.transport import connect
 
     ref = image_policy().check(check_image_ref(args.image))
     hosts = _hosts()

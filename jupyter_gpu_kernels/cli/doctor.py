@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .devices import GPUAllocator
-from .errors import GPUKernelsError
-from .hosts import DockerHosts
-from .images import list_images
-from .transport import connect
+from ..daemon.inventory import GPUAllocator
+from ..errors import GPUKernelsError
+from ..hosts.registry import DockerHosts
+from ..daemon.images import list_images
+from ..hosts.transport import connect
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 

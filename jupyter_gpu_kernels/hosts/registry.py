@@ -18,8 +18,8 @@ from jupyter_core.paths import jupyter_config_dir
 from traitlets import Dict, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from .userfile import read_section, write_section
-from .errors import HostError, SpecError, UnknownHostError
+from ..userfile import read_section, write_section
+from ..errors import HostError, SpecError, UnknownHostError
 
 LOCAL = "local"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,62}$")

@@ -1,4 +1,8 @@
-"""Turn a :class:`~.hosts.DockerHost` into a connected docker-py client.
+"""The transport to a Docker host: a connected docker-py client, and kernel port forwarding.
+
+Called by everything that talks to a daemon (provisioner, REST, CLI). The only module that
+knows how a host is reached (unix socket, TLS, Docker context, or an SSH connection managed
+by :mod:`.ssh`); callers ask for a client or for forwarded ports, never for SSH itself.
 
 Connecting is bounded in time (an unreachable daemon is reported within
 ``connect_timeout`` seconds) and clients are cached per host so that each
@@ -10,14 +14,15 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import docker
 import docker.errors
 import docker.tls
 
-from .errors import HostError
-from .hosts import DockerHost
+from ..errors import HostError
+from .registry import DockerHost
 
 CONNECT_TIMEOUT = 8.0
 API_TIMEOUT = 120.0
@@ -80,17 +85,14 @@ def connect(host: DockerHost, *, timeout: float = CONNECT_TIMEOUT, fresh: bool =
         raise HostError(str(failed[1]))
     if client is not None:
         try:
-            client.api._get(client.api._url("/_ping"), timeout=timeout).raise_for_status()
+            # APIClient is a requests.Session: a ping bounded by `timeout`, not by the API timeout
+            client.api.get(f"{client.api.base_url}/_ping", timeout=timeout).raise_for_status()
             return client
         except Exception:
             forget(host)
     try:
         base_url, tls = _base_url(host)
-        client = docker.DockerClient(base_url=base_url, tls=tls, timeout=timeout, version=MIN_API_VERSION)
-        if tls:
-            # requests lets $REQUESTS_CA_BUNDLE/$CURL_CA_BUNDLE replace the host's own CA (psf/requests#3829)
-            client.api.trust_env = False
-        client.api._version = client.api._retrieve_server_version()  # negotiate, like version="auto"
+        client = _new_client(base_url, tls, timeout)
         client.api.timeout = API_TIMEOUT
     except HostError as e:
         _remember_failure(key, e)
@@ -128,3 +130,48 @@ def forget(host: DockerHost) -> None:
                 client.close()
             except Exception:
                 pass
+
+
+def _new_client(base_url: str, tls: Any, timeout: float) -> docker.DockerClient:
+    """A client that negotiated its API version (``version="auto"``) within ``timeout``."""
+    client = docker.DockerClient(base_url=base_url, tls=tls, timeout=timeout, version=MIN_API_VERSION)
+    if tls:
+        # requests lets $REQUESTS_CA_BUNDLE/$CURL_CA_BUNDLE replace the host's own CA (psf/requests#3829)
+        client.api.trust_env = False
+    server = client.version(api_version=False)
+    api = str(server.get("ApiVersion") or MIN_API_VERSION)
+    client.close()
+    if tuple(int(x) for x in api.split(".")) < tuple(int(x) for x in MIN_API_VERSION.split(".")):
+        api = MIN_API_VERSION
+    client = docker.DockerClient(base_url=base_url, tls=tls, timeout=timeout, version=api)
+    if tls:
+        client.api.trust_env = False
+    return client
+
+
+def forward_ports(host: DockerHost, key: str, ip: str, ports: dict[str, int],
+                  previous: dict[str, int] | None = None) -> tuple[str, dict[str, int]]:
+    """Make a kernel's ports (``ip:port`` as seen from ``host``) reachable from this machine.
+
+    SSH hosts forward each port through the host's one SSH connection to 127.0.0.1 here
+    (``previous`` ports are asked for again, so a restarted kernel keeps its local ports);
+    other hosts need no forwarding. Returns the address and ports the server connects to.
+    """
+    if host.scheme != "ssh":
+        return ip, dict(ports)
+    from .ssh import tunnel_for
+
+    tunnel = tunnel_for(host)
+    tunnel.cancel(f"{key}:")
+    previous = previous or {}
+    local = {name: tunnel.forward(f"{key}:{name}", ip, port, local_port=previous.get(name)) for name, port in ports.items()}
+    return "127.0.0.1", local
+
+
+def cancel_forwards(host: DockerHost, key: str) -> None:
+    """Drop what :func:`forward_ports` set up for ``key`` (nothing to do for non-SSH hosts)."""
+    if host.scheme != "ssh":
+        return
+    from .ssh import tunnel_for
+
+    tunnel_for(host).cancel(f"{key}:")

@@ -16,10 +16,10 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from . import labels as L
-from .environments import EnvironmentNotFound, Environments, ReadOnlyEnvironment
-from .errors import GPUKernelsError, HostError, ImageNotAllowedError, SpecError
-from .hosts import DockerHosts
+from ..environments import EnvironmentNotFound, Environments, ReadOnlyEnvironment
+from ..errors import GPUKernelsError, HostError, ImageNotAllowedError, SpecError
+from ..hosts.registry import DockerHosts
+from ..daemon.status import kernel_rows
 from .pulls import PullTracker
 
 NAMESPACE = "gpu-kernels/api"
@@ -90,7 +90,7 @@ class BaseHandler(APIHandler):
 class HostsHandler(BaseHandler):
     @web.authenticated
     async def get(self) -> None:
-        from .status import host_status
+        from ..daemon.status import host_status
 
         hosts = self.hosts.all()
         statuses = await asyncio.gather(*(asyncio.to_thread(host_status, h) for h in hosts))
@@ -103,7 +103,7 @@ class HostsHandler(BaseHandler):
 class HostGPUsHandler(BaseHandler):
     @web.authenticated
     async def get(self, host: str) -> None:
-        from .status import gpu_inventory
+        from ..daemon.status import gpu_inventory
 
         h = self.host_or_404(host)
         inv = await asyncio.to_thread(gpu_inventory, h)
@@ -118,8 +118,8 @@ class HostGPUsHandler(BaseHandler):
 class HostImagesHandler(BaseHandler):
     @web.authenticated
     async def get(self, host: str) -> None:
-        from .images import list_images
-        from .transport import connect
+        from ..daemon.images import list_images
+        from ..hosts.transport import connect
 
         h = self.host_or_404(host)
         client = await asyncio.to_thread(connect, h)
@@ -135,7 +135,7 @@ class PullHandler(BaseHandler):
     async def post(self, host: str) -> None:
         h = self.host_or_404(host)
         image = self.json_body().get("image")
-        from .images import check_image_ref
+        from ..daemon.images import check_image_ref
 
         self.settings["gpu_kernels_policy"].check(check_image_ref(image))
         p = self.pulls.start(h, image)
@@ -188,40 +188,6 @@ class EnvironmentHandler(BaseHandler):
         self.finish()
 
 
-def _kernel_rows(hosts: list, sessions: dict[str, dict], own: set[str]) -> list[dict]:
-    """Our kernel containers on every reachable host, merged with this server's sessions."""
-    from .transport import connect
-
-    rows = []
-    for host in hosts:
-        try:
-            client = connect(host)
-            containers = client.containers.list(all=True, filters={"label": L.KERNEL_ID})
-        except Exception:
-            continue
-        for c in containers:
-            lab = c.labels
-            kid = lab.get(L.KERNEL_ID, "")
-            session = sessions.get(kid, {})
-            rows.append(
-                {
-                    "kernel_id": kid,
-                    "container": c.short_id,
-                    "host": host.name,
-                    "image": lab.get(L.IMAGE, ""),
-                    "environment": lab.get(L.ENVIRONMENT, ""),
-                    "gpus": lab.get(L.GPUS, ""),
-                    "notebook": session.get("path") or lab.get(L.NOTEBOOK, ""),
-                    "session_id": session.get("id"),
-                    "started": lab.get(L.STARTED, ""),
-                    "state": c.status,
-                    "server": lab.get(L.SERVER, ""),
-                    "this_server": kid in own,
-                }
-            )
-    return rows
-
-
 class KernelsHandler(BaseHandler):
     @web.authenticated
     async def get(self) -> None:
@@ -232,7 +198,7 @@ class KernelsHandler(BaseHandler):
                 if s.get("kernel"):
                     sessions[s["kernel"]["id"]] = s
         own = set(self.kernel_manager.list_kernel_ids())
-        rows = await asyncio.to_thread(_kernel_rows, self.hosts.all(), sessions, own)
+        rows = await asyncio.to_thread(kernel_rows, self.hosts.all(), sessions, own)
         seen = {row["kernel_id"] for row in rows}
         for kid in own - seen:
             # our kernels on a host we cannot reach: listed as such, never silently dropped

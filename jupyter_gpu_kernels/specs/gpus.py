@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from docker.types import DeviceRequest
 
-from .errors import SpecError
+from ..errors import SpecError
 
 ACCEPTED_FORMS = (
     "none | all | N (a count, e.g. 1) | device=0,2 (indices) | "

@@ -14,8 +14,8 @@ import io
 import time
 from dataclasses import dataclass, field
 
-from .gpus import GPURequest, device_requests
-from .resources import Mount
+from ..specs.gpus import GPURequest, device_requests
+from ..specs.resources import Mount
 
 CONNECTION_DIR = "/tmp/.jupyter-gpu-kernels"
 KERNEL_PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")

@@ -12,7 +12,7 @@ from typing import Callable
 import docker
 import docker.errors
 
-from .errors import ImageError, SpecError
+from ..errors import ImageError, SpecError
 
 PULL_POLICIES = ("missing", "always", "never")
 

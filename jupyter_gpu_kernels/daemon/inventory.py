@@ -26,9 +26,10 @@ import docker.errors
 from docker.types import DeviceRequest
 
 from . import labels as L
-from .errors import GPUUnavailableError, NoGPUDriverError
-from .gpus import GPURequest
-from .hosts import DockerHost
+from .records import KernelContainer
+from ..errors import GPUUnavailableError, NoGPUDriverError
+from ..specs.gpus import GPURequest
+from ..hosts.registry import DockerHost
 
 QUERY_FIELDS = "index,uuid,name,memory.total,memory.used,utilization.gpu"
 NVIDIA_SMI = ["nvidia-smi", f"--query-gpu={QUERY_FIELDS}", "--format=csv,noheader,nounits"]
@@ -37,36 +38,6 @@ NO_DEVICE_DRIVER = "could not select device driver"  # the daemon's words when n
 NO_DRIVER = "no GPU driver on this host (NVIDIA Container Toolkit not installed in its Docker daemon)"
 
 
-@dataclass
-class Holder:
-    """A kernel container holding a GPU."""
-
-    kernel_id: str
-    container: str
-    notebook: str
-    environment: str
-    image: str
-    since: str
-    server: str
-    shared: bool
-
-    @classmethod
-    def from_container(cls, c: Any) -> "Holder":
-        lab = c.labels
-        return cls(
-            kernel_id=lab.get(L.KERNEL_ID, ""),
-            container=c.short_id,
-            notebook=lab.get(L.NOTEBOOK, ""),
-            environment=lab.get(L.ENVIRONMENT, ""),
-            image=lab.get(L.IMAGE, ""),
-            since=lab.get(L.STARTED, ""),
-            server=lab.get(L.SERVER, ""),
-            shared=lab.get(L.GPU_SHARED) == "true",
-        )
-
-    def describe(self) -> str:
-        where = f"notebook {self.notebook!r}" if self.notebook else f"environment {self.environment!r}"
-        return f"kernel {self.kernel_id[:8]} ({where})"
 
 
 @dataclass
@@ -77,7 +48,7 @@ class GPU:
     memory_total_mib: int | None = None
     memory_used_mib: int | None = None
     utilization_pct: int | None = None
-    holders: list[Holder] = field(default_factory=list)
+    holders: list[KernelContainer] = field(default_factory=list)
 
     @property
     def ids(self) -> set[str]:
@@ -95,6 +66,8 @@ class Inventory:
 
     def to_json(self) -> dict:
         data = asdict(self)
+        for gpu, out in zip(self.gpus, data["gpus"]):
+            out["holders"] = [h.holder_json() for h in gpu.holders]
         data["status"] = self.status
         return data
 
@@ -209,8 +182,8 @@ def probe_inventory(client: docker.DockerClient, image: str) -> tuple[list[GPU] 
                 container.remove(force=True)
 
 
-def others_of(gpu: "GPU", kernel_id: str, shared: bool) -> list["Holder"]:
-    return [h for h in gpu.holders if h.kernel_id != kernel_id and not (shared and h.shared)]
+def others_of(gpu: "GPU", kernel_id: str, shared: bool) -> list["KernelContainer"]:
+    return [h for h in gpu.holders if h.kernel_id != kernel_id and not (shared and h.gpu_shared)]
 
 
 def device_key(device: str) -> str:
@@ -293,7 +266,7 @@ class GPUAllocator:
             gpus = None
         if gpus:
             return Inventory(self.host.name, True, "cdi", gpus)
-        image = self.probe_image or _any_image(client)
+        image = self.probe_image or any_image(client)
         if image is None:
             return Inventory(self.host.name, False, "none", [], "no image on this host to probe GPUs with")
         gpus, error = probe_inventory(client, image)
@@ -308,7 +281,7 @@ class GPUAllocator:
         result = Inventory(inv.host, inv.driver, inv.source, gpus, inv.error, inv.checked)
         for c in kernel_containers(client):
             ids = _held_ids(c)
-            holder = Holder.from_container(c)
+            holder = KernelContainer.from_container(c)
             for gpu in gpus:
                 if "all" in ids or gpu.ids & set(ids):
                     gpu.holders.append(holder)
@@ -342,9 +315,9 @@ class GPUAllocator:
                 "Install the NVIDIA Container Toolkit there and restart dockerd, or choose gpus=none."
             )
 
-        def others(gpu: GPU) -> list[Holder]:
+        def others(gpu: GPU) -> list[KernelContainer]:
             """Holders that exclude us: co-location needs *both* kernels to opt into sharing."""
-            return [h for h in gpu.holders if h.kernel_id != kernel_id and not (shared and h.shared)]
+            return [h for h in gpu.holders if h.kernel_id != kernel_id and not (shared and h.gpu_shared)]
 
         def busy_text() -> str:
             held = [f"GPU {g.index} by {', '.join(h.describe() for h in g.holders)}" for g in inv.gpus if g.holders]
@@ -437,7 +410,7 @@ def release_daemon_mutex(mutex: Any) -> None:
         mutex.remove(force=True)
 
 
-def _any_image(client: docker.DockerClient) -> str | None:
+def any_image(client: docker.DockerClient) -> str | None:
     for image in client.images.list():
         if image.tags:
             return image.tags[0]

@@ -28,8 +28,8 @@ from urllib.parse import urlparse
 
 from jupyter_core.paths import jupyter_runtime_dir
 
-from .errors import HostError
-from .hosts import DockerHost
+from ..errors import HostError
+from .registry import DockerHost
 
 CONNECT_TIMEOUT = 6
 _tunnels: dict[str, "SSHTunnel"] = {}

@@ -7,10 +7,10 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
-from .errors import GPUKernelsError
-from .hosts import DockerHost
-from .images import check_image_ref, pull
-from .transport import connect
+from ..errors import GPUKernelsError
+from ..hosts.registry import DockerHost
+from ..daemon.images import check_image_ref, pull
+from ..hosts.transport import connect
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The kernel side: the jupyter_client provisioner and kernelspec files."""

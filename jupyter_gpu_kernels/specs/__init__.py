@@ -1,0 +1,1 @@
+"""Pure input parsing: GPU specs, sizes, CPUs, mounts, environment names. No Docker, no I/O."""
