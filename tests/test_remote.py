@@ -11,7 +11,8 @@ import time
 import pytest
 from jupyter_client.manager import KernelManager
 
-from jupyter_gpu_kernels import cli, ssh
+from jupyter_gpu_kernels import cli
+from jupyter_gpu_kernels.hosts import ssh
 from jupyter_gpu_kernels.errors import HostError
 from jupyter_gpu_kernels.hosts.registry import DockerHosts
 from jupyter_gpu_kernels.daemon.workspace import workspace_volume_name
@@ -126,7 +127,7 @@ def test_kernel_on_remote_host_over_ssh(rhost, remote, test_image):
         remote.sshd.wait(5)
         pid = int(re.search(r"pid=(\d+)", tunnel._ctl("-O", "check").stderr).group(1))
         os.kill(pid, 9)
-        from jupyter_gpu_kernels import transport
+        from jupyter_gpu_kernels.hosts import transport
 
         transport.forget(rhost)
         assert asyncio.run(km.provisioner.poll()) is None

@@ -109,7 +109,7 @@ def test_host_names_and_urls():
 def test_a_failed_host_is_not_retried_on_every_poll(monkeypatch, tmp_path):
     """The sidebar polls every few seconds: an unreachable host (each try can take seconds over
     SSH) is remembered briefly instead of being dialled again each time."""
-    from jupyter_gpu_kernels import transport
+    from jupyter_gpu_kernels.hosts import transport
     from jupyter_gpu_kernels.errors import HostError
     from jupyter_gpu_kernels.hosts.registry import DockerHost
 

@@ -18,7 +18,7 @@ import time
 
 import docker
 
-from jupyter_gpu_kernels import ssh
+from jupyter_gpu_kernels.hosts import ssh
 from jupyter_gpu_kernels.hosts.registry import DockerHosts
 from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 from jupyter_gpu_kernels.hosts.transport import connect
