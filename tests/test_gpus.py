@@ -11,7 +11,8 @@ import pytest
 from jupyter_client.manager import AsyncKernelManager, KernelManager
 
 from jupyter_gpu_kernels import cli
-from jupyter_gpu_kernels.daemon.inventory import GPUAllocator, parse_nvidia_smi
+from jupyter_gpu_kernels.daemon.allocator import GPUAllocator
+from jupyter_gpu_kernels.daemon.inventory import parse_nvidia_smi
 from jupyter_gpu_kernels.errors import GPUUnavailableError
 from jupyter_gpu_kernels.hosts.registry import DockerHosts
 from jupyter_gpu_kernels.daemon.status import gpu_inventory

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..daemon.inventory import GPUAllocator
+from ..daemon.allocator import GPUAllocator
 from ..errors import GPUKernelsError
 from ..hosts.registry import DockerHosts
 from ..daemon.images import list_images

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .inventory import GPUAllocator, Inventory
+from .allocator import GPUAllocator
+from .inventory import Inventory
 from .records import list_kernel_containers
 from ..errors import GPUKernelsError
 from ..hosts.registry import DockerHost

@@ -42,7 +42,8 @@ from jupyter_client.provisioning import KernelProvisionerBase
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, List, Unicode, Union
 
 from ..daemon import labels as L
-from ..daemon.inventory import NO_DEVICE_DRIVER, GPUAllocator
+from ..daemon.allocator import GPUAllocator
+from ..daemon.inventory import NO_DEVICE_DRIVER
 from ..errors import GPUKernelsError, KernelLaunchError, NoGPUDriverError, SpecError
 from ..specs.gpus import parse_gpus
 from ..hosts.registry import DockerHost, DockerHosts
