@@ -1,10 +1,15 @@
-"""Admin policy that users cannot override: the image allowlist.
+"""Admin policy that users cannot override: the image allowlist (``c.GPUKernelsImagePolicy``).
 
 It is enforced on the server side in every path (REST API, CLI, provisioner),
 not just hidden in the UI. Empty means "any image"; once set, only matching
 images may be used (deny by default) — DockerSpawner's GHSA-hfgr-h3vc-p6c2 is
 the cautionary tale. Kernelspec metadata cannot set it: it lives on its own
-Configurable, read from the server's configuration.
+Configurable, read from the server's configuration. The instance the server and
+the provisioner use is created once, by :class:`jupyter_gpu_kernels.settings.Settings`.
+
+The old section name ``c.ImagePolicy`` still works, with a deprecation warning.
+Issue #11 adds ``c.KernelPolicy`` here (admin policy read only from the admin
+config directories); the allowlist then moves there.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
-from jupyter_core.application import JupyterApp
 from traitlets import List, Unicode
-from traitlets.config import Config, LoggingConfigurable
 
+from .configurable import PrefixedConfigurable, server_config
 from .errors import ImageNotAllowedError
+
+__all__ = ["GPUKernelsImagePolicy", "ImagePolicy", "image_policy", "normalize_image", "server_config"]
 
 
 def normalize_image(ref: str) -> str:
@@ -32,7 +38,11 @@ def normalize_image(ref: str) -> str:
     return name + (f"@{digest}" if digest else "")
 
 
-class ImagePolicy(LoggingConfigurable):
+class GPUKernelsImagePolicy(PrefixedConfigurable):
+    """The image allowlist (``c.GPUKernelsImagePolicy.allowed_images``)."""
+
+    legacy_section = "ImagePolicy"
+
     allowed_images = List(
         Unicode(),
         config=True,
@@ -57,27 +67,9 @@ class ImagePolicy(LoggingConfigurable):
         return image
 
 
-class _ServerConfigLoader(JupyterApp):
-    """Loads jupyter_server_config.{py,json} and its .d directories, as the server would."""
-
-    name = "jupyter_server"
-
-    def _config_file_name_default(self) -> str:
-        return "jupyter_server_config"
+ImagePolicy = GPUKernelsImagePolicy  # the old name, still importable
 
 
-def server_config(overlay: Any = None) -> Config:
-    """The server's configuration from its files, with ``overlay`` (a live app's config) on top."""
-    loader = _ServerConfigLoader()
-    try:
-        loader.load_config_file(suppress_errors=True)
-    except Exception:  # a broken config file must not disable everything
-        pass
-    config = Config(loader.config)
-    if overlay:
-        config.merge(overlay)
-    return config
-
-
-def image_policy(parent_config: Any = None) -> ImagePolicy:
-    return ImagePolicy(config=server_config(parent_config))
+def image_policy(parent_config: Any = None) -> GPUKernelsImagePolicy:
+    """A policy read from the server's config files. Prefer ``Settings.for_parent(obj).image_policy``."""
+    return GPUKernelsImagePolicy(config=server_config(parent_config))

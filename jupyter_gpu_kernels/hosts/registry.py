@@ -1,9 +1,11 @@
 """Named Docker hosts: where kernels run.
 
 ``local`` (the daemon of ``DOCKER_HOST`` or the default socket) always exists.
-Admins add hosts in traitlets config (``c.DockerHosts.hosts``); users add their own
+Admins add hosts in traitlets config (``c.GPUKernelsHosts.hosts``; the old name
+``c.DockerHosts`` still works, with a deprecation warning); users add their own
 in ``<jupyter config dir>/gpu_kernels/hosts.json`` (CLI ``jupyter gpu-kernels hosts``).
 A host is only a name and a URL here; :mod:`.transport` turns it into a client.
+The registry the server uses is created once, by :class:`jupyter_gpu_kernels.settings.Settings`.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from urllib.parse import urlparse
 
 from jupyter_core.paths import jupyter_config_dir
 from traitlets import Dict, Unicode, default
-from traitlets.config import LoggingConfigurable
 
+from ..configurable import PrefixedConfigurable
 from ..userfile import read_section, write_section
 from ..errors import HostError, SpecError, UnknownHostError
 
@@ -118,8 +120,10 @@ def default_local_url() -> str:
     return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
-class DockerHosts(LoggingConfigurable):
-    """The registry of named Docker hosts (admin config + the user's file)."""
+class GPUKernelsHosts(PrefixedConfigurable):
+    """The registry of named Docker hosts (admin config ``c.GPUKernelsHosts`` + the user's file)."""
+
+    legacy_section = "DockerHosts"
 
     hosts = Dict(
         config=True,
@@ -208,3 +212,6 @@ class DockerHosts(LoggingConfigurable):
             raise HostError(f"unknown Docker host {name!r}")
         del user[name]
         self._write_user(user)
+
+
+DockerHosts = GPUKernelsHosts  # the old name, still importable

@@ -1,4 +1,9 @@
-"""Kernelspec files that use the provisioner (``jupyter gpu-kernels install``)."""
+"""Kernelspec files that use the provisioner (``jupyter gpu-kernels install``).
+
+Called by the CLI and by the environments' kernelspecs; writes only kernelspec
+directories (through jupyter_client's KernelSpecManager). The provisioner config a
+kernelspec carries is ``KernelSettings.to_config()`` (:mod:`..specs.settings`).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,7 @@ from typing import Any
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
 from ..errors import SpecError
-from ..specs.gpus import parse_gpus
-from ..hosts.registry import check_host_name
-from ..daemon.images import PULL_POLICIES, check_image_ref
-from ..specs.resources import parse_cpus, parse_env_pair, parse_mount, parse_size
+from ..specs.settings import KernelSettings
 
 PROVISIONER_NAME = "gpu-docker-provisioner"
 DEFAULT_ARGV = ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
@@ -33,11 +35,11 @@ def check_kernel_name(name: object) -> str:
 def provisioner_config(
     *,
     image: str,
-    gpus: str = "none",
+    gpus: Any = "none",
     host: str = "local",
-    memory: str = "",
+    memory: Any = "",
     cpus: Any = 0,
-    shm_size: str = "",
+    shm_size: Any = "",
     mounts: list[str] | None = None,
     env: dict[str, str] | None = None,
     pull_policy: str = "",
@@ -45,41 +47,15 @@ def provisioner_config(
     environment: str = "",
     check_mounts: bool = True,
 ) -> dict[str, Any]:
-    """Validated provisioner config for a kernelspec; raises SpecError naming the bad field."""
-
-    def checked(field: str, fn: Any, *args: Any, **kw: Any) -> Any:
-        try:
-            return fn(*args, **kw)
-        except SpecError as e:
-            raise SpecError(str(e), field=field) from None
-
-    cfg: dict[str, Any] = {
-        "image": checked("image", check_image_ref, image),
-        "host": checked("host", check_host_name, host or "local"),
-    }
-    cfg["gpus"] = str(checked("gpus", parse_gpus, gpus))
-    if memory:
-        checked("memory", parse_size, memory, "memory limit")
-        cfg["memory"] = memory
-    if cpus:
-        cfg["cpus"] = checked("cpus", parse_cpus, cpus)
-    if shm_size:
-        checked("shm_size", parse_size, shm_size, "shm size")
-        cfg["shm_size"] = shm_size
-    if mounts:
-        cfg["mounts"] = [str(checked("mounts", parse_mount, m, check_exists=check_mounts)) for m in mounts]
-    if env:
-        cfg["env"] = {checked("env", parse_env_pair, f"{k}={v}")[0]: str(v) for k, v in env.items()}
-    if pull_policy:
-        if pull_policy not in PULL_POLICIES:
-            raise SpecError(f"invalid pull policy {pull_policy!r}: expected one of {', '.join(PULL_POLICIES)}",
-                            field="pull_policy")
-        cfg["pull_policy"] = pull_policy
-    if gpu_sharing:
-        cfg["gpu_sharing"] = True
-    if environment:
-        cfg["environment"] = environment
-    return cfg
+    """Validated provisioner config for a kernelspec (``KernelSettings.to_config()``); raises
+    SpecError naming the bad field."""
+    settings = KernelSettings.from_config(
+        {"image": image, "gpus": gpus, "host": host, "memory": memory, "cpus": cpus, "shm_size": shm_size,
+         "mounts": mounts, "env": env, "pull_policy": pull_policy, "gpu_sharing": gpu_sharing,
+         "environment": environment},
+        check_mounts=check_mounts,
+    )
+    return settings.to_config()
 
 
 def kernel_json(display_name: str, config: dict[str, Any], argv: list[str] | None = None) -> dict[str, Any]:

@@ -1,38 +1,47 @@
-"""The jupyter_server extension: REST API, environments as kernelspecs, shared state."""
+"""The jupyter_server extension: creates the package's Settings once, offers environments as kernelspecs, adds the REST API.
+
+Enabled by ``etc/jupyter/jupyter_server_config.d/jupyter_gpu_kernels.json``, which also
+sets ``c.ServerApp.kernel_spec_manager_class`` to ``GPUKernelSpecManager``. At start it
+creates the one :class:`~..settings.Settings` (hosts registry, environments store,
+image policy) from the server's configuration, attaches it to the ServerApp (so the
+provisioner finds it with ``Settings.for_parent``), puts it and the pull tracker in
+the web app's settings for the handlers, and makes sure the kernel spec manager is a
+``GPUKernelSpecManager`` (wrapping another configured class, with a warning).
+"""
 
 from __future__ import annotations
 
 from jupyter_server.extension.application import ExtensionApp
 
-from ..environments import Environments, install_kernelspec_mixin
+from ..environments import install_kernelspec_manager
+from ..settings import WEB_SETTINGS_KEY, Settings
 from .handlers import handlers
-from ..hosts.registry import DockerHosts
-from ..policy import ImagePolicy
 from .pulls import PullTracker
 
 
 class GPUKernelsApp(ExtensionApp):
-    """Serves ``gpu-kernels/api/…``. Configure with ``c.DockerHosts.hosts``,
-    ``c.Environments.environments``, ``c.ImagePolicy.allowed_images``, ``c.GPUDockerProvisioner.*``."""
+    """Serves ``gpu-kernels/api/…``. Configure with ``c.GPUKernelsHosts.hosts``,
+    ``c.GPUKernelsEnvironments.environments``, ``c.GPUKernelsImagePolicy.allowed_images``,
+    ``c.GPUDockerProvisioner.*``."""
 
     name = "jupyter_gpu_kernels"
     load_other_extensions = True
 
     def initialize_settings(self) -> None:
-        config = self.serverapp.config
-        hosts = DockerHosts(parent=self.serverapp, config=config)
-        envs = Environments(parent=self.serverapp, config=config)
-        self.settings.update(
-            gpu_kernels_hosts=hosts,
-            gpu_kernels_environments=envs,
-            gpu_kernels_policy=ImagePolicy(parent=self.serverapp, config=config),
-            gpu_kernels_pulls=PullTracker(),
-        )
+        settings = Settings(self.serverapp.config, parent=self.serverapp).attach(self.serverapp)
+        self.settings.update({
+            WEB_SETTINGS_KEY: settings,
+            # the objects themselves, under the keys the handlers read
+            "gpu_kernels_hosts": settings.hosts,
+            "gpu_kernels_environments": settings.environments,
+            "gpu_kernels_policy": settings.image_policy,
+            "gpu_kernels_pulls": PullTracker(),
+        })
         # Every environment appears as a kernelspec (launcher, kernel picker, /api/kernelspecs).
-        install_kernelspec_mixin(self.serverapp.kernel_spec_manager)
+        install_kernelspec_manager(self.serverapp, settings.environments)
         self.log.info(
             "jupyter_gpu_kernels: hosts %s; %d environment(s)",
-            ", ".join(h.name for h in hosts.all()), len(envs.all()),
+            ", ".join(h.name for h in settings.hosts.all()), len(settings.environments.all()),
         )
 
     def initialize_handlers(self) -> None:
