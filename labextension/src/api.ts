@@ -1,12 +1,16 @@
 /**
  * Types and calls of the server extension's REST API (`<baseUrl>gpu-kernels/api/`).
+ * Used by the model (model.ts), which is the only caller of `GPUKernelsAPI`
+ * inside this extension; other extensions get it through `IGPUKernels`.
  *
- * The shapes mirror jupyter_gpu_kernels/handlers.py, status.py, devices.py,
- * images.py, pulls.py and environments.py.
+ * The shapes mirror the server's JSON (jupyter_gpu_kernels' handlers, host
+ * status, GPU inventory, images, pulls and environments).
  */
 import { ServerConnection } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
 
 import { requestAPI } from './request';
+import { loadTrans } from './translation';
 
 /** One Docker host (`GET hosts`, `status.py::host_status`). */
 export interface IDockerHost {
@@ -231,16 +235,21 @@ function enc(part: string): string {
 /**
  * The text to show for a failed API call: the server's own message when it sent one.
  */
-export function errorMessage(reason: unknown): string {
+export function errorMessage(
+  reason: unknown,
+  trans: TranslationBundle = loadTrans()
+): string {
   if (reason instanceof ServerConnection.ResponseError) {
     const status = reason.response.status;
     if (status === 404 && !reason.message) {
-      return 'The jupyter_gpu_kernels server extension did not answer (404). Check that it is enabled: jupyter server extension list';
+      return trans.__(
+        'The jupyter_gpu_kernels server extension did not answer (404). Check that it is enabled: jupyter server extension list'
+      );
     }
-    return reason.message || `Server error ${status}`;
+    return reason.message || trans.__('Server error %1', status);
   }
   if (reason instanceof ServerConnection.NetworkError) {
-    return `Cannot reach the Jupyter server: ${reason.message}`;
+    return trans.__('Cannot reach the Jupyter server: %1', reason.message);
   }
   return reason instanceof Error ? reason.message : String(reason);
 }

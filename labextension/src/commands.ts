@@ -1,5 +1,7 @@
 /**
- * Command ids of the extension (all in the command palette's "GPU Kernels" category).
+ * Command ids of the extension (all in the command palette's "GPU Kernels"
+ * category). Registered by registerCommands.ts; run by the sidebar and by
+ * other extensions.
  */
 export namespace CommandIDs {
   /** Show the GPU Kernels panel. */
@@ -18,3 +20,11 @@ export namespace CommandIDs {
 
 /** The command palette category. */
 export const PALETTE_CATEGORY = 'GPU Kernels';
+
+/** The commands shown in the palette. */
+export const PALETTE_COMMANDS = [
+  CommandIDs.openPanel,
+  CommandIDs.refresh,
+  CommandIDs.newEnvironment,
+  CommandIDs.shutdownCurrent
+];

@@ -1,7 +1,12 @@
 /**
- * Small text helpers shared by the views.
+ * Small text helpers shared by the views (components/, widgets/): sizes, image
+ * names, GPU requests, ages, host states and fixes. Pure functions; the ones
+ * that return words take the extension's `TranslationBundle` (default: none).
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+
 import { IDockerHost, IGPU } from './api';
+import { loadTrans } from './translation';
 
 /** 1234567890 -> "1.2 GB" (decimal units, as `docker images` prints them). */
 export function formatBytes(bytes: number | null | undefined): string {
@@ -53,35 +58,51 @@ export function shortImage(image: string): string {
 }
 
 /** "device=0,2" -> "GPU 0, 2"; "1" -> "1 GPU"; "none" -> "no GPU". */
-export function describeGpuRequest(gpus: string | undefined): string {
+export function describeGpuRequest(
+  gpus: string | undefined,
+  trans: TranslationBundle = loadTrans()
+): string {
   const text = (gpus ?? '').trim();
   if (!text || text === 'none' || text === '0') {
-    return 'no GPU';
+    return trans.__('no GPU');
   }
   if (text === 'all') {
-    return 'all GPUs';
+    return trans.__('all GPUs');
   }
   if (/^\d+$/.test(text)) {
-    return text === '1' ? '1 GPU' : `${text} GPUs`;
+    return trans._n('%1 GPU', '%1 GPUs', Number(text));
   }
   if (text.startsWith('device=')) {
-    const ids = text.slice('device='.length).split(',');
-    return `${ids.length === 1 ? 'GPU' : 'GPUs'} ${ids.join(', ')}`;
+    return describeIds(text.slice('device='.length).split(','), trans);
   }
   return text;
 }
 
+/** ["0", "2"] -> "GPUs 0, 2". */
+function describeIds(ids: string[], trans: TranslationBundle): string {
+  return ids.length === 1
+    ? trans.__('GPU %1', ids[0])
+    : trans.__('GPUs %1', ids.join(', '));
+}
+
 /** Held device ids ("0,2") -> "GPU 0, 2", "" -> "no GPU". */
-export function describeHeldGpus(gpus: string): string {
+export function describeHeldGpus(
+  gpus: string,
+  trans: TranslationBundle = loadTrans()
+): string {
   const ids = gpus.split(',').filter(Boolean);
   if (!ids.length) {
-    return 'no GPU';
+    return trans.__('no GPU');
   }
-  return `${ids.length === 1 ? 'GPU' : 'GPUs'} ${ids.join(', ')}`;
+  return describeIds(ids, trans);
 }
 
 /** "2024-05-01T10:00:00Z" -> "5 min ago". */
-export function since(iso: string | null | undefined): string {
+export function since(
+  iso: string | null | undefined,
+  trans: TranslationBundle = loadTrans(),
+  now: number = Date.now()
+): string {
   if (!iso) {
     return '';
   }
@@ -89,17 +110,17 @@ export function since(iso: string | null | undefined): string {
   if (isNaN(then)) {
     return iso;
   }
-  const seconds = Math.max(0, Math.round((Date.now() - then) / 1000));
+  const seconds = Math.max(0, Math.round((now - then) / 1000));
   if (seconds < 60) {
-    return `${seconds} s ago`;
+    return trans.__('%1 s ago', seconds);
   }
   if (seconds < 3600) {
-    return `${Math.round(seconds / 60)} min ago`;
+    return trans.__('%1 min ago', Math.round(seconds / 60));
   }
   if (seconds < 86400) {
-    return `${Math.round(seconds / 3600)} h ago`;
+    return trans.__('%1 h ago', Math.round(seconds / 3600));
   }
-  return `${Math.round(seconds / 86400)} d ago`;
+  return trans.__('%1 d ago', Math.round(seconds / 86400));
 }
 
 /** Percentage 0-100 of used/total, or null when unknown. */
@@ -131,25 +152,40 @@ export function hostState(host: IDockerHost): 'ok' | 'warn' | 'error' {
 /**
  * How to fix what is wrong with a host, in one sentence (empty when nothing is).
  */
-export function hostFix(host: IDockerHost): string {
+export function hostFix(
+  host: IDockerHost,
+  trans: TranslationBundle = loadTrans()
+): string {
   const error = host.error ?? '';
   if (host.error || host.reachable === false) {
     if (/permission denied/i.test(error)) {
-      return 'Fix: give the Jupyter server access to the Docker socket (e.g. add the user to the "docker" group), then refresh.';
+      return trans.__(
+        'Fix: give the Jupyter server access to the Docker socket (e.g. add the user to the "docker" group), then refresh.'
+      );
     }
     if (/ssh|authenticat|host key/i.test(error)) {
-      return 'Fix: check that "ssh <host> docker version" works for the user running Jupyter (key, known_hosts), then refresh.';
+      return trans.__(
+        'Fix: check that "ssh <host> docker version" works for the user running Jupyter (key, known_hosts), then refresh.'
+      );
     }
     if (/tls|certificate|ssl/i.test(error)) {
-      return 'Fix: check the host\'s TLS files (tls_ca, tls_cert, tls_key) with "jupyter gpu-kernels doctor".';
+      return trans.__(
+        'Fix: check the host\'s TLS files (tls_ca, tls_cert, tls_key) with "jupyter gpu-kernels doctor".'
+      );
     }
-    return 'Fix: start the Docker daemon there or correct the URL ("jupyter gpu-kernels hosts add NAME URL"), then refresh. "jupyter gpu-kernels doctor" tells more.';
+    return trans.__(
+      'Fix: start the Docker daemon there or correct the URL ("jupyter gpu-kernels hosts add NAME URL"), then refresh. "jupyter gpu-kernels doctor" tells more.'
+    );
   }
   if (!host.gpu_driver) {
     if (/no image/i.test(host.gpu_status ?? '')) {
-      return 'Fix: pull any image to this host (below) so its GPUs can be probed.';
+      return trans.__(
+        'Fix: pull any image to this host (below) so its GPUs can be probed.'
+      );
     }
-    return 'Fix: install the NVIDIA Container Toolkit on this host ("nvidia-ctk runtime configure --runtime=docker") and restart dockerd. CPU-only kernels still work.';
+    return trans.__(
+      'Fix: install the NVIDIA Container Toolkit on this host ("nvidia-ctk runtime configure --runtime=docker") and restart dockerd. CPU-only kernels still work.'
+    );
   }
   return '';
 }

@@ -1,9 +1,19 @@
 /**
- * The sidebar's data: what the server said last, per host, plus the actions
- * that change it. Views re-render on `changed`; nothing here touches the DOM.
+ * `GPUKernelsModel`: the sidebar's data (what the server said last, per host)
+ * and the actions that change it. Made by the plugin (index.ts); read by the
+ * widgets (widgets/), CurrentKernelTracker (notebook.ts) and other extensions
+ * (through `IGPUKernels`, tokens.ts). It calls the server only through
+ * `GPUKernelsAPI`, remembers the selected host in the state DB, and never
+ * touches the DOM.
+ *
+ * There is one signal per kind of change (hosts, selected host, GPUs, images,
+ * environments, kernels, pulls), so a view re-renders only for what it shows;
+ * a signal fires only when what a view shows differs (loaded.ts), so a poll
+ * that brings the same data back fires nothing.
  */
 import { Kernel, KernelSpec, Session } from '@jupyterlab/services';
 import { IStateDB } from '@jupyterlab/statedb';
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -18,19 +28,14 @@ import {
   IKernelRow,
   IPull
 } from './api';
+import { ILoaded, LoadedMap, LoadedValue } from './loaded';
+import { PullTracker } from './pulls';
+import { loadTrans } from './translation';
 
-/** A value loaded from the server, with its error and loading flag. */
-export interface ILoaded<T> {
-  value: T | null;
-  error: string | null;
-  loading: boolean;
-}
+export { ILoaded } from './loaded';
 
-function empty<T>(): ILoaded<T> {
-  return { value: null, error: null, loading: false };
-}
-
-const STATE_KEY = 'jupyter-gpu-kernels:sidebar';
+/** The state DB key of the selected host. */
+export const STATE_KEY = 'jupyter-gpu-kernels:sidebar';
 
 /** Hosts are polled less often than GPUs and kernels (every Nth tick). */
 const HOSTS_EVERY = 6;
@@ -42,14 +47,62 @@ export class GPUKernelsModel implements IDisposable {
     this._kernelManager = options.kernels ?? null;
     this._sessions = options.sessions ?? null;
     this._state = options.state ?? null;
+    this._trans = loadTrans(options.translator);
+    const emit =
+      <A>(signal: Signal<this, A>) =>
+      (args: A) => {
+        if (!this._isDisposed) {
+          signal.emit(args);
+        }
+      };
+    this._hosts = new LoadedValue(emit(this._hostsChanged));
+    this._environments = new LoadedValue(emit(this._environmentsChanged));
+    this._kernels = new LoadedValue(emit(this._kernelsChanged));
+    this._gpus = new LoadedMap(emit(this._gpusChanged));
+    this._images = new LoadedMap(emit(this._imagesChanged));
+    this._pulls = new PullTracker({
+      api: this.api,
+      trans: this._trans,
+      changed: emit(this._pullsChanged),
+      done: host => void this.refreshImages(host)
+    });
     this._restored = this._restore();
   }
 
   readonly api: GPUKernelsAPI;
 
-  /** Emitted after any change of the data below. */
-  get changed(): ISignal<this, void> {
-    return this._changed;
+  /** The host list (or its error) changed. */
+  get hostsChanged(): ISignal<this, void> {
+    return this._hostsChanged;
+  }
+
+  /** Another host was selected (by the user, or because the old one is gone). */
+  get hostChanged(): ISignal<this, string> {
+    return this._hostChanged;
+  }
+
+  /** The GPUs of a host (the argument) changed. */
+  get gpusChanged(): ISignal<this, string> {
+    return this._gpusChanged;
+  }
+
+  /** The images of a host (the argument) changed. */
+  get imagesChanged(): ISignal<this, string> {
+    return this._imagesChanged;
+  }
+
+  get environmentsChanged(): ISignal<this, void> {
+    return this._environmentsChanged;
+  }
+
+  /** The kernel containers changed. */
+  get kernelsChanged(): ISignal<this, void> {
+    return this._kernelsChanged;
+  }
+
+  /** A pull started, progressed, ended or was dismissed. */
+  get pullsChanged(): ISignal<this, void> {
+    return this._pullsChanged;
   }
 
   get isDisposed(): boolean {
@@ -61,17 +114,27 @@ export class GPUKernelsModel implements IDisposable {
       return;
     }
     this._isDisposed = true;
-    for (const timer of this._pullTimers.values()) {
-      window.clearTimeout(timer);
-    }
+    this._pulls.dispose();
     Signal.clearData(this);
   }
 
-  hosts: ILoaded<IDockerHost[]> = empty();
-  environments: ILoaded<IEnvironment[]> = empty();
-  kernels: ILoaded<IKernelRow[]> = empty();
+  get hosts(): ILoaded<IDockerHost[]> {
+    return this._hosts.current;
+  }
+
+  get environments(): ILoaded<IEnvironment[]> {
+    return this._environments.current;
+  }
+
+  get kernels(): ILoaded<IKernelRow[]> {
+    return this._kernels.current;
+  }
+
   /** Pulls started from this page (newest first). */
-  pulls: IPull[] = [];
+  get pulls(): IPull[] {
+    return this._pulls.pulls;
+  }
+
   /** When the last refresh finished. */
   updated: Date | null = null;
 
@@ -86,11 +149,11 @@ export class GPUKernelsModel implements IDisposable {
   }
 
   gpus(host: string = this._host): ILoaded<IGPUInventory> {
-    return this._gpus.get(host) ?? empty();
+    return this._gpus.get(host);
   }
 
   images(host: string = this._host): ILoaded<IImage[]> {
-    return this._images.get(host) ?? empty();
+    return this._images.get(host);
   }
 
   /** The environment behind a kernelspec name (`gpu-<name>`), if any. */
@@ -110,34 +173,11 @@ export class GPUKernelsModel implements IDisposable {
     return this.kernels.value?.find(k => k.kernel_id === kernelId) ?? null;
   }
 
-  /** The last selected host, from the state database. */
-  private async _restore(): Promise<void> {
-    if (!this._state) {
-      return;
-    }
-    try {
-      // never let a slow state database hold up the panel
-      const timeout = new Promise<null>(resolve =>
-        window.setTimeout(() => resolve(null), 3000)
-      );
-      const saved = (await Promise.race([
-        this._state.fetch(STATE_KEY),
-        timeout
-      ])) as { host?: string } | null;
-      if (saved?.host && !this._host) {
-        this._host = saved.host;
-      }
-    } catch (reason) {
-      console.warn('jupyter-gpu-kernels: cannot restore state', reason);
-    }
-  }
-
   async selectHost(name: string): Promise<void> {
     if (name === this._host) {
       return;
     }
-    this._host = name;
-    this._emit();
+    this._setHost(name);
     if (this._state) {
       void this._state.save(STATE_KEY, { host: name });
     }
@@ -167,91 +207,40 @@ export class GPUKernelsModel implements IDisposable {
   }
 
   async refreshHosts(): Promise<void> {
-    this.hosts = { ...this.hosts, loading: true };
-    this._emit();
-    try {
+    await this._load(this._hosts, async () => {
       const [hosts] = await Promise.all([this.api.hosts(), this._restored]);
-      this.hosts = { value: hosts, error: null, loading: false };
-      if (!this._host || !hosts.some(h => h.name === this._host)) {
-        this._host = defaultHost(hosts);
-      }
-    } catch (reason) {
-      this.hosts = {
-        ...this.hosts,
-        error: errorMessage(reason),
-        loading: false
-      };
+      return hosts;
+    });
+    const hosts = this.hosts.value;
+    if (hosts && (!this._host || !hosts.some(h => h.name === this._host))) {
+      this._setHost(defaultHost(hosts));
     }
-    this._done();
   }
 
   async refreshGPUs(host: string = this._host): Promise<void> {
-    if (!host) {
-      return;
+    if (host && !this._unreachable(host, this._gpus.entry(host))) {
+      await this._load(this._gpus.entry(host), () => this.api.gpus(host));
     }
-    const info = this.hosts.value?.find(h => h.name === host);
-    if (info && info.reachable === false) {
-      this._gpus.set(host, {
-        value: null,
-        error: `Host ${host} is unreachable (see above).`,
-        loading: false
-      });
-      this._emit();
-      return;
-    }
-    await this._load(this._gpus, host, () => this.api.gpus(host));
   }
 
   async refreshImages(host: string = this._host): Promise<void> {
-    if (!host) {
-      return;
-    }
-    const info = this.hosts.value?.find(h => h.name === host);
-    if (info && info.reachable === false) {
-      this._images.set(host, {
-        value: null,
-        error: `Host ${host} is unreachable (see above).`,
-        loading: false
-      });
-      this._emit();
+    const entry = this._images.entry(host);
+    if (!host || this._unreachable(host, entry)) {
       return;
     }
     // the list at once, then the ipykernel marks of images not checked before
-    await this._load(this._images, host, () => this.api.images(host, false));
-    if (this.images(host).value?.some(i => i.has_ipykernel === null)) {
-      await this._load(this._images, host, () => this.api.images(host));
+    await this._load(entry, () => this.api.images(host, false));
+    if (entry.current.value?.some(i => i.has_ipykernel === null)) {
+      await this._load(entry, () => this.api.images(host));
     }
   }
 
   async refreshEnvironments(): Promise<void> {
-    this.environments = { ...this.environments, loading: true };
-    this._emit();
-    try {
-      const envs = await this.api.environments();
-      this.environments = { value: envs, error: null, loading: false };
-    } catch (reason) {
-      this.environments = {
-        ...this.environments,
-        error: errorMessage(reason),
-        loading: false
-      };
-    }
-    this._done();
+    await this._load(this._environments, () => this.api.environments());
   }
 
   async refreshKernels(): Promise<void> {
-    this.kernels = { ...this.kernels, loading: true };
-    try {
-      const kernels = await this.api.kernels();
-      this.kernels = { value: kernels, error: null, loading: false };
-    } catch (reason) {
-      this.kernels = {
-        ...this.kernels,
-        error: errorMessage(reason),
-        loading: false
-      };
-    }
-    this._done();
+    await this._load(this._kernels, () => this.api.kernels());
   }
 
   /** Create (name not yet known) or update an environment; throws the server's error. */
@@ -263,13 +252,13 @@ export class GPUKernelsModel implements IDisposable {
     const env = existing
       ? await this.api.updateEnvironment(name, fields)
       : await this.api.createEnvironment(name, fields);
-    await Promise.all([this.refreshEnvironments(), this._refreshSpecs()]);
+    await Promise.all([this.refreshEnvironments(), refreshSpecs(this._specs)]);
     return env;
   }
 
   async deleteEnvironment(name: string): Promise<void> {
     await this.api.deleteEnvironment(name);
-    await Promise.all([this.refreshEnvironments(), this._refreshSpecs()]);
+    await Promise.all([this.refreshEnvironments(), refreshSpecs(this._specs)]);
   }
 
   async shutdownKernel(kernelId: string): Promise<void> {
@@ -284,102 +273,70 @@ export class GPUKernelsModel implements IDisposable {
   }
 
   /** Start a pull on a host and follow it until it ends. */
-  async pullImage(host: string, image: string): Promise<IPull> {
-    const pull = await this.api.startPull(host, image);
-    this._setPull(pull);
-    this._followPull(pull);
-    return pull;
+  pullImage(host: string, image: string): Promise<IPull> {
+    return this._pulls.start(host, image);
   }
 
   dismissPull(id: string): void {
-    this.pulls = this.pulls.filter(p => p.id !== id);
-    this._emit();
+    this._pulls.dismiss(id);
   }
 
-  private _followPull(pull: IPull): void {
-    if (pull.status !== 'running') {
-      if (pull.status === 'done') {
-        void this.refreshImages(pull.host);
-      }
-      return;
-    }
-    const timer = window.setTimeout(async () => {
-      this._pullTimers.delete(pull.id);
-      let next: IPull;
-      try {
-        next = await this.api.pull(pull.host, pull.id);
-      } catch (reason) {
-        next = { ...pull, status: 'failed', error: errorMessage(reason) };
-      }
-      if (this._isDisposed) {
-        return;
-      }
-      this._setPull(next);
-      this._followPull(next);
-    }, 1000);
-    this._pullTimers.set(pull.id, timer);
-  }
-
-  private _setPull(pull: IPull): void {
-    this.pulls = [pull, ...this.pulls.filter(p => p.id !== pull.id)];
-    this._emit();
-  }
-
-  private async _refreshSpecs(): Promise<void> {
-    try {
-      await this._specs?.refreshSpecs();
-    } catch (reason) {
-      console.warn(
-        'jupyter-gpu-kernels: refreshing kernelspecs failed',
-        reason
-      );
+  /** The last selected host, unless one was chosen meanwhile. */
+  private async _restore(): Promise<void> {
+    const saved = this._state ? await savedHost(this._state) : '';
+    if (saved && !this._host) {
+      this._host = saved;
     }
   }
 
   private async _load<T>(
-    cache: Map<string, ILoaded<T>>,
-    key: string,
+    value: LoadedValue<T>,
     fetch: () => Promise<T>
   ): Promise<void> {
-    const before = cache.get(key) ?? empty<T>();
-    cache.set(key, { ...before, loading: true });
-    this._emit();
-    try {
-      const value = await fetch();
-      cache.set(key, { value, error: null, loading: false });
-    } catch (reason) {
-      cache.set(key, {
-        value: before.value,
-        error: errorMessage(reason),
-        loading: false
-      });
-    }
-    this._done();
-  }
-
-  private _done(): void {
+    await value.load(fetch, reason => errorMessage(reason, this._trans));
     this.updated = new Date();
-    this._emit();
   }
 
-  private _emit(): void {
-    if (!this._isDisposed) {
-      this._changed.emit();
+  /** A host known to be unreachable gets that as its error, without a request. */
+  private _unreachable<T>(host: string, value: LoadedValue<T>): boolean {
+    const info = this.hosts.value?.find(h => h.name === host);
+    const unreachable = info?.reachable === false;
+    if (unreachable) {
+      const error = this._trans.__('Host %1 is unreachable (see above).', host);
+      value.set({ value: null, error, loading: false });
+    }
+    return unreachable;
+  }
+
+  private _setHost(name: string): void {
+    if (name !== this._host && !this._isDisposed) {
+      this._host = name;
+      this._hostChanged.emit(name);
     }
   }
 
-  private _changed = new Signal<this, void>(this);
+  private _hostsChanged = new Signal<this, void>(this);
+  private _hostChanged = new Signal<this, string>(this);
+  private _gpusChanged = new Signal<this, string>(this);
+  private _imagesChanged = new Signal<this, string>(this);
+  private _environmentsChanged = new Signal<this, void>(this);
+  private _kernelsChanged = new Signal<this, void>(this);
+  private _pullsChanged = new Signal<this, void>(this);
   private _isDisposed = false;
   private _host = '';
-  private _restored: Promise<void>;
   private _tick = 0;
-  private _gpus = new Map<string, ILoaded<IGPUInventory>>();
-  private _images = new Map<string, ILoaded<IImage[]>>();
-  private _pullTimers = new Map<string, number>();
+  private _hosts: LoadedValue<IDockerHost[]>;
+  private _environments: LoadedValue<IEnvironment[]>;
+  private _kernels: LoadedValue<IKernelRow[]>;
+  private _gpus: LoadedMap<IGPUInventory>;
+  private _images: LoadedMap<IImage[]>;
+  private _pulls: PullTracker;
+  private _restored: Promise<void>;
   private _specs: KernelSpec.IManager | null;
   private _kernelManager: Kernel.IManager | null;
   private _sessions: Session.IManager | null;
   private _state: IStateDB | null;
+  private _trans: TranslationBundle;
 }
 
 export namespace GPUKernelsModel {
@@ -392,12 +349,40 @@ export namespace GPUKernelsModel {
     sessions?: Session.IManager;
     /** Remembers the selected host across reloads. */
     state?: IStateDB;
+    /** Translates the model's own messages (e.g. "host is unreachable"). */
+    translator?: ITranslator;
   }
 }
 
 /** The first reachable host with GPUs, else the first reachable one, else the first. */
-function defaultHost(hosts: IDockerHost[]): string {
+export function defaultHost(hosts: IDockerHost[]): string {
   const withGpus = hosts.find(h => h.reachable && (h.gpu_count ?? 0) > 0);
   const reachable = hosts.find(h => h.reachable);
   return (withGpus ?? reachable ?? hosts[0])?.name ?? '';
+}
+
+/** The host saved in the state DB ('' if none, or if the DB is slow or broken). */
+async function savedHost(state: IStateDB): Promise<string> {
+  try {
+    // never let a slow state database hold up the panel
+    const timeout = new Promise<null>(resolve =>
+      window.setTimeout(() => resolve(null), 3000)
+    );
+    const saved = (await Promise.race([state.fetch(STATE_KEY), timeout])) as {
+      host?: string;
+    } | null;
+    return saved?.host ?? '';
+  } catch (reason) {
+    console.warn('jupyter-gpu-kernels: cannot restore state', reason);
+    return '';
+  }
+}
+
+/** Environments are kernelspecs: let the launcher and kernel pickers know. */
+async function refreshSpecs(specs: KernelSpec.IManager | null): Promise<void> {
+  try {
+    await specs?.refreshSpecs();
+  } catch (reason) {
+    console.warn('jupyter-gpu-kernels: refreshing kernelspecs failed', reason);
+  }
 }

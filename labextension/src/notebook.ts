@@ -1,6 +1,9 @@
 /**
  * The current notebook and our kernels: which environment/container is behind
  * it, and its definition in the notebook's metadata (for reproducibility).
+ * Made by the plugin (index.ts) when there is a notebook tracker; read by the
+ * status bar item (widgets/StatusBarItem.tsx) and the shut-down command. It
+ * writes only `metadata.jupyter_gpu_kernels` of the current notebook.
  */
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -37,7 +40,10 @@ export class CurrentKernelTracker implements IDisposable {
     private _tracker: INotebookTracker
   ) {
     _tracker.currentChanged.connect(this._onCurrentChanged, this);
-    _model.changed.connect(this._onModelChanged, this);
+    // what `current` and the recorded metadata are made of
+    _model.environmentsChanged.connect(this._onModelChanged, this);
+    _model.kernelsChanged.connect(this._onModelChanged, this);
+    _model.imagesChanged.connect(this._onModelChanged, this);
     this._onCurrentChanged();
   }
 

@@ -1,3 +1,9 @@
+/**
+ * The one HTTP helper of the extension: `requestAPI` calls the server
+ * extension's REST API under `<baseUrl>gpu-kernels/api/` and turns a JSON error
+ * reply into a `ServerConnection.ResponseError` carrying the server's message
+ * (and the `field` a validation error names). Called by api.ts only.
+ */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -45,32 +51,53 @@ export async function requestAPI<T>(
     throw new ServerConnection.NetworkError(error as TypeError);
   }
 
-  let data: any = await response.text();
-  if (data.length > 0) {
-    try {
-      data = JSON.parse(data);
-    } catch (error) {
-      if (response.ok) {
-        console.warn('jupyter-gpu-kernels: response is not JSON', requestUrl);
-      }
-    }
-  }
-
+  const text = await response.text();
   if (!response.ok) {
-    // A JSON error of an API handler has a message; an HTML error page is no message.
-    const message =
-      typeof data === 'object'
-        ? (data?.message ?? '')
-        : /^\s*</.test(String(data))
-          ? ''
-          : String(data || '');
-    const error = new ServerConnection.ResponseError(response, message || undefined);
-    // validation errors name the offending field, so forms can show the message next to it
-    if (typeof data === 'object' && typeof data?.field === 'string') {
-      (error as ServerConnection.ResponseError & { field?: string }).field = data.field;
-    }
-    throw error;
+    throw responseError(response, text);
   }
+  if (text.length === 0) {
+    return text as T;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    console.warn('jupyter-gpu-kernels: response is not JSON', requestUrl);
+    return text as T;
+  }
+}
 
-  return data as T;
+/** A failed reply's error text and the form field it names (validation errors do). */
+export function parseErrorBody(text: string): {
+  message: string;
+  field?: string;
+} {
+  let data: unknown = text;
+  try {
+    data = text.length ? JSON.parse(text) : text;
+  } catch (error) {
+    // not JSON: plain text is the message; an HTML error page is none
+  }
+  if (data !== null && typeof data === 'object') {
+    const { message, field } = data as { message?: unknown; field?: unknown };
+    return {
+      message: typeof message === 'string' ? message : '',
+      ...(typeof field === 'string' ? { field } : {})
+    };
+  }
+  const plain = String(data ?? '');
+  return { message: /^\s*</.test(plain) ? '' : plain };
+}
+
+/** The error `requestAPI` throws for a non-2xx reply (with `field` when the server named one). */
+export function responseError(
+  response: Response,
+  text: string
+): ServerConnection.ResponseError & { field?: string } {
+  const { message, field } = parseErrorBody(text);
+  const error: ServerConnection.ResponseError & { field?: string } =
+    new ServerConnection.ResponseError(response, message || undefined);
+  if (field !== undefined) {
+    error.field = field;
+  }
+  return error;
 }

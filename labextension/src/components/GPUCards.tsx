@@ -1,9 +1,13 @@
 /**
- * GPU cards of the selected host: memory and utilisation bars, who holds it.
+ * The GPUs section: a card per GPU of the selected host (memory and
+ * utilisation bars, who holds it, a checkbox on free ones to start an
+ * environment with them). Pure views; the sidebar (widgets/Sidebar.tsx) keeps
+ * the selection and opens notebooks.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { IGPU, IGPUHolder, IGPUInventory, IKernelRow } from './api';
+import { IGPU, IGPUHolder, IGPUInventory, IKernelRow } from '../api';
 import {
   basename,
   formatMiB,
@@ -11,8 +15,9 @@ import {
   percent,
   shortImage,
   since
-} from './format';
-import { ILoaded } from './model';
+} from '../format';
+import { ILoaded } from '../loaded';
+import { toggleIndex } from './DevicePicker';
 
 /** A horizontal bar with a label and a value text. */
 export function Meter(props: {
@@ -65,10 +70,35 @@ export function holderPath(
   return null;
 }
 
+/** The tooltip of a holder: everything known about its kernel. */
+function holderTitle(
+  holder: IGPUHolder,
+  canOpen: boolean,
+  trans: TranslationBundle
+): string {
+  return [
+    holder.notebook && trans.__('notebook: %1', holder.notebook),
+    holder.environment && trans.__('environment: %1', holder.environment),
+    holder.image && trans.__('image: %1', holder.image),
+    trans.__('kernel: %1', holder.kernel_id),
+    trans.__('container: %1', holder.container),
+    holder.since &&
+      trans.__('since: %1 (%2)', holder.since, since(holder.since, trans)),
+    holder.server && trans.__('server: %1', holder.server),
+    holder.shared ? trans.__('shared GPU') : '',
+    canOpen
+      ? trans.__('Click to open the notebook')
+      : trans.__('Started by another Jupyter server')
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
 function Holder(props: {
   holder: IGPUHolder;
   kernels: IKernelRow[] | null;
   onOpen: (path: string) => void;
+  trans: TranslationBundle;
 }): JSX.Element {
   const { holder, kernels, onOpen } = props;
   const path = holderPath(holder, kernels);
@@ -76,19 +106,7 @@ function Holder(props: {
     basename(path ?? holder.notebook) ||
     holder.environment ||
     holder.kernel_id.slice(0, 8);
-  const title = [
-    holder.notebook && `notebook: ${holder.notebook}`,
-    holder.environment && `environment: ${holder.environment}`,
-    holder.image && `image: ${holder.image}`,
-    `kernel: ${holder.kernel_id}`,
-    `container: ${holder.container}`,
-    holder.since && `since: ${holder.since} (${since(holder.since)})`,
-    holder.server && `server: ${holder.server}`,
-    holder.shared ? 'shared GPU' : '',
-    path ? 'Click to open the notebook' : 'Started by another Jupyter server'
-  ]
-    .filter(Boolean)
-    .join('\n');
+  const title = holderTitle(holder, path !== null, props.trans);
   return (
     <li className="jp-GPUKernels-holder" data-kernel-id={holder.kernel_id}>
       {path ? (
@@ -115,8 +133,9 @@ export function GPUCard(props: {
   selected: boolean;
   onToggle: () => void;
   onOpen: (path: string) => void;
+  trans: TranslationBundle;
 }): JSX.Element {
-  const { gpu, kernels, selected, onToggle, onOpen } = props;
+  const { gpu, kernels, selected, onToggle, onOpen, trans } = props;
   const free = isFree(gpu);
   const mem = percent(gpu.memory_used_mib, gpu.memory_total_mib);
   const util = gpu.utilization_pct;
@@ -137,27 +156,29 @@ export function GPUCard(props: {
               type="checkbox"
               checked={selected}
               onChange={onToggle}
-              title="Select this free GPU for a new environment"
-              aria-label={`Select GPU ${gpu.index}`}
+              title={trans.__('Select this free GPU for a new environment')}
+              aria-label={trans.__('Select GPU %1', gpu.index)}
             />
           )}
-          <span className="jp-GPUKernels-gpuIndex">GPU {gpu.index}</span>
+          <span className="jp-GPUKernels-gpuIndex">
+            {trans.__('GPU %1', gpu.index)}
+          </span>
           <span className="jp-GPUKernels-gpuName">{gpu.name}</span>
         </label>
         <span
           className={`jp-GPUKernels-badge ${free ? 'jp-mod-ok' : 'jp-mod-busy'}`}
         >
-          {free ? 'free' : 'in use'}
+          {free ? trans.__('free') : trans.__('in use')}
         </span>
       </div>
       <Meter
-        label="Mem"
+        label={trans.__('Mem')}
         pct={mem}
         text={`${formatMiB(gpu.memory_used_mib)} / ${formatMiB(gpu.memory_total_mib)}`}
         className="jp-GPUKernels-memory"
       />
       <Meter
-        label="Util"
+        label={trans.__('Util')}
         pct={util}
         text={util === null ? '?' : `${util} %`}
         className="jp-GPUKernels-utilization"
@@ -170,6 +191,7 @@ export function GPUCard(props: {
               holder={h}
               kernels={kernels}
               onOpen={onOpen}
+              trans={trans}
             />
           ))}
         </ul>
@@ -189,11 +211,16 @@ export function GPUsView(props: {
   onSelect: (indices: string[]) => void;
   onOpen: (path: string) => void;
   onNewEnvironment: (indices: string[]) => void;
+  trans: TranslationBundle;
 }): JSX.Element {
-  const { host, gpus, kernels, selected, onSelect, onOpen } = props;
+  const { host, gpus, kernels, selected, onSelect, onOpen, trans } = props;
   const inv = gpus.value;
   if (!host) {
-    return <div className="jp-GPUKernels-message">No host selected.</div>;
+    return (
+      <div className="jp-GPUKernels-message">
+        {trans.__('No host selected.')}
+      </div>
+    );
   }
   if (!inv) {
     if (gpus.error) {
@@ -204,15 +231,11 @@ export function GPUsView(props: {
       );
     }
     return (
-      <div className="jp-GPUKernels-message">Looking for GPUs on {host}…</div>
+      <div className="jp-GPUKernels-message">
+        {trans.__('Looking for GPUs on %1…', host)}
+      </div>
     );
   }
-  const toggle = (index: string) =>
-    onSelect(
-      selected.includes(index)
-        ? selected.filter(i => i !== index)
-        : [...selected, index].sort((a, b) => Number(a) - Number(b))
-    );
   const free = inv.gpus.filter(isFree).length;
   return (
     <div className="jp-GPUKernels-gpusView">
@@ -224,13 +247,23 @@ export function GPUsView(props: {
       {inv.gpus.length === 0 ? (
         <div className="jp-GPUKernels-message">
           {inv.driver
-            ? inv.error || 'The GPU driver reports no GPUs on this host.'
-            : `No GPUs usable on ${host}: ${inv.error || inv.status}`}
+            ? inv.error ||
+              trans.__('The GPU driver reports no GPUs on this host.')
+            : trans.__(
+                'No GPUs usable on %1: %2',
+                host,
+                inv.error || inv.status
+              )}
         </div>
       ) : (
         <>
           <div className="jp-GPUKernels-summary">
-            {free} of {inv.gpus.length} free · via {inv.source}
+            {trans.__(
+              '%1 of %2 free · via %3',
+              free,
+              inv.gpus.length,
+              inv.source
+            )}
           </div>
           <ul className="jp-GPUKernels-gpus">
             {inv.gpus.map(gpu => (
@@ -239,8 +272,9 @@ export function GPUsView(props: {
                 gpu={gpu}
                 kernels={kernels}
                 selected={selected.includes(gpu.index)}
-                onToggle={() => toggle(gpu.index)}
+                onToggle={() => onSelect(toggleIndex(selected, gpu.index))}
                 onOpen={onOpen}
+                trans={trans}
               />
             ))}
           </ul>
@@ -252,10 +286,10 @@ export function GPUsView(props: {
             className="jp-mod-styled jp-mod-accept"
             onClick={() => props.onNewEnvironment(selected)}
           >
-            New environment on GPU {selected.join(', ')}
+            {trans.__('New environment on GPU %1', selected.join(', '))}
           </button>
           <button className="jp-mod-styled" onClick={() => onSelect([])}>
-            Clear
+            {trans.__('Clear')}
           </button>
         </div>
       )}

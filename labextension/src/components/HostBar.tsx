@@ -1,39 +1,49 @@
 /**
- * The host picker at the top of the panel, with the selected host's status.
+ * The host picker at the top of the panel, with the selected host's status
+ * (reachable, Docker version, GPU driver) and the fix for what is wrong. A pure
+ * view of the model's hosts; selecting calls `model.selectHost`.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
 import { HTMLSelect } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IDockerHost } from './api';
-import { hostFix, hostState } from './format';
-import { GPUKernelsModel } from './model';
+import { IDockerHost } from '../api';
+import { hostFix, hostState } from '../format';
+import { GPUKernelsModel } from '../model';
+import { loadTrans } from '../translation';
 
 /**
  * Text shown when no Docker host is reachable, e.g. on Binder.
  */
-export const NO_HOST_HELP =
-  'GPU kernels run in Docker containers, so they need a Docker host. Start a ' +
-  'Docker daemon on this machine, or add a remote one from a terminal with ' +
-  '"jupyter gpu-kernels hosts add NAME ssh://user@host" (or tcp://host:2376 ' +
-  'with TLS), then press Refresh. Admins can list hosts in ' +
-  'c.DockerHosts.hosts.';
+export function noHostHelp(trans: TranslationBundle = loadTrans()): string {
+  return trans.__(
+    'GPU kernels run in Docker containers, so they need a Docker host. Start a Docker daemon on this machine, or add a remote one from a terminal with "jupyter gpu-kernels hosts add NAME ssh://user@host" (or tcp://host:2376 with TLS), then press Refresh. Admins can list hosts in c.DockerHosts.hosts.'
+  );
+}
 
-function optionLabel(host: IDockerHost): string {
+/** "● fakegpu — 4 GPUs" */
+export function optionLabel(
+  host: IDockerHost,
+  trans: TranslationBundle
+): string {
   const state = hostState(host);
   const mark = state === 'ok' ? '●' : state === 'warn' ? '◐' : '○';
   const gpus =
     state === 'error'
-      ? 'unreachable'
+      ? trans.__('unreachable')
       : host.gpu_count
-        ? `${host.gpu_count} GPU${host.gpu_count === 1 ? '' : 's'}`
-        : 'no GPU';
+        ? trans._n('%1 GPU', '%1 GPUs', host.gpu_count)
+        : trans.__('no GPU');
   return `${mark} ${host.name} — ${gpus}`;
 }
 
-function HostStatus(props: { host: IDockerHost }): JSX.Element {
-  const { host } = props;
+function HostStatus(props: {
+  host: IDockerHost;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { host, trans } = props;
   const state = hostState(host);
-  const fix = hostFix(host);
+  const fix = hostFix(host, trans);
   return (
     <div
       className={`jp-GPUKernels-hostStatus jp-mod-${state}`}
@@ -48,18 +58,20 @@ function HostStatus(props: { host: IDockerHost }): JSX.Element {
           <span
             className={`jp-GPUKernels-dot jp-mod-${state === 'error' ? 'error' : 'ok'}`}
           />
-          {state === 'error' ? 'unreachable' : 'reachable'}
+          {state === 'error' ? trans.__('unreachable') : trans.__('reachable')}
         </span>
         {state !== 'error' && (
           <span className="jp-GPUKernels-chip">
-            Docker {host.engine_version ?? '?'}
+            {trans.__('Docker %1', host.engine_version ?? '?')}
           </span>
         )}
         {state !== 'error' && (
           <span
             className={`jp-GPUKernels-chip jp-mod-${host.gpu_driver ? 'ok' : 'warn'}`}
           >
-            GPU driver: {host.gpu_driver ? 'yes' : 'no'}
+            {host.gpu_driver
+              ? trans.__('GPU driver: yes')
+              : trans.__('GPU driver: no')}
           </span>
         )}
       </div>
@@ -72,7 +84,9 @@ function HostStatus(props: { host: IDockerHost }): JSX.Element {
       {!host.error && !host.gpu_driver && host.gpu_status && (
         <div className="jp-GPUKernels-warning" role="status">
           {/NVIDIA Container Toolkit/.test(host.gpu_status)
-            ? 'No NVIDIA Container Toolkit on this host: kernels get no GPU here.'
+            ? trans.__(
+                'No NVIDIA Container Toolkit on this host: kernels get no GPU here.'
+              )
             : host.gpu_status}
         </div>
       )}
@@ -81,8 +95,11 @@ function HostStatus(props: { host: IDockerHost }): JSX.Element {
   );
 }
 
-export function HostBar(props: { model: GPUKernelsModel }): JSX.Element {
-  const { model } = props;
+export function HostBar(props: {
+  model: GPUKernelsModel;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { model, trans } = props;
   const { value: hosts, error } = model.hosts;
   if (error && !hosts) {
     return (
@@ -96,7 +113,9 @@ export function HostBar(props: { model: GPUKernelsModel }): JSX.Element {
   if (!hosts) {
     return (
       <div className="jp-GPUKernels-hostBar">
-        <div className="jp-GPUKernels-message">Loading Docker hosts…</div>
+        <div className="jp-GPUKernels-message">
+          {trans.__('Loading Docker hosts…')}
+        </div>
       </div>
     );
   }
@@ -105,21 +124,25 @@ export function HostBar(props: { model: GPUKernelsModel }): JSX.Element {
   return (
     <div className="jp-GPUKernels-hostBar">
       <label className="jp-GPUKernels-hostPicker">
-        <span className="jp-GPUKernels-hostLabel">Host</span>
+        <span className="jp-GPUKernels-hostLabel">{trans.__('Host')}</span>
         <HTMLSelect
           className="jp-GPUKernels-hostSelect"
-          aria-label="Docker host"
+          aria-label={trans.__('Docker host')}
           value={model.host}
           onChange={event => void model.selectHost(event.target.value)}
-          options={hosts.map(h => ({ label: optionLabel(h), value: h.name }))}
+          options={hosts.map(h => ({
+            label: optionLabel(h, trans),
+            value: h.name
+          }))}
         />
       </label>
       {!anyReachable && (
         <div className="jp-GPUKernels-noHost" role="alert">
-          <strong>No Docker host is reachable.</strong> {NO_HOST_HELP}
+          <strong>{trans.__('No Docker host is reachable.')}</strong>{' '}
+          {noHostHelp(trans)}
         </div>
       )}
-      {info && <HostStatus host={info} />}
+      {info && <HostStatus host={info} trans={trans} />}
     </div>
   );
 }

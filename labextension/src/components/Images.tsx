@@ -1,6 +1,9 @@
 /**
- * The selected host's images: filter, ipykernel mark, pull by name with progress.
+ * The Images section: the selected host's images with a filter and their
+ * ipykernel mark, and pulls by name with progress and errors. A view of the
+ * model's images and pulls; pulling calls `model.pullImage`.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
 import {
   checkIcon,
   closeIcon,
@@ -8,25 +11,27 @@ import {
 } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage, IImage, IPull } from './api';
-import { formatBytes, since } from './format';
-import { GPUKernelsModel } from './model';
+import { errorMessage, IImage, IPull } from '../api';
+import { formatBytes, since } from '../format';
+import { GPUKernelsModel } from '../model';
 
-function imageName(image: IImage): string {
+/** The name to show: first tag, else digest, else the short id. */
+export function imageName(image: IImage): string {
   return image.tags[0] ?? image.digests[0] ?? image.id.slice(7, 19);
 }
 
 function PullStatus(props: {
   pull: IPull;
   onDismiss: () => void;
+  trans: TranslationBundle;
 }): JSX.Element {
-  const { pull, onDismiss } = props;
+  const { pull, onDismiss, trans } = props;
   const text =
     pull.status === 'failed'
-      ? pull.error || 'pull failed'
+      ? pull.error || trans.__('pull failed')
       : pull.status === 'done'
-        ? `Pulled ${pull.image}`
-        : pull.message || `Pulling ${pull.image}…`;
+        ? trans.__('Pulled %1', pull.image)
+        : pull.message || trans.__('Pulling %1…', pull.image);
   return (
     <div
       className={`jp-GPUKernels-pull jp-mod-${pull.status}`}
@@ -37,7 +42,7 @@ function PullStatus(props: {
       {pull.status === 'running' && (
         <progress
           className="jp-GPUKernels-pullProgress"
-          aria-label={`Pulling ${pull.image}`}
+          aria-label={trans.__('Pulling %1', pull.image)}
         />
       )}
       <span className="jp-GPUKernels-pullText" title={pull.log.join('\n')}>
@@ -46,7 +51,7 @@ function PullStatus(props: {
       {pull.status !== 'running' && (
         <ToolbarButtonComponent
           icon={closeIcon}
-          tooltip="Dismiss"
+          tooltip={trans.__('Dismiss')}
           onClick={onDismiss}
         />
       )}
@@ -54,11 +59,36 @@ function PullStatus(props: {
   );
 }
 
+/** The ipykernel mark of an image: "ipykernel 6.29", "no ipykernel", or not checked. */
+function kernelMark(image: IImage, trans: TranslationBundle): string {
+  if (image.has_ipykernel === true) {
+    return image.ipykernel_version
+      ? trans.__('ipykernel %1', image.ipykernel_version)
+      : trans.__('ipykernel');
+  }
+  return image.has_ipykernel === false
+    ? trans.__('no ipykernel')
+    : trans.__('ipykernel: not checked');
+}
+
+/** The tooltip of an image: id, tags, age, and whether it is allowed. */
+function imageTitle(image: IImage, trans: TranslationBundle): string {
+  return [
+    image.id,
+    ...image.tags,
+    image.created ? trans.__('created %1', since(image.created, trans)) : '',
+    image.allowed === false ? trans.__('not allowed by the administrator') : ''
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
 export function ImagesView(props: {
   model: GPUKernelsModel;
   onUseImage: (image: string) => void;
+  trans: TranslationBundle;
 }): JSX.Element {
-  const { model, onUseImage } = props;
+  const { model, onUseImage, trans } = props;
   const [filter, setFilter] = React.useState('');
   const [ref, setRef] = React.useState('');
   const [pullError, setPullError] = React.useState<string | null>(null);
@@ -72,7 +102,9 @@ export function ImagesView(props: {
     const image = ref.trim();
     if (!image) {
       setPullError(
-        'Type an image name, e.g. python:3.12 or nvcr.io/nvidia/pytorch:24.05-py3'
+        trans.__(
+          'Type an image name, e.g. python:3.12 or nvcr.io/nvidia/pytorch:24.05-py3'
+        )
       );
       return;
     }
@@ -80,7 +112,7 @@ export function ImagesView(props: {
       await model.pullImage(host, image);
       setRef('');
     } catch (reason) {
-      setPullError(errorMessage(reason));
+      setPullError(errorMessage(reason, trans));
     }
   };
 
@@ -97,8 +129,8 @@ export function ImagesView(props: {
       <form className="jp-GPUKernels-pullForm" onSubmit={startPull}>
         <input
           className="jp-mod-styled jp-GPUKernels-input"
-          placeholder="Pull an image, e.g. python:3.12"
-          aria-label="Image to pull"
+          placeholder={trans.__('Pull an image, e.g. python:3.12')}
+          aria-label={trans.__('Image to pull')}
           value={ref}
           onChange={e => setRef(e.target.value)}
         />
@@ -107,7 +139,7 @@ export function ImagesView(props: {
           className="jp-mod-styled jp-mod-accept"
           disabled={!host}
         >
-          Pull
+          {trans.__('Pull')}
         </button>
       </form>
       {pullError && (
@@ -120,13 +152,14 @@ export function ImagesView(props: {
           key={p.id}
           pull={p}
           onDismiss={() => model.dismissPull(p.id)}
+          trans={trans}
         />
       ))}
       <input
         className="jp-mod-styled jp-GPUKernels-input jp-GPUKernels-filter"
         type="search"
-        placeholder="Filter images"
-        aria-label="Filter images"
+        placeholder={trans.__('Filter images')}
+        aria-label={trans.__('Filter images')}
         value={filter}
         onChange={e => setFilter(e.target.value)}
       />
@@ -137,29 +170,25 @@ export function ImagesView(props: {
       )}
       {!images && !error && (
         <div className="jp-GPUKernels-message">
-          {loading ? `Listing images on ${host}…` : 'No images loaded.'}
+          {loading
+            ? trans.__('Listing images on %1…', host)
+            : trans.__('No images loaded.')}
         </div>
       )}
       {images && images.length === 0 && (
         <div className="jp-GPUKernels-message">
-          No images on {host}. Pull one above.
+          {trans.__('No images on %1. Pull one above.', host)}
         </div>
       )}
       {images && images.length > 0 && shown.length === 0 && (
         <div className="jp-GPUKernels-message">
-          No image matches “{filter}”.
+          {trans.__('No image matches “%1”.', filter)}
         </div>
       )}
       <ul className="jp-GPUKernels-images">
         {shown.map(image => {
           const name = imageName(image);
           const extra = image.tags.slice(1);
-          const kernelMark =
-            image.has_ipykernel === true
-              ? `ipykernel ${image.ipykernel_version ?? ''}`.trim()
-              : image.has_ipykernel === false
-                ? 'no ipykernel'
-                : 'ipykernel: not checked';
           return (
             <li
               key={image.id}
@@ -169,9 +198,7 @@ export function ImagesView(props: {
                 (image.allowed === false ? ' jp-mod-disallowed' : '')
               }
               data-image={name}
-              title={`${image.id}\n${image.tags.join('\n')}${
-                image.created ? `\ncreated ${since(image.created)}` : ''
-              }${image.allowed === false ? '\nnot allowed by the administrator' : ''}`}
+              title={imageTitle(image, trans)}
             >
               <div className="jp-GPUKernels-imageLine">
                 <span className="jp-GPUKernels-imageName">{name}</span>
@@ -186,8 +213,10 @@ export function ImagesView(props: {
                   }`}
                   title={
                     image.has_ipykernel
-                      ? 'This image can run a kernel as it is'
-                      : 'This image has no ipykernel: kernels cannot start from it'
+                      ? trans.__('This image can run a kernel as it is')
+                      : trans.__(
+                          'This image has no ipykernel: kernels cannot start from it'
+                        )
                   }
                 >
                   {image.has_ipykernel && (
@@ -196,21 +225,21 @@ export function ImagesView(props: {
                       className="jp-GPUKernels-inlineIcon"
                     />
                   )}
-                  {kernelMark}
+                  {kernelMark(image, trans)}
                 </span>
                 {extra.length > 0 && (
                   <span className="jp-GPUKernels-dim">
                     {' '}
-                    · +{extra.length} tag(s)
+                    · {trans.__('+%1 tag(s)', extra.length)}
                   </span>
                 )}
                 {image.allowed !== false && image.tags.length > 0 && (
                   <button
                     className="jp-GPUKernels-link jp-GPUKernels-useImage"
-                    title="New environment with this image"
+                    title={trans.__('New environment with this image')}
                     onClick={() => onUseImage(name)}
                   >
-                    New environment
+                    {trans.__('New environment')}
                   </button>
                 )}
               </div>

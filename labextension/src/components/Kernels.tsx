@@ -1,19 +1,36 @@
 /**
- * Running kernel containers on every host, with shut down.
+ * The Running kernels section: kernel containers on every host, with shut
+ * down. A view of `model.kernels`; shutting down calls `model.shutdownKernel`.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
 import { stopIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage, IKernelRow } from './api';
-import { basename, describeHeldGpus, shortImage, since } from './format';
-import { GPUKernelsModel } from './model';
+import { errorMessage, IKernelRow } from '../api';
+import { basename, describeHeldGpus, shortImage, since } from '../format';
+import { GPUKernelsModel } from '../model';
+
+/** The tooltip of a kernel: its ids, container, environment, image, server. */
+function kernelTitle(kernel: IKernelRow, trans: TranslationBundle): string {
+  return [
+    trans.__('kernel %1', kernel.kernel_id),
+    trans.__('container %1 (%2)', kernel.container, kernel.state),
+    kernel.environment && trans.__('environment %1', kernel.environment),
+    trans.__('image %1', kernel.image),
+    kernel.started && trans.__('started %1', kernel.started),
+    kernel.server && trans.__('server %1', kernel.server)
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
 
 function KernelItem(props: {
   kernel: IKernelRow;
   onOpen: (path: string) => void;
   onShutdown: () => Promise<void>;
+  trans: TranslationBundle;
 }): JSX.Element {
-  const { kernel, onOpen } = props;
+  const { kernel, onOpen, trans } = props;
   const [busy, setBusy] = React.useState(false);
   const [error, setError] = React.useState<string | null>(null);
   const name =
@@ -29,20 +46,11 @@ function KernelItem(props: {
     try {
       await props.onShutdown();
     } catch (reason) {
-      setError(errorMessage(reason));
+      setError(errorMessage(reason, trans));
       setBusy(false);
     }
   };
-  const title = [
-    `kernel ${kernel.kernel_id}`,
-    `container ${kernel.container} (${kernel.state})`,
-    kernel.environment && `environment ${kernel.environment}`,
-    `image ${kernel.image}`,
-    kernel.started && `started ${kernel.started}`,
-    kernel.server && `server ${kernel.server}`
-  ]
-    .filter(Boolean)
-    .join('\n');
+  const title = kernelTitle(kernel, trans);
   return (
     <li
       className={`jp-GPUKernels-kernel${busy ? ' jp-mod-busy' : ''}`}
@@ -61,15 +69,15 @@ function KernelItem(props: {
           <span className="jp-GPUKernels-kernelName">{name}</span>
         )}
         <span className={`jp-GPUKernels-badge jp-mod-state-${state}`}>
-          {busy ? 'stopping' : state}
+          {busy ? trans.__('stopping') : state}
         </span>
         <ToolbarButtonComponent
           className="jp-GPUKernels-shutdown"
           icon={stopIcon}
           tooltip={
             kernel.this_server
-              ? `Shut down kernel ${kernel.kernel_id.slice(0, 8)}`
-              : 'Started by another Jupyter server'
+              ? trans.__('Shut down kernel %1', kernel.kernel_id.slice(0, 8))
+              : trans.__('Started by another Jupyter server')
           }
           enabled={kernel.this_server && !busy}
           onClick={() => void shutdown()}
@@ -79,8 +87,8 @@ function KernelItem(props: {
         {[
           kernel.host,
           shortImage(kernel.image),
-          describeHeldGpus(kernel.gpus),
-          since(kernel.started)
+          describeHeldGpus(kernel.gpus, trans),
+          since(kernel.started, trans)
         ]
           .filter(Boolean)
           .join(' · ')}
@@ -97,8 +105,9 @@ function KernelItem(props: {
 export function KernelsView(props: {
   model: GPUKernelsModel;
   onOpen: (path: string) => void;
+  trans: TranslationBundle;
 }): JSX.Element {
-  const { model, onOpen } = props;
+  const { model, onOpen, trans } = props;
   const { value: kernels, error } = model.kernels;
   return (
     <div className="jp-GPUKernels-kernelsView">
@@ -109,7 +118,7 @@ export function KernelsView(props: {
       )}
       {kernels && kernels.length === 0 && (
         <div className="jp-GPUKernels-message">
-          No kernel container is running.
+          {trans.__('No kernel container is running.')}
         </div>
       )}
       <ul className="jp-GPUKernels-kernels">
@@ -119,6 +128,7 @@ export function KernelsView(props: {
             kernel={k}
             onOpen={onOpen}
             onShutdown={() => model.shutdownKernel(k.kernel_id)}
+            trans={trans}
           />
         ))}
       </ul>

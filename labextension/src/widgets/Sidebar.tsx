@@ -1,16 +1,17 @@
 /**
  * The "GPU Kernels" left-sidebar panel: a JupyterLab `SidePanel` with the host
  * picker on top and collapsible sections for GPUs, environments, images and
- * running kernels. It refreshes itself while visible.
+ * running kernels, each re-rendered by the model signal of its data. It polls
+ * the model while visible. Made by the plugin (index.ts); runs commands
+ * (docmanager:open and this extension's own) and opens the environment dialog.
  */
 import { showDialog, Dialog, Notification } from '@jupyterlab/apputils';
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import {
   addIcon,
-  ReactWidget,
   refreshIcon,
   SidePanel,
-  ToolbarButton,
-  UseSignal
+  ToolbarButton
 } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import { Message } from '@lumino/messaging';
@@ -18,44 +19,18 @@ import { Poll } from '@lumino/polling';
 import { AccordionPanel, PanelLayout, Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { errorMessage, IEnvironment } from './api';
-import { CommandIDs } from './commands';
-import {
-  EnvironmentsView,
-  IEnvironmentDraft,
-  openEnvironmentDialog
-} from './environments';
-import { GPUsView } from './gpus';
-import { HostBar } from './hostbar';
-import { ImagesView } from './images';
-import { KernelsView } from './kernels';
-import { GPUKernelsModel } from './model';
-
-export { NO_HOST_HELP } from './hostbar';
-
-/**
- * A ReactWidget that re-renders whenever the model changes.
- */
-class ModelView extends ReactWidget {
-  constructor(
-    readonly model: GPUKernelsModel,
-    private _render: () => JSX.Element,
-    options: { label?: string; className: string }
-  ) {
-    super();
-    this.addClass(options.className);
-    this.addClass('jp-GPUKernels-section');
-    if (options.label) {
-      this.title.label = options.label;
-    }
-  }
-
-  protected render(): JSX.Element {
-    return (
-      <UseSignal signal={this.model.changed}>{() => this._render()}</UseSignal>
-    );
-  }
-}
+import { errorMessage, IEnvironment } from '../api';
+import { CommandIDs } from '../commands';
+import { EnvironmentsView } from '../components/EnvironmentList';
+import { GPUsView } from '../components/GPUCards';
+import { HostBar } from '../components/HostBar';
+import { ImagesView } from '../components/Images';
+import { KernelsView } from '../components/Kernels';
+import { IEnvironmentDraft } from '../formState';
+import { GPUKernelsModel } from '../model';
+import { loadTrans } from '../translation';
+import { openEnvironmentDialog } from './EnvironmentDialog';
+import { ModelSection } from './ModelSection';
 
 /**
  * The left-sidebar panel.
@@ -65,12 +40,14 @@ export class GPUKernelsSidebar extends SidePanel {
     super();
     this.model = options.model;
     this._commands = options.commands;
+    this._bundle = loadTrans(options.translator);
+    const trans = this._bundle;
     this.addClass('jp-GPUKernels-sidebar');
-    this.title.caption = 'GPU Kernels';
+    this.title.caption = trans.__('GPU Kernels');
 
     // header: the panel's name, as other JupyterLab side panels show it
     const heading = new Widget({ node: document.createElement('h2') });
-    heading.node.textContent = 'GPU Kernels';
+    heading.node.textContent = trans.__('GPU Kernels');
     heading.addClass('jp-GPUKernels-title');
     this.header.addWidget(heading);
 
@@ -78,7 +55,9 @@ export class GPUKernelsSidebar extends SidePanel {
       'refresh',
       new ToolbarButton({
         icon: refreshIcon,
-        tooltip: 'Refresh hosts, GPUs, images, environments and kernels',
+        tooltip: trans.__(
+          'Refresh hosts, GPUs, images, environments and kernels'
+        ),
         onClick: () => void this.refresh()
       })
     );
@@ -86,79 +65,70 @@ export class GPUKernelsSidebar extends SidePanel {
       'new-environment',
       new ToolbarButton({
         icon: addIcon,
-        tooltip: 'New environment',
+        tooltip: trans.__('New environment'),
         onClick: () => void this.openEnvironmentForm({})
       })
     );
 
     // host picker and status, always visible above the sections
-    const hostBar = new ModelView(
-      this.model,
-      () => <HostBar model={this.model} />,
-      {
-        className: 'jp-GPUKernels-hostBarWidget'
-      }
-    );
+    const model = this.model;
+    const hostBar = new ModelSection({
+      signals: [model.hostsChanged, model.hostChanged],
+      render: () => <HostBar model={model} trans={trans} />,
+      className: 'jp-GPUKernels-hostBarWidget'
+    });
     (this.layout as PanelLayout).insertWidget(2, hostBar);
 
-    this._gpus = new ModelView(
-      this.model,
-      () => (
-        <GPUsView
-          host={this.model.host}
-          gpus={this.model.gpus()}
-          kernels={this.model.kernels.value}
-          selected={this._selected}
-          onSelect={indices => {
-            this._selected = indices;
-            this._gpus.update();
-          }}
-          onOpen={path => this._open(path)}
-          onNewEnvironment={indices =>
-            void this.openEnvironmentForm({
-              host: this.model.host,
-              gpus: `device=${indices.join(',')}`
-            })
-          }
-        />
-      ),
-      { label: 'GPUs', className: 'jp-GPUKernels-gpusSection' }
-    );
-    this._envs = new ModelView(
-      this.model,
-      () => (
+    this._gpus = new ModelSection({
+      signals: [model.gpusChanged, model.hostChanged, model.kernelsChanged],
+      render: () => this._renderGPUs(),
+      label: trans.__('GPUs'),
+      className: 'jp-GPUKernels-gpusSection'
+    });
+    this._envs = new ModelSection({
+      signals: [model.environmentsChanged],
+      render: () => (
         <EnvironmentsView
-          model={this.model}
+          environments={model.environments}
           onOpenForm={(draft, editing) =>
             void this.openEnvironmentForm(draft, editing)
           }
           onNewNotebook={env => void this._run(CommandIDs.newNotebook, env)}
           onUse={env => void this._run(CommandIDs.useEnvironment, env)}
           onDelete={env => void this._delete(env)}
+          trans={trans}
         />
       ),
-      { label: 'Environments', className: 'jp-GPUKernels-envsSection' }
-    );
-    this._images = new ModelView(
-      this.model,
-      () => (
+      label: trans.__('Environments'),
+      className: 'jp-GPUKernels-envsSection'
+    });
+    this._images = new ModelSection({
+      signals: [model.imagesChanged, model.pullsChanged, model.hostChanged],
+      render: () => (
         <ImagesView
-          key={this.model.host}
-          model={this.model}
+          key={model.host}
+          model={model}
           onUseImage={image =>
-            void this.openEnvironmentForm({ image, host: this.model.host })
+            void this.openEnvironmentForm({ image, host: model.host })
           }
+          trans={trans}
         />
       ),
-      { label: 'Images', className: 'jp-GPUKernels-imagesSection' }
-    );
-    this._kernels = new ModelView(
-      this.model,
-      () => (
-        <KernelsView model={this.model} onOpen={path => this._open(path)} />
+      label: trans.__('Images'),
+      className: 'jp-GPUKernels-imagesSection'
+    });
+    this._kernels = new ModelSection({
+      signals: [model.kernelsChanged],
+      render: () => (
+        <KernelsView
+          model={model}
+          onOpen={path => this._open(path)}
+          trans={trans}
+        />
       ),
-      { label: 'Running kernels', className: 'jp-GPUKernels-kernelsSection' }
-    );
+      label: trans.__('Running kernels'),
+      className: 'jp-GPUKernels-kernelsSection'
+    });
     for (const section of [
       this._gpus,
       this._envs,
@@ -224,7 +194,12 @@ export class GPUKernelsSidebar extends SidePanel {
     if (!this.model.hosts.value) {
       void this.model.refreshHosts();
     }
-    const env = await openEnvironmentDialog(this.model, draft, editing);
+    const env = await openEnvironmentDialog({
+      model: this.model,
+      draft,
+      editing,
+      trans: this._bundle
+    });
     if (env && !editing) {
       this._selected = [];
       this._gpus.update();
@@ -260,6 +235,31 @@ export class GPUKernelsSidebar extends SidePanel {
     void this._poll.stop();
   }
 
+  /** The GPUs section: the selected host's cards, free ones selectable. */
+  private _renderGPUs(): JSX.Element {
+    const model = this.model;
+    return (
+      <GPUsView
+        host={model.host}
+        gpus={model.gpus()}
+        kernels={model.kernels.value}
+        selected={this._selected}
+        onSelect={indices => {
+          this._selected = indices;
+          this._gpus.update();
+        }}
+        onOpen={path => this._open(path)}
+        onNewEnvironment={indices =>
+          void this.openEnvironmentForm({
+            host: model.host,
+            gpus: `device=${indices.join(',')}`
+          })
+        }
+        trans={this._bundle}
+      />
+    );
+  }
+
   private _open(path: string): void {
     void this._commands.execute('docmanager:open', { path });
   }
@@ -268,15 +268,25 @@ export class GPUKernelsSidebar extends SidePanel {
     try {
       await this._commands.execute(command, { environment: env.name });
     } catch (reason) {
-      Notification.error(errorMessage(reason), { autoClose: 8000 });
+      Notification.error(errorMessage(reason, this._bundle), {
+        autoClose: 8000
+      });
     }
   }
 
   private async _delete(env: IEnvironment): Promise<void> {
+    const trans = this._bundle;
     const result = await showDialog({
-      title: 'Delete environment',
-      body: `Delete the environment “${env.name}”? Notebooks using the kernel ${env.kernel_name} will need another kernel. Running kernels keep running.`,
-      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+      title: trans.__('Delete environment'),
+      body: trans.__(
+        'Delete the environment “%1”? Notebooks using the kernel %2 will need another kernel. Running kernels keep running.',
+        env.name,
+        env.kernel_name
+      ),
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.warnButton({ label: trans.__('Delete') })
+      ]
     });
     if (!result.button.accept) {
       return;
@@ -284,20 +294,22 @@ export class GPUKernelsSidebar extends SidePanel {
     try {
       await this.model.deleteEnvironment(env.name);
     } catch (reason) {
-      Notification.error(`Cannot delete ${env.name}: ${errorMessage(reason)}`, {
-        autoClose: 8000
-      });
+      Notification.error(
+        trans.__('Cannot delete %1: %2', env.name, errorMessage(reason, trans)),
+        { autoClose: 8000 }
+      );
     }
   }
 
   private _commands: CommandRegistry;
+  private _bundle: TranslationBundle;
   private _poll: Poll;
   private _resizeObserver: ResizeObserver;
   private _interval = 5;
-  private _gpus: ModelView;
-  private _envs: ModelView;
-  private _images: ModelView;
-  private _kernels: ModelView;
+  private _gpus: ModelSection;
+  private _envs: ModelSection;
+  private _images: ModelSection;
+  private _kernels: ModelSection;
   private _selected: string[] = [];
 }
 
@@ -308,5 +320,6 @@ export namespace GPUKernelsSidebar {
     commands: CommandRegistry;
     /** Seconds between refreshes; 0 disables polling. Default 5. */
     refreshInterval?: number;
+    translator?: ITranslator;
   }
 }

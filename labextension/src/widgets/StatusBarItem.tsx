@@ -1,17 +1,23 @@
 /**
  * Status bar item for the current notebook: `host · image · GPUs` of its
- * kernel container, or "local" when the kernel is not one of ours.
+ * kernel container, or "local" when the kernel is not one of ours. Registered
+ * by the plugin (index.ts); re-renders on CurrentKernelTracker.changed.
  */
 import { GroupItem, TextItem } from '@jupyterlab/statusbar';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { describeGpuRequest, describeHeldGpus, shortImage } from './format';
-import { gpuIcon } from './icon';
-import { CurrentKernelTracker, ICurrentKernel } from './notebook';
+import { describeGpuRequest, describeHeldGpus, shortImage } from '../format';
+import { gpuIcon } from '../icon';
+import { CurrentKernelTracker, ICurrentKernel } from '../notebook';
+import { loadTrans } from '../translation';
 
 /** The status text and its tooltip for a notebook's kernel. */
-export function kernelStatusText(current: ICurrentKernel | null): {
+export function kernelStatusText(
+  current: ICurrentKernel | null,
+  trans: TranslationBundle = loadTrans()
+): {
   text: string;
   title: string;
   state: string;
@@ -21,41 +27,50 @@ export function kernelStatusText(current: ICurrentKernel | null): {
   }
   const { container: row, environment: env, kernelName } = current;
   if (row) {
+    const lines = [
+      trans.__('Kernel container %1 on host %2', row.container, row.host),
+      trans.__('image %1', row.image),
+      row.gpus ? trans.__('GPU device(s) %1', row.gpus) : trans.__('no GPU'),
+      row.environment ? trans.__('environment %1', row.environment) : '',
+      trans.__('Click to show the GPU Kernels panel')
+    ];
     return {
-      text: `${row.host} · ${shortImage(row.image)} · ${describeHeldGpus(row.gpus)}`,
-      title:
-        `Kernel container ${row.container} on host ${row.host}\n` +
-        `image ${row.image}\n` +
-        (row.gpus ? `GPU device(s) ${row.gpus}` : 'no GPU') +
-        (row.environment ? `\nenvironment ${row.environment}` : '') +
-        '\nClick to show the GPU Kernels panel',
+      text: `${row.host} · ${shortImage(row.image)} · ${describeHeldGpus(row.gpus, trans)}`,
+      title: lines.filter(Boolean).join('\n'),
       state: 'container'
     };
   }
   if (env && current.kernelStatus === 'dead') {
     return {
-      text: `${env.host} · ${shortImage(env.image)} · stopped`,
-      title: `The kernel of environment ${env.name} is not running`,
+      text: `${env.host} · ${shortImage(env.image)} · ${trans.__('stopped')}`,
+      title: trans.__('The kernel of environment %1 is not running', env.name),
       state: 'stopped'
     };
   }
   if (env) {
     return {
-      text: `${env.host} · ${shortImage(env.image)} · ${describeGpuRequest(env.gpus)}`,
-      title: `Environment ${env.name} (kernel ${env.kernel_name}); its container is not listed (yet)`,
+      text: `${env.host} · ${shortImage(env.image)} · ${describeGpuRequest(env.gpus, trans)}`,
+      title: trans.__(
+        'Environment %1 (kernel %2); its container is not listed (yet)',
+        env.name,
+        env.kernel_name
+      ),
       state: 'environment'
     };
   }
   if (!kernelName) {
     return {
-      text: 'no kernel',
-      title: 'This notebook has no kernel',
+      text: trans.__('no kernel'),
+      title: trans.__('This notebook has no kernel'),
       state: 'none'
     };
   }
   return {
-    text: 'local',
-    title: `Kernel ${kernelName} runs without a GPU container (not a jupyter-gpu-kernels environment)`,
+    text: trans.__('local'),
+    title: trans.__(
+      'Kernel %1 runs without a GPU container (not a jupyter-gpu-kernels environment)',
+      kernelName
+    ),
     state: 'local'
   };
 }
@@ -63,7 +78,8 @@ export function kernelStatusText(current: ICurrentKernel | null): {
 export class KernelStatusItem extends ReactWidget {
   constructor(
     private _current: CurrentKernelTracker,
-    private _onClick: () => void
+    private _onClick: () => void,
+    private _trans: TranslationBundle = loadTrans()
   ) {
     super();
     this.addClass('jp-GPUKernels-status');
@@ -75,7 +91,8 @@ export class KernelStatusItem extends ReactWidget {
       <UseSignal signal={this._current.changed}>
         {() => {
           const { text, title, state } = kernelStatusText(
-            this._current.current
+            this._current.current,
+            this._trans
           );
           return (
             <div
