@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
-from traitlets import Instance
+from traitlets import Instance, default
 
 from .model import RESOURCE_DIR, Environment
 from .store import GPUKernelsEnvironments
@@ -28,21 +28,19 @@ CLASS_PATH = "jupyter_gpu_kernels.environments.GPUKernelSpecManager"
 class GPUKernelSpecManager(KernelSpecManager):
     """Kernelspec files (or those of ``wrapped``) plus the environments as ``gpu-<name>``."""
 
-    environments = Instance(GPUKernelsEnvironments, allow_none=True,
-                            help="The environments store; default: the one of Settings.for_parent(self).")
+    environments = Instance(GPUKernelsEnvironments,
+                            help="The environments store; the server extension sets the one of its Settings.")
     wrapped = Instance(KernelSpecManager, allow_none=True,
                        help="A kernel spec manager of another class that this one adds environments to.")
 
-    def _store(self) -> GPUKernelsEnvironments:
-        if self.environments is None:
-            from ..settings import Settings  # settings imports this module
-
-            return Settings.for_parent(self).environments
-        return self.environments
+    @default("environments")
+    def _environments_default(self) -> GPUKernelsEnvironments:
+        # only when the extension is not enabled: nobody hands over the server's store
+        return GPUKernelsEnvironments(parent=self)
 
     def _gpu_specs(self) -> dict[str, Environment]:
         try:
-            return {e.kernel_name: e for e in self._store().all()}
+            return {e.kernel_name: e for e in self.environments.all()}
         except Exception as e:  # never break the kernel picker
             self.log.warning("could not read GPU kernel environments: %s", e)
             return {}
