@@ -293,7 +293,7 @@ def test_daemon_mutex_serializes_and_recovers_from_stale_holders(fake_gpu_daemon
     import threading
     import time as _time
 
-    from jupyter_gpu_kernels.daemon import inventory as devices
+    from jupyter_gpu_kernels.daemon import allocator as devices
 
     client = fake_gpu_daemon.client
     first = devices.acquire_daemon_mutex(client, test_image, "fakegpu")
