@@ -155,9 +155,10 @@ async def test_allowlist_enforced_on_every_path(jp_fetch, plain_image, test_imag
     old = os.environ.get("JUPYTER_CONFIG_DIR")
     os.environ["JUPYTER_CONFIG_DIR"] = str(tmp_path / "cfg")
     try:
-        assert cli.main(["envs", "add", "p2", "--image", plain_image]) == 2
-        assert cli.main(["install", "p3", "--image", plain_image, "--user"]) == 2
-        assert cli.main(["pull", plain_image]) == 2
+        # refused by policy: a runtime failure (exit 1), not a usage error
+        assert cli.main(["envs", "add", "p2", "--image", plain_image]) == 1
+        assert cli.main(["install", "p3", "--image", plain_image, "--user"]) == 1
+        assert cli.main(["pull", plain_image]) == 1
         assert cli.main(["envs", "add", "fine", "--image", test_image]) == 0
     finally:
         if old is None:

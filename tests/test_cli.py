@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
@@ -75,8 +78,9 @@ def test_hosts(jdirs, capsys):
         assert cli.main(["hosts", "add", *bad]) == 2
         assert msg in capsys.readouterr().err
     assert cli.main(["hosts", "remove", "box"]) == 0
-    assert cli.main(["hosts", "remove", "box"]) == 2
-    assert cli.main(["hosts", "remove", "local"]) == 2
+    assert cli.main(["hosts", "remove", "box"]) == 1  # nothing to remove: a failure, not a usage error
+    assert "unknown Docker host 'box'" in capsys.readouterr().err
+    assert cli.main(["hosts", "remove", "local"]) == 2  # a name the registry refuses: bad input
 
 
 @pytest.mark.docker
@@ -101,7 +105,7 @@ def test_envs_images_kernels_doctor(jdirs, capsys, test_image, plain_image, dock
     assert "[  ok] host local" in report and "no GPU driver" in report and test_image in report
 
     assert cli.main(["envs", "remove", "cpu"]) == 0
-    assert cli.main(["envs", "remove", "cpu"]) == 2
+    assert cli.main(["envs", "remove", "cpu"]) == 1
     assert "no environment named 'cpu'" in capsys.readouterr().err
 
 
@@ -110,3 +114,73 @@ def test_doctor_reports_unreachable_host(jdirs, capsys, tmp_path):
     assert cli.main(["doctor", "--host", "gone"]) == 1
     report = out(capsys)
     assert "[FAIL] host gone" in report and "fix:" in report
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The CLI as users run it: a real process."""
+    return subprocess.run([sys.executable, "-m", "jupyter_gpu_kernels.cli", *args], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, **(env or {})})
+
+
+def test_version_and_subcommand_help():
+    from jupyter_gpu_kernels import __version__
+
+    r = run_cli("--version")
+    assert r.returncode == 0 and r.stdout.strip() == __version__
+    r = run_cli("install", "--help")
+    assert r.returncode == 0
+    assert r.stdout.startswith("Usage: jupyter gpu-kernels install NAME --image IMAGE")
+    for option in ("--image", "--gpus", "--memory", "--mount", "--env", "--pull-policy", "--share-gpus",
+                   "--user", "--sys-prefix", "--prefix", "--debug", "--log-level", "--config"):
+        assert f"\n{option}" in r.stdout, option
+    assert "GPUs: none | all | N" in r.stdout  # every option has its help text
+    r = run_cli("hosts", "--help")
+    assert r.returncode == 0 and all(f"\n{sub}\n" in r.stdout for sub in ("list", "add", "remove", "check"))
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["install", "x", "--image", "python:3.12", "--bogus"], "unrecognized option --bogus"),
+    (["install", "x", "--image"], "option --image needs a value"),
+    (["install", "--image", "python:3.12"], "missing argument NAME"),
+    (["install", "x", "--image", "python:3.12", "--cpus", "many"], "invalid value for --cpus"),
+    (["install", "x", "--image", "python:3.12", "--pull-policy", "sometimes"], "invalid value for --pull-policy"),
+    (["install", "x", "--image", "python:3.12", "--user", "--prefix", "/tmp/p"], "exclude each other"),
+    (["install", "x", "--image", "python:3.12", "--user", "--gpus", "lots"], "invalid GPU spec"),
+    (["hosts", "frobnicate"], "unknown subcommand 'frobnicate'"),
+    (["copy-image", "python:3.12"], "option --to is required"),
+    ([], "missing subcommand"),
+])
+def test_usage_error_is_one_line_exit_2(jdirs, args, msg):
+    r = run_cli(*args, env={"JUPYTER_DATA_DIR": str(jdirs / "data"), "JUPYTER_CONFIG_DIR": str(jdirs / "config")})
+    assert r.returncode == 2, r
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and msg in lines[0], r.stderr
+    assert not (jdirs / "data" / "kernels" / "x").exists()
+
+
+@pytest.mark.parametrize("args", [["images", "--host", "gone"], ["gpus", "--host", "gone"],
+                                  ["pull", "python:3.12", "--host", "gone"], ["--debug", "hosts", "check", "gone"]])
+def test_runtime_failure_is_one_line_exit_1(jdirs, args):
+    env = {"JUPYTER_DATA_DIR": str(jdirs / "data"), "JUPYTER_CONFIG_DIR": str(jdirs / "config")}
+    assert run_cli("hosts", "add", "gone", "unix:///nonexistent.sock", env=env).returncode == 0
+    r = run_cli(*args, env=env)
+    assert r.returncode == 1, r
+    assert "Traceback" not in r.stderr
+    if "check" in args:  # a report on stdout, with the reason
+        assert "reachable: False" in r.stdout and "not reachable" in r.stdout
+        return
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "not reachable" in lines[0], r.stderr
+
+
+def test_main_in_process_leaves_no_state(jdirs, capsys):
+    """Repeated in-process calls see their own options only, and no app singleton stays behind."""
+    from traitlets.config import Application
+
+    assert cli.main(["hosts", "--json"]) == 0
+    assert json.loads(out(capsys))
+    assert cli.main(["hosts"]) == 0
+    assert out(capsys).startswith("NAME")
+    assert cli.main(["--help"]) == 0
+    assert "Subcommands" in out(capsys)
+    assert not Application.initialized()

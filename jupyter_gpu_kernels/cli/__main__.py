@@ -1,4 +1,4 @@
-"""``python -m jupyter_gpu_kernels.cli`` is ``jupyter gpu-kernels``."""
+"""``python -m jupyter_gpu_kernels.cli`` is ``jupyter gpu-kernels``: exits with :func:`.app.main`'s status."""
 
 import sys
 
