@@ -1,50 +1,66 @@
-"""The launch plan: environment settings → one validated, complete container description.
+"""The launch plan and the launch result: what a kernel container should be, and what it became.
 
-Building a plan does all validation (GPU spec, mounts, sizes, image reference)
-and needs no daemon, so bad input fails before anything exists. The provisioner
-then only executes the plan.
+Data flows one way: environment → :class:`LaunchPlan` → container → :class:`LaunchResult` →
+connection info.
+
+- :class:`LaunchPlan` is built once by the provisioner's ``pre_launch`` from validated
+  values (see ``kernel/planning.py``) and never changed afterwards (frozen). Building it
+  needs no daemon, so bad input fails before anything exists.
+- :class:`Placement` holds the few choices that need the daemon (how the server reaches the
+  kernel, which GPUs it got, which address it asks for on a restart), made at launch time.
+- :class:`LaunchResult` is what a launch produced (container id, addresses, ports, GPU ids):
+  the provisioner keeps it, ``get/load_provisioner_info`` carry it, and a restart hands it
+  back so the kernel keeps its GPUs, address and ports.
+
+Pure data and pure functions: no Docker calls here.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tarfile
-import io
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from ..specs.gpus import GPURequest, device_requests
 from ..specs.resources import Mount
+from .records import KernelContainer
 
 CONNECTION_DIR = "/tmp/.jupyter-gpu-kernels"
 KERNEL_PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+CONNECTION_MODES = ("direct", "publish", "tunnel", "remote-publish")
 
 
-@dataclass
+@dataclass(frozen=True)
 class LaunchPlan:
-    """Everything needed to create the kernel's container."""
+    """Everything needed to create the kernel's container, validated and complete."""
 
     kernel_id: str
     image: str
-    argv: list[str]
+    argv: tuple[str, ...]
     env: dict[str, str]
     user: str | None
     working_dir: str | None
-    mounts: list[Mount]
+    mounts: tuple[Mount, ...]
     gpus: GPURequest
-    gpu_ids: list[str] = field(default_factory=list)
+    record: KernelContainer  # the labels, apart from the GPUs and start time known at launch
+    gpu_sharing: bool = False
     memory: int | None = None
     cpus: float | None = None
     pids_limit: int | None = None
     shm_size: int | None = None
-    labels: dict[str, str] = field(default_factory=dict)
     network: str = "bridge"
-    publish_ports: bool = False
-    publish_address: str = "127.0.0.1"
-    host_ports: dict[str, int] = field(default_factory=dict)
-    cap_drop: list[str] = field(default_factory=lambda: ["ALL"])
+    cap_drop: tuple[str, ...] = ("ALL",)
     init: bool = True
+    pull_policy: str = "missing"
+    connection_mode: str = "auto"  # as configured; the effective one is Placement.mode
+    publish_address: str = "127.0.0.1"  # for remote-publish hosts (admin host option)
+    launch_timeout: float = 60.0
+    workspace_volume: str | None = None  # remote hosts: the per-notebook-directory volume
+    workspace_dir: str | None = None  # …and where it is mounted
 
     @property
     def container_name(self) -> str:
@@ -52,39 +68,42 @@ class LaunchPlan:
 
     @property
     def connection_file(self) -> str:
-        return f"{CONNECTION_DIR}/kernel-{self.kernel_id}.json"
+        return connection_file_path(self.kernel_id)
 
-    def create_kwargs(self, ports: dict[str, int]) -> dict:
+    def labels(self, placement: "Placement", started: str) -> dict[str, str]:
+        record = self.record.with_gpus(list(placement.gpu_ids), all_gpus=self.gpus.kind == "all")
+        return replace(record, started=started).to_labels()
+
+    def create_kwargs(self, ports: dict[str, int], placement: "Placement", started: str) -> dict[str, Any]:
         """Keyword arguments for ``client.containers.create``."""
-        kwargs: dict = {
+        kwargs: dict[str, Any] = {
             "image": self.image,
-            "command": self.argv,
+            "command": list(self.argv),
             "name": self.container_name,
-            "environment": self.env,
-            "labels": self.labels,
+            "environment": dict(self.env),
+            "labels": self.labels(placement, started),
             "detach": True,
             "init": self.init,
             "security_opt": ["no-new-privileges"],
-            "cap_drop": self.cap_drop or None,
+            "cap_drop": list(self.cap_drop) or None,
             "network": self.network,
             "volumes": [m.to_docker() for m in self.mounts],
-            "device_requests": device_requests(self.gpus, self.gpu_ids or None) or None,
+            "device_requests": device_requests(self.gpus, list(placement.gpu_ids) or None) or None,
             "shm_size": self.shm_size,
             "mem_limit": self.memory,
             "nano_cpus": int(self.cpus * 1e9) if self.cpus else None,
             "pids_limit": self.pids_limit,
             "stdin_open": False,
             "tty": False,
+            "user": self.user or None,
+            "working_dir": self.working_dir or None,
         }
-        if self.user:
-            kwargs["user"] = self.user
-        if self.working_dir:
-            kwargs["working_dir"] = self.working_dir
-        if self.publish_ports:
+        if placement.publishes:
             # loopback: the kernel manager's own (free) port numbers, stable across restarts;
             # elsewhere: the previous host ports on a restart, else any free ones
+            address = placement.publish_address
             kwargs["ports"] = {
-                f"{p}/tcp": (self.publish_address, p if self.publish_address == "127.0.0.1" else self.host_ports.get(name))
+                f"{p}/tcp": (address, p if address == "127.0.0.1" else placement.host_ports.get(name))
                 for name, p in ports.items()
             }
         return {k: v for k, v in kwargs.items() if v is not None}
@@ -95,7 +114,7 @@ class LaunchPlan:
         Copying it in (instead of bind-mounting a host file) works the same on remote
         hosts and leaves no temp file behind on the server.
         """
-        data = json.dumps(info, indent=1).encode()
+        data = json.dumps(container_connection_info(info), indent=1).encode()
         buf = io.BytesIO()
         now = time.time()
         with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -109,6 +128,74 @@ class LaunchPlan:
             f.uid, f.gid = uid or 0, gid or 0
             tar.addfile(f, io.BytesIO(data))
         return buf.getvalue()
+
+    def workspace_owner_archive(self, uid: int, gid: int | None) -> bytes:
+        """A tar whose only entry is the workspace directory owned by the kernel's user: extracting
+        it (before start, no capabilities needed) makes a new root-owned volume writable."""
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            d = tarfile.TarInfo((self.workspace_dir or "").strip("/"))
+            d.type, d.mode, d.uid, d.gid, d.mtime = tarfile.DIRTYPE, 0o755, uid, gid or uid, time.time()
+            tar.addfile(d)
+        return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The launch-time choices that need the daemon: connection mode, GPUs, requested address."""
+
+    mode: str  # one of CONNECTION_MODES
+    gpu_ids: tuple[str, ...] = ()
+    publish_address: str = "127.0.0.1"
+    host_ports: dict[str, int] = field(default_factory=dict)  # remote-publish: previous host ports
+    ip: str | None = None  # direct mode on the kernel network: the address to ask for (restart)
+
+    @property
+    def publishes(self) -> bool:
+        return self.mode in ("publish", "remote-publish")
+
+
+@dataclass(frozen=True)
+class LaunchResult:
+    """What a launch produced; what ``get/load_provisioner_info`` carry."""
+
+    container_id: str
+    host: str
+    mode: str
+    address: str  # where the server connects
+    ports: dict[str, int]  # the ports the server connects to (published or forwarded ones)
+    container_ip: str | None = None  # the container's own address on its network
+    container_ports: dict[str, int] = field(default_factory=dict)  # the ports inside the container
+    gpu_ids: tuple[str, ...] = ()
+
+    @property
+    def reusable_ports(self) -> dict[str, int]:
+        """Ports a restart should get again so connected clients keep working (forwards, remote publishes)."""
+        return dict(self.ports) if self.mode in ("tunnel", "remote-publish") else {}
+
+    def to_info(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["gpu_ids"] = list(self.gpu_ids)
+        return data
+
+    @classmethod
+    def from_info(cls, info: dict[str, Any]) -> "LaunchResult | None":
+        if not info.get("container_id"):
+            return None
+        return cls(
+            container_id=str(info["container_id"]),
+            host=str(info.get("host") or ""),
+            mode=str(info.get("mode") or "direct"),
+            address=str(info.get("address") or info.get("container_ip") or ""),
+            ports={k: int(v) for k, v in (info.get("ports") or {}).items()},
+            container_ip=info.get("container_ip"),
+            container_ports={k: int(v) for k, v in (info.get("container_ports") or {}).items()},
+            gpu_ids=tuple(info.get("gpu_ids") or ()),
+        )
+
+
+def connection_file_path(kernel_id: str) -> str:
+    return f"{CONNECTION_DIR}/kernel-{kernel_id}.json"
 
 
 def container_connection_info(info: dict) -> dict:
@@ -124,10 +211,9 @@ def parse_user(user: str) -> tuple[int | None, int | None]:
     if not user:
         return None, None
     uid, _, gid = user.partition(":")
-    try:
-        return int(uid), (int(gid) if gid else int(uid))
-    except ValueError:
+    if not (uid.isascii() and uid.isdigit()) or (gid and not (gid.isascii() and gid.isdigit())):
         return None, None
+    return int(uid), (int(gid) if gid else int(uid))
 
 
 def server_user() -> str:

@@ -1,0 +1,159 @@
+"""Executing a launch plan: image → GPUs → container → forwarded ports → heartbeat.
+
+Called by :meth:`..kernel.provisioner.GPUDockerProvisioner.launch_kernel`. It composes the
+daemon-side pieces (image pull policy, the host's GPU allocator, the container operations,
+the kernel network, the transport's port forwarding) in that order and returns a
+:class:`~..daemon.plan.LaunchResult`. On any failure it removes what it created (container,
+forwards) before re-raising; the provisioner removes the connection file. Every blocking
+call runs in a worker thread (:func:`asyncio.to_thread`), so the server's event loop never
+blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlparse
+
+import docker.errors
+import zmq
+import zmq.asyncio
+
+from ..daemon.containers import ContainerOps
+from ..daemon.images import ensure_image
+from ..daemon.allocator import GPUAllocator
+from ..daemon.networks import KERNEL_NETWORK, ensure_kernel_network
+from ..daemon.plan import KERNEL_PORT_NAMES, LaunchPlan, LaunchResult, Placement
+from ..errors import KernelLaunchError
+from ..hosts import transport
+from ..hosts.registry import DockerHost
+
+HEARTBEAT_POLL_MS = 250
+STATE_CHECK_SECONDS = 0.5
+
+
+async def _thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+class KernelLauncher:
+    """Launches one kernel's container on one host with the given container operations."""
+
+    def __init__(self, host: DockerHost, ops: ContainerOps, log: Any) -> None:
+        self.host = host
+        self.ops = ops
+        self.log = log
+
+    async def prepare(self, plan: LaunchPlan) -> tuple[Any, str]:
+        """Connect, make sure the image is there (pull time is not launch time), pick the mode."""
+        client = await _thread(transport.connect, self.host)
+        await _thread(ensure_image, client, plan.image, plan.pull_policy, host_name=self.host.name,
+                      progress=self.log.info)
+        mode = await _thread(self.ops.connection_mode, client, self.host, plan.connection_mode)
+        return client, mode
+
+    async def launch(self, plan: LaunchPlan, info: dict, previous: LaunchResult | None) -> LaunchResult:
+        """Create, copy in, start and wait; ``previous`` (a restart) keeps GPUs, address and ports."""
+        client, mode = await self.prepare(plan)
+        ports = {name: int(info[name]) for name in KERNEL_PORT_NAMES if info.get(name)}
+        container = None
+        try:
+            container, placement = await self._create(client, plan, mode, ports, previous)
+            await _thread(self.ops.copy_in, container, plan, info)
+            await _thread(self.ops.start, container, plan)
+            address, reached = self.ops.address(container, plan, placement, ports)
+            container_ip = self.ops.network_ip(container, plan.network)
+            if mode == "tunnel":
+                address, reached = await _thread(
+                    transport.forward_ports, self.host, plan.kernel_id, address, reached,
+                    previous.reusable_ports if previous else None,
+                )
+            elif mode == "remote-publish":
+                address = urlparse(self.host.resolved_url).hostname or address
+            result = LaunchResult(
+                container_id=container.id, host=self.host.name, mode=mode, address=address, ports=reached,
+                container_ip=container_ip, container_ports=dict(ports), gpu_ids=placement.gpu_ids,
+            )
+            await self.wait_ready(container, plan, result, info)
+        except BaseException:
+            if container is not None:
+                await _thread(self.ops.remove, container)
+            await _thread(transport.cancel_forwards, self.host, plan.kernel_id)
+            raise
+        self.log.info(
+            "kernel %s: container %s on host %s (image %s, gpus %s) at %s",
+            plan.kernel_id, container.short_id, self.host.name, plan.image,
+            ",".join(result.gpu_ids) or ("all" if plan.gpus.kind == "all" else "none"), address,
+        )
+        return result
+
+    async def _create(
+        self, client: Any, plan: LaunchPlan, mode: str, ports: dict[str, int], previous: LaunchResult | None
+    ) -> tuple[Any, Placement]:
+        """Pick GPUs and create the container under the host's allocation lock."""
+        allocator = GPUAllocator.for_host(self.host)
+        async with allocator.lock(client, plan.image if plan.gpus.wants_gpu else None):
+            gpu_ids: list[str] = []
+            if plan.gpus.wants_gpu:
+                gpu_ids = await _thread(
+                    allocator.allocate, client, plan.gpus, plan.kernel_id, plan.gpu_sharing,
+                    list(previous.gpu_ids) if previous and previous.gpu_ids else None, plan.image,
+                )
+            placement = Placement(
+                mode=mode,
+                gpu_ids=tuple(gpu_ids),
+                publish_address=plan.publish_address if mode == "remote-publish" else "127.0.0.1",
+                host_ports=previous.reusable_ports if previous and mode == "remote-publish" else {},
+                ip=previous.container_ip if previous else None,
+            )
+            if plan.network == KERNEL_NETWORK:
+                await _thread(ensure_kernel_network, client)
+            started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            container = await _thread(self.ops.create, client, plan, placement, ports, started)
+        return container, placement
+
+    async def wait_ready(self, container: Any, plan: LaunchPlan, result: LaunchResult, info: dict) -> None:
+        """Ready = the kernel echoes a heartbeat; a container that exits first is explained."""
+        deadline = time.monotonic() + plan.launch_timeout
+        next_check = 0.0
+        while True:
+            if await self._heartbeat(result.address, result.ports["hb_port"], info.get("curve_publickey")):
+                return
+            now = time.monotonic()
+            if now >= next_check:
+                next_check = now + STATE_CHECK_SECONDS
+                try:
+                    await _thread(container.reload)
+                except docker.errors.NotFound:
+                    raise KernelLaunchError(
+                        f"kernel container {container.short_id} was removed (by someone else) before it was ready"
+                    ) from None
+                if container.status not in ("created", "running"):
+                    raise KernelLaunchError(await _thread(self.ops.explain, container, plan.image,
+                                                          "exited before it was ready"))
+            if now > deadline:
+                raise KernelLaunchError(await _thread(
+                    self.ops.explain, container, plan.image,
+                    f"did not answer within launch_timeout={plan.launch_timeout:g}s",
+                ))
+
+    @staticmethod
+    async def _heartbeat(address: str, port: int, server_key: Any) -> bool:
+        """One heartbeat round trip (CurveZMQ when the kernel has a key), bounded by a short poll."""
+        sock = zmq.asyncio.Context.instance().socket(zmq.REQ)
+        sock.linger = 0
+        if server_key:
+            pub, sec = zmq.curve_keypair()
+            sock.curve_serverkey = server_key.encode() if isinstance(server_key, str) else server_key
+            sock.curve_publickey, sock.curve_secretkey = pub, sec
+        try:
+            sock.connect(f"tcp://{address}:{port}")
+            await sock.send(b"ready?")
+            if await sock.poll(HEARTBEAT_POLL_MS):
+                await sock.recv()
+                return True
+            return False
+        finally:
+            sock.close(0)

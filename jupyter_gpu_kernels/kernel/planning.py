@@ -1,0 +1,131 @@
+"""From a kernel's settings to its :class:`~..daemon.plan.LaunchPlan`: all validation, no daemon.
+
+Called once per launch by the provisioner's ``pre_launch``. Every input is parsed and
+checked here (image reference and allowlist, GPU spec, mounts, sizes, CPUs, user,
+environment variables), so bad input fails before anything exists on any host, with a
+message naming the field. Pure apart from reading the filesystem for local mount sources.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from ..daemon.images import check_image_ref
+from ..daemon.plan import CONNECTION_DIR, LaunchPlan, connection_file_path, server_user
+from ..daemon.records import KernelContainer
+from ..daemon.workspace import workspace_volume_name
+from ..hosts.registry import DockerHost
+from ..specs.gpus import parse_gpus
+from ..specs.resources import Mount, allowed, check_env_name, parse_cpus, parse_mount, parse_size
+
+DEFAULT_ARGV = ("python", "-m", "ipykernel_launcher", "-f", "{connection_file}")
+
+
+@dataclass(frozen=True)
+class LaunchContext:
+    """What the kernel manager knows about this start (not part of the kernel's settings)."""
+
+    kernel_id: str
+    cwd: str
+    env: dict[str, str]  # the kernel manager's environment for the kernel (server env + kernelspec env)
+    spec_env_keys: frozenset[str] = frozenset()  # variables the kernelspec itself sets
+    spec_argv: tuple[str, ...] = ()
+    kernel_name: str = ""
+    root_dir: str | None = None  # the server's root directory, when there is a server
+
+
+def container_env(settings: Any, ctx: LaunchContext, home: str | None) -> dict[str, str]:
+    """Only the kernelspec's env, JPY_* and allowlisted variables — never the server's environment."""
+    out = {
+        k: v
+        for k, v in ctx.env.items()
+        if k in ctx.spec_env_keys or k.startswith("JPY_") or allowed(k, settings.env_allowlist)
+    }
+    out.pop("JPY_PARENT_PID", None)
+    for key, value in settings.env.items():
+        out[check_env_name(str(key))] = str(value)
+    if home and "HOME" not in out:
+        out["HOME"] = home
+    out.setdefault("PYTHONUNBUFFERED", "1")
+    return out
+
+
+def _mounts_and_workdir(settings: Any, host: DockerHost, ctx: LaunchContext) -> tuple[list[Mount], str | None, str | None]:
+    """Extra mounts, plus the server root (locally) or the per-notebook-directory volume (remotely)."""
+    mounts = [parse_mount(m, check_exists=host.is_local) for m in settings.mounts]
+    working_dir = volume = None
+    if not host.is_local and settings.remote_workspace:
+        # the server's directories do not exist there: a named volume per notebook directory
+        volume = workspace_volume_name(ctx.cwd)
+        mounts.insert(0, Mount(volume, settings.remote_workspace))
+        working_dir = settings.remote_workspace
+    if host.is_local:
+        working_dir = ctx.cwd
+        if settings.mount_root:
+            root = ctx.root_dir or ctx.cwd
+            if os.path.commonpath([root, ctx.cwd]) != root:
+                root = ctx.cwd
+            if root not in {m.target for m in mounts}:
+                mounts.insert(0, Mount(root, root))
+    return mounts, working_dir, volume
+
+
+def _user(settings: Any, host: DockerHost) -> str | None:
+    if settings.user == "server":
+        return server_user() if host.is_local else None
+    if settings.user in ("image", ""):
+        return None
+    return settings.user
+
+
+def build_plan(settings: Any, host: DockerHost, ctx: LaunchContext, policy: Any) -> LaunchPlan:
+    """The complete, validated plan. ``settings`` has the provisioner's traits; ``policy`` the image allowlist."""
+    image = policy.check(check_image_ref(settings.image))
+    gpu_request = parse_gpus(settings.gpus)
+    memory = parse_size(settings.memory, "memory limit")
+    shm = parse_size(settings.shm_size, "shm size")
+    cpus = parse_cpus(settings.cpus)
+    mounts, working_dir, volume = _mounts_and_workdir(settings, host, ctx)
+    user = _user(settings, host)
+    env = container_env(settings, ctx, f"{CONNECTION_DIR}/home" if user else None)
+    record = KernelContainer(
+        kernel_id=ctx.kernel_id,
+        host=host.name,
+        image=image,
+        environment=settings.environment or ctx.kernel_name,
+        notebook=env.get("JPY_SESSION_NAME", ""),
+        gpu_request=str(gpu_request),
+        gpu_shared=bool(settings.gpu_sharing),
+        server=f"{socket.gethostname()}:{os.getpid()}",
+        owner=getpass.getuser(),
+    )
+    argv = tuple(settings.argv or ctx.spec_argv or DEFAULT_ARGV)
+    connection_file = connection_file_path(ctx.kernel_id)
+    return LaunchPlan(
+        kernel_id=ctx.kernel_id,
+        image=image,
+        argv=tuple(a.replace("{connection_file}", connection_file) for a in argv),
+        env=env,
+        user=user,
+        working_dir=working_dir,
+        mounts=tuple(mounts),
+        gpus=gpu_request,
+        record=record,
+        gpu_sharing=bool(settings.gpu_sharing),
+        memory=memory,
+        cpus=cpus,
+        pids_limit=settings.pids_limit or None,
+        shm_size=shm,
+        network=settings.network,
+        cap_drop=tuple(settings.cap_drop),
+        pull_policy=settings.pull_policy,
+        connection_mode=settings.connection_mode,
+        publish_address=str(host.options.get("publish_address", "0.0.0.0")),
+        launch_timeout=float(settings.launch_timeout),
+        workspace_volume=volume,
+        workspace_dir=settings.remote_workspace if volume else None,
+    )

@@ -1,0 +1,135 @@
+"""The package's shape, checked: every module says what it is, stays small, and imports one way.
+
+Issue #10's "done when": a module's opening docstring answers what it is; no class over 300
+lines, no function over 80; no module imports another's private name; no import cycles; no
+labextension source file over 450 lines. Pure static checks (ast), no Docker.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "jupyter_gpu_kernels"
+MAX_CLASS_LINES = 300
+MAX_FUNCTION_LINES = 80
+MAX_LABEXTENSION_LINES = 450
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "labextension" in path.parts or path.name == "_version.py":
+            continue
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(), filename=str(path))
+
+
+def _resolve(module: str, path: Path, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    base = module.split(".")
+    if path.name != "__init__.py":
+        base = base[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _imports(module: str, path: Path) -> list[tuple[str, str, int]]:
+    """(imported module, imported name or '', line) for every import of our package."""
+    out = []
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.ImportFrom):
+            target = _resolve(module, path, node)
+            for alias in node.names:
+                full = f"{target}.{alias.name}"
+                if full in MODULES:
+                    out.append((full, "", node.lineno))
+                else:
+                    out.append((target, alias.name, node.lineno))
+        elif isinstance(node, ast.Import):
+            out.extend((a.name, "", node.lineno) for a in node.names)
+    return [(m, n, line) for m, n, line in out if m.split(".")[0] == "jupyter_gpu_kernels"]
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_module_opens_with_a_docstring(module):
+    doc = ast.get_docstring(_tree(MODULES[module]))
+    assert doc and len(doc.strip()) >= 20, f"{module} has no opening docstring saying what it is"
+
+
+def test_no_oversized_classes_or_functions():
+    too_big = []
+    for module, path in MODULES.items():
+        for node in ast.walk(_tree(path)):
+            size = (node.end_lineno or node.lineno) - node.lineno + 1 if hasattr(node, "end_lineno") else 0
+            if isinstance(node, ast.ClassDef) and size > MAX_CLASS_LINES:
+                too_big.append(f"class {module}.{node.name}: {size} lines")
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and size > MAX_FUNCTION_LINES:
+                too_big.append(f"function {module}.{node.name}: {size} lines")
+    assert not too_big, "\n".join(too_big)
+
+
+def test_no_private_names_imported_across_modules():
+    offenders = []
+    for module, path in MODULES.items():
+        for target, name, line in _imports(module, path):
+            if target != module and name.startswith("_") and not name.startswith("__"):
+                offenders.append(f"{path.relative_to(ROOT)}:{line} imports {target}.{name}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_no_import_cycles_at_module_level():
+    """Top-level imports only (imports inside functions are deliberate late bindings)."""
+    graph: dict[str, set[str]] = {}
+    for module, path in MODULES.items():
+        deps = set()
+        for node in _tree(path).body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for target, _name, _line in _imports(module, path):
+                    if target in MODULES and target != module and getattr(node, "lineno", 0) == _line:
+                        deps.add(target)
+        graph[module] = deps
+
+    def parents(m: str) -> set[str]:  # importing a.b.c runs a and a.b first; they are not cycles
+        parts = m.split(".")
+        return {".".join(parts[:i]) for i in range(1, len(parts))}
+
+    cycles = []
+    state: dict[str, int] = {}
+
+    def visit(m: str, stack: list[str]) -> None:
+        state[m] = 1
+        for d in graph.get(m, ()):
+            if d in parents(m):
+                continue
+            if state.get(d) == 1:
+                cycles.append(" -> ".join(stack[stack.index(d):] + [d]) if d in stack else f"{m} -> {d}")
+            elif not state.get(d):
+                visit(d, stack + [d])
+        state[m] = 2
+
+    for m in graph:
+        if not state.get(m):
+            visit(m, [m])
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+def test_labextension_files_are_small():
+    src = ROOT / "labextension" / "src"
+    big = [f"{p.relative_to(ROOT)}: {n} lines" for p in sorted(src.rglob("*.ts*"))
+           if (n := len(p.read_text().splitlines())) > MAX_LABEXTENSION_LINES]
+    assert not big, "\n".join(big)
