@@ -95,7 +95,9 @@ export function responseError(
 ): ServerConnection.ResponseError & { field?: string } {
   const { message, field } = parseErrorBody(text);
   const error: ServerConnection.ResponseError & { field?: string } =
-    new ServerConnection.ResponseError(response, message || undefined);
+    // '' (not the default "Invalid response: …") when the server sent no message,
+    // so errorMessage() can say what a bare 404 or 500 means
+    new ServerConnection.ResponseError(response, message);
   if (field !== undefined) {
     error.field = field;
   }

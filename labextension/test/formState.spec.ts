@@ -1,0 +1,126 @@
+import { ServerConnection } from '@jupyterlab/services';
+
+import {
+  checkName,
+  fieldOf,
+  gpuModeOf,
+  initialState,
+  parseEnv,
+  saveError,
+  toFields
+} from '../src/formState';
+import { responseError } from '../src/request';
+import { loadTrans } from '../src/translation';
+
+const trans = loadTrans();
+
+function failed(status: number, body: object) {
+  return responseError(
+    { status, ok: false, statusText: '', url: '' } as Response,
+    JSON.stringify(body)
+  );
+}
+
+describe('form state', () => {
+  it('maps server messages to the field they are about', () => {
+    expect(fieldOf('invalid environment variable name "1X"')).toBe('env');
+    expect(fieldOf('invalid memory "lots"')).toBe('memory');
+    expect(fieldOf('invalid shm size "x"')).toBe('shm_size');
+    expect(fieldOf('cpus must be a positive number')).toBe('cpus');
+    expect(fieldOf('invalid GPU spec "device=a"')).toBe('gpus');
+    expect(fieldOf('invalid mount "/a"')).toBe('mounts');
+    expect(fieldOf('unknown pull policy "sometimes"')).toBe('pull_policy');
+    expect(fieldOf('image "x" is not allowed')).toBe('image');
+    expect(fieldOf('unknown Docker host "nope"')).toBe('host');
+    expect(fieldOf('an environment named "a" exists')).toBe('name');
+    expect(fieldOf('invalid name "A B"')).toBe('name');
+    expect(fieldOf('something else broke')).toBe('form');
+  });
+
+  it('puts a failed save at the field the server named, else where its message points', () => {
+    expect(
+      saveError(failed(400, { message: 'bad', field: 'cpus' }), trans)
+    ).toEqual({
+      field: 'cpus',
+      message: 'bad'
+    });
+    expect(
+      saveError(failed(400, { message: 'invalid memory "lots"' }))
+    ).toEqual({
+      field: 'memory',
+      message: 'invalid memory "lots"'
+    });
+    expect(
+      saveError(failed(403, { message: 'image x not allowed', field: 'image' }))
+        .field
+    ).toBe('image');
+    // other failures are about the whole form
+    expect(
+      saveError(failed(500, { message: 'invalid memory', field: 'memory' }))
+        .field
+    ).toBe('form');
+    expect(
+      saveError(new ServerConnection.NetworkError(new TypeError('down'))).field
+    ).toBe('form');
+  });
+
+  it('reads GPU requests into the form’s choices', () => {
+    expect(gpuModeOf(undefined)).toBe('none');
+    expect(gpuModeOf('0')).toBe('none');
+    expect(gpuModeOf('all')).toBe('all');
+    expect(gpuModeOf('2')).toBe('count');
+    expect(gpuModeOf('device=1,3')).toBe('devices');
+    expect(gpuModeOf('"device=GPU-abc"')).toBe('other');
+  });
+
+  it('round-trips an environment through the form', () => {
+    const s = initialState(
+      {
+        name: 'torch',
+        image: 'torch:2',
+        gpus: 'device=1,3',
+        memory: '8g',
+        cpus: 4,
+        mounts: ['/data:/data:ro'],
+        env: { A: '1', B: 'x=y' }
+      },
+      'gpubox'
+    );
+    expect(s.host).toBe('gpubox');
+    expect(s.devices).toEqual(['1', '3']);
+    expect(s.env).toBe('A=1\nB=x=y');
+    const fields = toFields(s);
+    expect(fields).toMatchObject({
+      image: 'torch:2',
+      host: 'gpubox',
+      gpus: 'device=1,3',
+      memory: '8g',
+      cpus: 4,
+      mounts: ['/data:/data:ro'],
+      env: { A: '1', B: 'x=y' }
+    });
+  });
+
+  it('sends what the server must judge as typed', () => {
+    const s = {
+      ...initialState({}, ''),
+      cpus: 'four',
+      gpuMode: 'count' as const,
+      gpuCount: ' 2 '
+    };
+    expect(s.host).toBe('local');
+    expect(toFields(s)).toMatchObject({ cpus: 'four', gpus: '2' });
+    expect(toFields({ ...s, cpus: '' }).cpus).toBe(0);
+    expect(toFields({ ...s, gpuMode: 'devices', devices: [] }).gpus).toBe(
+      'device='
+    );
+    expect(parseEnv('KEY\n\n A=1 ')).toEqual({ KEY: '', A: '1' });
+  });
+
+  it('asks for a name only when creating', () => {
+    const s = initialState({}, 'local');
+    expect(checkName(s, undefined, trans)?.field).toBe('name');
+    expect(checkName(s, 'existing', trans)).toBeNull();
+    expect(checkName({ ...s, name: ' x ' }, undefined, trans)).toBeNull();
+  });
+});
