@@ -148,6 +148,7 @@ def test_version_and_subcommand_help():
     (["install", "x", "--image", "python:3.12", "--user", "--gpus", "lots"], "invalid GPU spec"),
     (["hosts", "frobnicate"], "unknown subcommand 'frobnicate'"),
     (["copy-image", "python:3.12"], "option --to is required"),
+    (["hosts", "--config", "/nonexistent/cfg.py"], "no such file"),
     ([], "missing subcommand"),
 ])
 def test_usage_error_is_one_line_exit_2(jdirs, args, msg):

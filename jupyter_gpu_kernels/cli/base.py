@@ -3,7 +3,8 @@
 Used by the subcommand modules (:mod:`.kernelspecs`, :mod:`.hosts`, :mod:`.envs`, :mod:`.images`,
 :mod:`.kernels`) and the root app in :mod:`.app`. It touches nothing outside the process: it parses the
 command line, loads the CLI's own config files (``jupyter_gpu_kernels_config.py``, ``--config``) and
-creates the settings objects (hosts registry, environments store, image policy) once per invocation.
+takes the settings objects (hosts registry, environments store, image policy) once per invocation
+from :mod:`jupyter_gpu_kernels.settings`, for all the subcommand's helpers.
 
 traitlets' own command-line loader is lenient (an unknown ``--option`` is only a warning, a bad value
 logs "Bad config" and exits 1, argparse prints its usage on top); here every such problem raises
@@ -12,16 +13,19 @@ logs "Bad config" and exits 1, argparse prints its usage on top); here every suc
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from functools import cached_property
 from typing import Any, ClassVar
 
 from jupyter_core.application import JupyterApp, base_aliases, base_flags
 from traitlets import TraitError
+from traitlets.config import Config
 from traitlets.config.loader import ArgumentError, KVArgParseConfigLoader
 
 from .. import __version__
+from ..configurable import server_config
+from ..settings import SECTIONS, Settings
 
 
 class UsageError(Exception):
@@ -108,39 +112,16 @@ def _is_number(text: str) -> bool:
     return True
 
 
-class CLISettings:
-    """The settings objects a command needs, created on first use and once per invocation.
+def settings_for(config: Any) -> Settings:
+    """The hosts registry, environments store and image policy for one invocation.
 
-    ``config`` (the command's own config: ``jupyter_gpu_kernels_config.py``, ``--config`` and
-    ``--Class.trait=`` options) goes on top of the Jupyter Server configuration files, where the
-    administrator's hosts, environments and image allowlist live."""
-
-    def __init__(self, config: Any) -> None:
-        self._overlay = config
-
-    @cached_property
-    def config(self) -> Any:
-        from ..policy import server_config
-
-        return server_config(self._overlay)
-
-    @cached_property
-    def hosts(self) -> Any:
-        from ..hosts.registry import DockerHosts
-
-        return DockerHosts(config=self.config)
-
-    @cached_property
-    def environments(self) -> Any:
-        from ..environments import Environments
-
-        return Environments(config=self.config)
-
-    @cached_property
-    def policy(self) -> Any:
-        from ..policy import ImagePolicy
-
-        return ImagePolicy(config=self.config)
+    The process's :class:`~jupyter_gpu_kernels.settings.Settings` (from the Jupyter Server config
+    files, where the administrator's hosts, environments and image allowlist live), or, when the
+    command's own config (``jupyter_gpu_kernels_config.py``, ``--config``, ``--Class.trait=``) has
+    sections for them, a Settings with that config on top of the files."""
+    if isinstance(config, Config) and SECTIONS & set(config):
+        return Settings(server_config(config))
+    return Settings.for_process()
 
 
 class Command(JupyterApp):
@@ -153,7 +134,7 @@ class Command(JupyterApp):
     #: the positional arguments, for the usage line and for :meth:`positionals` errors
     usage: ClassVar[str] = ""
 
-    _cli_settings: CLISettings | None = None
+    _cli_settings: Settings | None = None
 
     # ---------------------------------------------------------------- JupyterApp behaviour we do not want
     def _config_file_name_default(self) -> str:
@@ -161,6 +142,11 @@ class Command(JupyterApp):
 
     def _find_subcommand(self, name: str) -> str:
         return ""  # never exec `jupyter-gpu-kernels-<name>` from PATH: our subcommands are in-process
+
+    def load_config_file(self, *args: Any, **kwargs: Any) -> None:
+        if self.config_file and not os.path.isfile(self.config_file):
+            raise UsageError(f"--config: no such file {self.config_file!r}")
+        super().load_config_file(*args, **kwargs)
 
     def migrate_config(self) -> None:
         """No IPython 3 config migration from this command."""
@@ -203,13 +189,13 @@ class Command(JupyterApp):
         raise UsageError(f"missing subcommand; one of: {', '.join(self.subcommands)}")
 
     @property
-    def settings(self) -> CLISettings:
+    def settings(self) -> Settings:
         """Hosts, environments and image policy: one set for the whole invocation."""
         root: Command = self
         while isinstance(root.parent, Command):
             root = root.parent
         if root._cli_settings is None:
-            root._cli_settings = CLISettings(self.config)
+            root._cli_settings = settings_for(self.config)
         return root._cli_settings
 
     def parse_command_line(self, argv: Any = None) -> None:
