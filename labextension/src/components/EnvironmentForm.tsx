@@ -10,6 +10,7 @@ import * as React from 'react';
 import { IImage } from '../api';
 import {
   ADVANCED_FIELDS,
+  FormField,
   IEnvironmentDraft,
   IFieldError,
   IFormState,
@@ -66,6 +67,164 @@ function ImageNote(props: {
   ) : null;
 }
 
+/** What the parts of the form get: the state, its setter, the error, the text. */
+interface IPartProps {
+  s: IFormState;
+  set: (patch: Partial<IFormState>) => void;
+  error: IFieldError | null;
+  trans: TranslationBundle;
+}
+
+/** The props of a TextField bound to a text field of the state. */
+function bind(props: IPartProps, name: keyof IFormState) {
+  return {
+    name,
+    value: props.s[name] as string,
+    error: props.error,
+    onChange: (value: string) => props.set({ [name]: value })
+  };
+}
+
+/** The host select's [value, label] pairs (the form's host even when not listed). */
+function hostOptions(
+  model: GPUKernelsModel,
+  host: string,
+  trans: TranslationBundle
+): [string, string][] {
+  const hosts = model.hosts.value ?? [];
+  const listed: [string, string][] = hosts.map(h => [
+    h.name,
+    h.reachable === false ? trans.__('%1 (unreachable)', h.name) : h.name
+  ]);
+  return hosts.some(h => h.name === host) ? listed : [[host, host], ...listed];
+}
+
+/** Image input with the host's tags to pick from and a note on the typed one. */
+function ImageField(
+  props: IPartProps & { images: IImage[]; listId: string }
+): JSX.Element {
+  const { s, images, listId, trans } = props;
+  return (
+    <TextField
+      {...bind(props, 'image')}
+      label={trans.__('Image')}
+      placeholder={trans.__("pick from the host's images or type one")}
+      list={listId}
+      after={
+        <>
+          <datalist id={listId}>
+            {imageTags(images).map(t => (
+              <option key={t.tag} value={t.tag}>
+                {t.kernel
+                  ? trans.__('ipykernel ✓')
+                  : t.kernel === false
+                    ? trans.__('no ipykernel')
+                    : ''}
+              </option>
+            ))}
+          </datalist>
+          <ImageNote
+            image={s.image}
+            host={s.host}
+            images={images}
+            trans={trans}
+          />
+        </>
+      }
+    />
+  );
+}
+
+/** Memory, CPUs and shared memory in one row, their messages below it. */
+function LimitsRow(props: IPartProps): JSX.Element {
+  const { error, trans } = props;
+  const limits: [keyof IFormState & string, string, string][] = [
+    ['memory', trans.__('Memory'), trans.__('e.g. 8g')],
+    ['cpus', trans.__('CPUs'), trans.__('e.g. 4')],
+    ['shm_size', trans.__('Shared memory'), trans.__('e.g. 1g')]
+  ];
+  return (
+    <>
+      <div className="jp-GPUKernels-row">
+        {limits.map(([name, label, placeholder]) => (
+          <TextField
+            key={name}
+            {...bind(props, name)}
+            label={label}
+            placeholder={placeholder}
+            showError={false}
+          />
+        ))}
+      </div>
+      {limits.map(([name]) => (
+        <FieldError key={name} field={name as FormField} error={error} />
+      ))}
+    </>
+  );
+}
+
+/** "More settings": opened when the server's message is about one of them. */
+function AdvancedFields(props: IPartProps): JSX.Element {
+  const { s, set, error, trans } = props;
+  return (
+    <details
+      className="jp-GPUKernels-advanced"
+      open={ADVANCED_FIELDS.includes(error?.field ?? 'form')}
+    >
+      <summary>{trans.__('More settings')}</summary>
+      <TextField
+        {...bind(props, 'display_name')}
+        label={trans.__('Display name')}
+        placeholder={trans.__('shown in the launcher')}
+      />
+      <TextField
+        {...bind(props, 'description')}
+        label={trans.__('Description')}
+        validated={false}
+      />
+      <SelectField
+        name="pull_policy"
+        label={trans.__('Pull image')}
+        value={s.pull_policy}
+        options={[
+          ['', trans.__('default (when missing)')],
+          ['missing', trans.__('when missing')],
+          ['always', trans.__('always')],
+          ['never', trans.__('never')]
+        ]}
+        error={error}
+        onChange={pull_policy => set({ pull_policy })}
+      />
+      <TextField
+        {...bind(props, 'mounts')}
+        label={trans.__('Mounts (one per line)')}
+        placeholder="/data:/data:ro"
+        rows={2}
+      />
+      <TextField
+        {...bind(props, 'env')}
+        label={trans.__('Environment variables')}
+        placeholder="KEY=value"
+        rows={2}
+      />
+    </details>
+  );
+}
+
+/** Load the GPUs and images of the form's host once (it may differ from the panel's). */
+function useHostData(model: GPUKernelsModel, host: string): void {
+  React.useEffect(() => {
+    const gpus = model.gpus(host);
+    if (host && !gpus.value && !gpus.loading) {
+      void model.refreshGPUs(host);
+    }
+    const images = model.images(host);
+    if (host && !images.value && !images.loading) {
+      void model.refreshImages(host);
+    }
+  }, [host]);
+}
+
 export function EnvironmentForm(props: IEnvironmentFormProps): JSX.Element {
   const { model, editing, error, trans } = props;
   const [s, setState] = React.useState<IFormState>(() =>
@@ -74,40 +233,8 @@ export function EnvironmentForm(props: IEnvironmentFormProps): JSX.Element {
   const set = (patch: Partial<IFormState>) =>
     setState(prev => ({ ...prev, ...patch }));
   React.useEffect(() => props.onChange(s), [s]);
-
-  // the form's host may differ from the panel's: load its GPUs and images once
-  React.useEffect(() => {
-    const gpus = model.gpus(s.host);
-    if (s.host && !gpus.value && !gpus.loading) {
-      void model.refreshGPUs(s.host);
-    }
-    const images = model.images(s.host);
-    if (s.host && !images.value && !images.loading) {
-      void model.refreshImages(s.host);
-    }
-  }, [s.host]);
-
-  const hosts = model.hosts.value ?? [];
-  const images = model.images(s.host).value ?? [];
-  const listId = `jp-GPUKernels-images-${editing ?? 'new'}`;
-  const hostOptions: [string, string][] = [
-    ...(hosts.some(h => h.name === s.host)
-      ? []
-      : ([[s.host, s.host]] as [string, string][])),
-    ...hosts.map(
-      h =>
-        [
-          h.name,
-          h.reachable === false ? trans.__('%1 (unreachable)', h.name) : h.name
-        ] as [string, string]
-    )
-  ];
-  const text = (name: keyof IFormState) => ({
-    name,
-    value: s[name] as string,
-    error,
-    onChange: (value: string) => set({ [name]: value })
-  });
+  useHostData(model, s.host);
+  const part: IPartProps = { s, set, error, trans };
 
   return (
     <form
@@ -127,7 +254,7 @@ export function EnvironmentForm(props: IEnvironmentFormProps): JSX.Element {
       <div className="jp-GPUKernels-row2">
         {!editing && (
           <TextField
-            {...text('name')}
+            {...bind(part, 'name')}
             label={trans.__('Name')}
             placeholder={trans.__('e.g. torch-1gpu')}
             hint={trans.__('The kernel will be gpu-<name>.')}
@@ -137,37 +264,15 @@ export function EnvironmentForm(props: IEnvironmentFormProps): JSX.Element {
           name="host"
           label={trans.__('Host')}
           value={s.host}
-          options={hostOptions}
+          options={hostOptions(model, s.host, trans)}
           error={error}
           onChange={host => set({ host, devices: [] })}
         />
       </div>
-      <TextField
-        {...text('image')}
-        label={trans.__('Image')}
-        placeholder={trans.__("pick from the host's images or type one")}
-        list={listId}
-        after={
-          <>
-            <datalist id={listId}>
-              {imageTags(images).map(t => (
-                <option key={t.tag} value={t.tag}>
-                  {t.kernel
-                    ? trans.__('ipykernel ✓')
-                    : t.kernel === false
-                      ? trans.__('no ipykernel')
-                      : ''}
-                </option>
-              ))}
-            </datalist>
-            <ImageNote
-              image={s.image}
-              host={s.host}
-              images={images}
-              trans={trans}
-            />
-          </>
-        }
+      <ImageField
+        {...part}
+        images={model.images(s.host).value ?? []}
+        listId={`jp-GPUKernels-images-${editing ?? 'new'}`}
       />
       <GpuRequestField
         state={s}
@@ -176,70 +281,8 @@ export function EnvironmentForm(props: IEnvironmentFormProps): JSX.Element {
         error={error}
         trans={trans}
       />
-      <div className="jp-GPUKernels-row">
-        <TextField
-          {...text('memory')}
-          label={trans.__('Memory')}
-          placeholder={trans.__('e.g. 8g')}
-          showError={false}
-        />
-        <TextField
-          {...text('cpus')}
-          label={trans.__('CPUs')}
-          placeholder={trans.__('e.g. 4')}
-          showError={false}
-        />
-        <TextField
-          {...text('shm_size')}
-          label={trans.__('Shared memory')}
-          placeholder={trans.__('e.g. 1g')}
-          showError={false}
-        />
-      </div>
-      <FieldError field="memory" error={error} />
-      <FieldError field="cpus" error={error} />
-      <FieldError field="shm_size" error={error} />
-      <details
-        className="jp-GPUKernels-advanced"
-        open={ADVANCED_FIELDS.includes(error?.field ?? 'form')}
-      >
-        <summary>{trans.__('More settings')}</summary>
-        <TextField
-          {...text('display_name')}
-          label={trans.__('Display name')}
-          placeholder={trans.__('shown in the launcher')}
-        />
-        <TextField
-          {...text('description')}
-          label={trans.__('Description')}
-          validated={false}
-        />
-        <SelectField
-          name="pull_policy"
-          label={trans.__('Pull image')}
-          value={s.pull_policy}
-          options={[
-            ['', trans.__('default (when missing)')],
-            ['missing', trans.__('when missing')],
-            ['always', trans.__('always')],
-            ['never', trans.__('never')]
-          ]}
-          error={error}
-          onChange={pull_policy => set({ pull_policy })}
-        />
-        <TextField
-          {...text('mounts')}
-          label={trans.__('Mounts (one per line)')}
-          placeholder="/data:/data:ro"
-          rows={2}
-        />
-        <TextField
-          {...text('env')}
-          label={trans.__('Environment variables')}
-          placeholder="KEY=value"
-          rows={2}
-        />
-      </details>
+      <LimitsRow {...part} />
+      <AdvancedFields {...part} />
     </form>
   );
 }

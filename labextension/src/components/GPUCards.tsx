@@ -200,10 +200,7 @@ export function GPUCard(props: {
   );
 }
 
-/**
- * The GPUs section body.
- */
-export function GPUsView(props: {
+export interface IGPUsViewProps {
   host: string;
   gpus: ILoaded<IGPUInventory>;
   kernels: IKernelRow[] | null;
@@ -212,8 +209,49 @@ export function GPUsView(props: {
   onOpen: (path: string) => void;
   onNewEnvironment: (indices: string[]) => void;
   trans: TranslationBundle;
-}): JSX.Element {
-  const { host, gpus, kernels, selected, onSelect, onOpen, trans } = props;
+}
+
+/** The cards with their summary, or why there are none. */
+function GPUList(props: IGPUsViewProps & { inv: IGPUInventory }): JSX.Element {
+  const { host, inv, kernels, selected, onSelect, onOpen, trans } = props;
+  if (inv.gpus.length === 0) {
+    return (
+      <div className="jp-GPUKernels-message">
+        {inv.driver
+          ? inv.error ||
+            trans.__('The GPU driver reports no GPUs on this host.')
+          : trans.__('No GPUs usable on %1: %2', host, inv.error || inv.status)}
+      </div>
+    );
+  }
+  const free = inv.gpus.filter(isFree).length;
+  return (
+    <>
+      <div className="jp-GPUKernels-summary">
+        {trans.__('%1 of %2 free · via %3', free, inv.gpus.length, inv.source)}
+      </div>
+      <ul className="jp-GPUKernels-gpus">
+        {inv.gpus.map(gpu => (
+          <GPUCard
+            key={gpu.index || gpu.uuid}
+            gpu={gpu}
+            kernels={kernels}
+            selected={selected.includes(gpu.index)}
+            onToggle={() => onSelect(toggleIndex(selected, gpu.index))}
+            onOpen={onOpen}
+            trans={trans}
+          />
+        ))}
+      </ul>
+    </>
+  );
+}
+
+/**
+ * The GPUs section body.
+ */
+export function GPUsView(props: IGPUsViewProps): JSX.Element {
+  const { host, gpus, selected, onSelect, trans } = props;
   const inv = gpus.value;
   if (!host) {
     return (
@@ -223,20 +261,16 @@ export function GPUsView(props: {
     );
   }
   if (!inv) {
-    if (gpus.error) {
-      return (
-        <div className="jp-GPUKernels-error" role="alert">
-          {gpus.error}
-        </div>
-      );
-    }
-    return (
+    return gpus.error ? (
+      <div className="jp-GPUKernels-error" role="alert">
+        {gpus.error}
+      </div>
+    ) : (
       <div className="jp-GPUKernels-message">
         {trans.__('Looking for GPUs on %1…', host)}
       </div>
     );
   }
-  const free = inv.gpus.filter(isFree).length;
   return (
     <div className="jp-GPUKernels-gpusView">
       {gpus.error && (
@@ -244,42 +278,7 @@ export function GPUsView(props: {
           {gpus.error}
         </div>
       )}
-      {inv.gpus.length === 0 ? (
-        <div className="jp-GPUKernels-message">
-          {inv.driver
-            ? inv.error ||
-              trans.__('The GPU driver reports no GPUs on this host.')
-            : trans.__(
-                'No GPUs usable on %1: %2',
-                host,
-                inv.error || inv.status
-              )}
-        </div>
-      ) : (
-        <>
-          <div className="jp-GPUKernels-summary">
-            {trans.__(
-              '%1 of %2 free · via %3',
-              free,
-              inv.gpus.length,
-              inv.source
-            )}
-          </div>
-          <ul className="jp-GPUKernels-gpus">
-            {inv.gpus.map(gpu => (
-              <GPUCard
-                key={gpu.index || gpu.uuid}
-                gpu={gpu}
-                kernels={kernels}
-                selected={selected.includes(gpu.index)}
-                onToggle={() => onSelect(toggleIndex(selected, gpu.index))}
-                onOpen={onOpen}
-                trans={trans}
-              />
-            ))}
-          </ul>
-        </>
-      )}
+      <GPUList {...props} inv={inv} />
       {selected.length > 0 && (
         <div className="jp-GPUKernels-selection">
           <button

@@ -12,6 +12,43 @@ import { ILoaded } from '../loaded';
 import { DevicePicker } from './DevicePicker';
 import { FieldError } from './Field';
 
+/** The GPU choice radios ("Other" only for a request the form cannot show). */
+function GpuModes(props: {
+  mode: GpuMode;
+  set: (patch: Partial<IFormState>) => void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { mode: current, set, trans } = props;
+  const modes: [GpuMode, string][] = [
+    ['none', trans.__('None')],
+    ['count', trans.__('Count')],
+    ['devices', trans.__('Pick')],
+    ['all', trans.__('All')]
+  ];
+  return (
+    <div className="jp-GPUKernels-radios">
+      {modes.map(([mode, label]) => (
+        <label key={mode}>
+          <input
+            type="radio"
+            name="gpuMode"
+            value={mode}
+            checked={current === mode}
+            onChange={() => set({ gpuMode: mode })}
+          />
+          {label}
+        </label>
+      ))}
+      {current === 'other' && (
+        <label>
+          <input type="radio" name="gpuMode" value="other" checked readOnly />
+          {trans.__('Other')}
+        </label>
+      )}
+    </div>
+  );
+}
+
 export function GpuRequestField(props: {
   state: IFormState;
   set: (patch: Partial<IFormState>) => void;
@@ -20,37 +57,12 @@ export function GpuRequestField(props: {
   trans: TranslationBundle;
 }): JSX.Element {
   const { state: s, set, gpus, error, trans } = props;
-  const modes: [GpuMode, string][] = [
-    ['none', trans.__('None')],
-    ['count', trans.__('Count')],
-    ['devices', trans.__('Pick')],
-    ['all', trans.__('All')]
-  ];
   return (
     <fieldset
       className={`jp-GPUKernels-field jp-GPUKernels-gpuField${error?.field === 'gpus' ? ' jp-mod-invalid' : ''}`}
     >
       <legend className="jp-GPUKernels-label">{trans.__('GPUs')}</legend>
-      <div className="jp-GPUKernels-radios">
-        {modes.map(([mode, label]) => (
-          <label key={mode}>
-            <input
-              type="radio"
-              name="gpuMode"
-              value={mode}
-              checked={s.gpuMode === mode}
-              onChange={() => set({ gpuMode: mode })}
-            />
-            {label}
-          </label>
-        ))}
-        {s.gpuMode === 'other' && (
-          <label>
-            <input type="radio" name="gpuMode" value="other" checked readOnly />
-            {trans.__('Other')}
-          </label>
-        )}
-      </div>
+      <GpuModes mode={s.gpuMode} set={set} trans={trans} />
       {s.gpuMode === 'count' && (
         <label className="jp-GPUKernels-inline">
           <input

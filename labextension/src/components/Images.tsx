@@ -83,19 +83,76 @@ function imageTitle(image: IImage, trans: TranslationBundle): string {
     .join('\n');
 }
 
-export function ImagesView(props: {
-  model: GPUKernelsModel;
+/** One image: name, size, ipykernel mark, extra tags, "New environment". */
+function ImageItem(props: {
+  image: IImage;
   onUseImage: (image: string) => void;
   trans: TranslationBundle;
 }): JSX.Element {
-  const { model, onUseImage, trans } = props;
-  const [filter, setFilter] = React.useState('');
+  const { image, onUseImage, trans } = props;
+  const name = imageName(image);
+  const extra = image.tags.slice(1);
+  return (
+    <li
+      className={
+        'jp-GPUKernels-image' +
+        (image.has_ipykernel ? ' jp-mod-kernel' : '') +
+        (image.allowed === false ? ' jp-mod-disallowed' : '')
+      }
+      data-image={name}
+      title={imageTitle(image, trans)}
+    >
+      <div className="jp-GPUKernels-imageLine">
+        <span className="jp-GPUKernels-imageName">{name}</span>
+        <span className="jp-GPUKernels-dim">{formatBytes(image.size)}</span>
+      </div>
+      <div className="jp-GPUKernels-imageLine">
+        <span
+          className={`jp-GPUKernels-kernelMark ${
+            image.has_ipykernel ? 'jp-mod-yes' : 'jp-mod-no'
+          }`}
+          title={
+            image.has_ipykernel
+              ? trans.__('This image can run a kernel as it is')
+              : trans.__(
+                  'This image has no ipykernel: kernels cannot start from it'
+                )
+          }
+        >
+          {image.has_ipykernel && (
+            <checkIcon.react tag="span" className="jp-GPUKernels-inlineIcon" />
+          )}
+          {kernelMark(image, trans)}
+        </span>
+        {extra.length > 0 && (
+          <span className="jp-GPUKernels-dim">
+            {' '}
+            · {trans.__('+%1 tag(s)', extra.length)}
+          </span>
+        )}
+        {image.allowed !== false && image.tags.length > 0 && (
+          <button
+            className="jp-GPUKernels-link jp-GPUKernels-useImage"
+            title={trans.__('New environment with this image')}
+            onClick={() => onUseImage(name)}
+          >
+            {trans.__('New environment')}
+          </button>
+        )}
+      </div>
+    </li>
+  );
+}
+
+/** "Pull an image" with its own error line, and the host's pulls below. */
+function PullForm(props: {
+  model: GPUKernelsModel;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { model, trans } = props;
   const [ref, setRef] = React.useState('');
   const [pullError, setPullError] = React.useState<string | null>(null);
   const host = model.host;
-  const { value: images, error, loading } = model.images();
-  const pulls = model.pulls.filter(p => p.host === host);
-
   const startPull = async (event: React.FormEvent) => {
     event.preventDefault();
     setPullError(null);
@@ -115,17 +172,8 @@ export function ImagesView(props: {
       setPullError(errorMessage(reason, trans));
     }
   };
-
-  const needle = filter.trim().toLowerCase();
-  const shown = (images ?? []).filter(
-    image =>
-      !needle ||
-      image.tags.some(t => t.toLowerCase().includes(needle)) ||
-      image.id.includes(needle)
-  );
-
   return (
-    <div className="jp-GPUKernels-imagesView">
+    <>
       <form className="jp-GPUKernels-pullForm" onSubmit={startPull}>
         <input
           className="jp-mod-styled jp-GPUKernels-input"
@@ -147,14 +195,44 @@ export function ImagesView(props: {
           {pullError}
         </div>
       )}
-      {pulls.map(p => (
-        <PullStatus
-          key={p.id}
-          pull={p}
-          onDismiss={() => model.dismissPull(p.id)}
-          trans={trans}
-        />
-      ))}
+      {model.pulls
+        .filter(p => p.host === host)
+        .map(p => (
+          <PullStatus
+            key={p.id}
+            pull={p}
+            onDismiss={() => model.dismissPull(p.id)}
+            trans={trans}
+          />
+        ))}
+    </>
+  );
+}
+
+/** Images whose tags or id contain the filter text. */
+export function filterImages(images: IImage[], filter: string): IImage[] {
+  const needle = filter.trim().toLowerCase();
+  return images.filter(
+    image =>
+      !needle ||
+      image.tags.some(t => t.toLowerCase().includes(needle)) ||
+      image.id.includes(needle)
+  );
+}
+
+export function ImagesView(props: {
+  model: GPUKernelsModel;
+  onUseImage: (image: string) => void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { model, onUseImage, trans } = props;
+  const [filter, setFilter] = React.useState('');
+  const host = model.host;
+  const { value: images, error, loading } = model.images();
+  const shown = filterImages(images ?? [], filter);
+  return (
+    <div className="jp-GPUKernels-imagesView">
+      <PullForm model={model} trans={trans} />
       <input
         className="jp-mod-styled jp-GPUKernels-input jp-GPUKernels-filter"
         type="search"
@@ -186,66 +264,14 @@ export function ImagesView(props: {
         </div>
       )}
       <ul className="jp-GPUKernels-images">
-        {shown.map(image => {
-          const name = imageName(image);
-          const extra = image.tags.slice(1);
-          return (
-            <li
-              key={image.id}
-              className={
-                'jp-GPUKernels-image' +
-                (image.has_ipykernel ? ' jp-mod-kernel' : '') +
-                (image.allowed === false ? ' jp-mod-disallowed' : '')
-              }
-              data-image={name}
-              title={imageTitle(image, trans)}
-            >
-              <div className="jp-GPUKernels-imageLine">
-                <span className="jp-GPUKernels-imageName">{name}</span>
-                <span className="jp-GPUKernels-dim">
-                  {formatBytes(image.size)}
-                </span>
-              </div>
-              <div className="jp-GPUKernels-imageLine">
-                <span
-                  className={`jp-GPUKernels-kernelMark ${
-                    image.has_ipykernel ? 'jp-mod-yes' : 'jp-mod-no'
-                  }`}
-                  title={
-                    image.has_ipykernel
-                      ? trans.__('This image can run a kernel as it is')
-                      : trans.__(
-                          'This image has no ipykernel: kernels cannot start from it'
-                        )
-                  }
-                >
-                  {image.has_ipykernel && (
-                    <checkIcon.react
-                      tag="span"
-                      className="jp-GPUKernels-inlineIcon"
-                    />
-                  )}
-                  {kernelMark(image, trans)}
-                </span>
-                {extra.length > 0 && (
-                  <span className="jp-GPUKernels-dim">
-                    {' '}
-                    · {trans.__('+%1 tag(s)', extra.length)}
-                  </span>
-                )}
-                {image.allowed !== false && image.tags.length > 0 && (
-                  <button
-                    className="jp-GPUKernels-link jp-GPUKernels-useImage"
-                    title={trans.__('New environment with this image')}
-                    onClick={() => onUseImage(name)}
-                  >
-                    {trans.__('New environment')}
-                  </button>
-                )}
-              </div>
-            </li>
-          );
-        })}
+        {shown.map(image => (
+          <ImageItem
+            key={image.id}
+            image={image}
+            onUseImage={onUseImage}
+            trans={trans}
+          />
+        ))}
       </ul>
     </div>
   );

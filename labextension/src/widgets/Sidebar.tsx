@@ -45,30 +45,7 @@ export class GPUKernelsSidebar extends SidePanel {
     this.addClass('jp-GPUKernels-sidebar');
     this.title.caption = trans.__('GPU Kernels');
 
-    // header: the panel's name, as other JupyterLab side panels show it
-    const heading = new Widget({ node: document.createElement('h2') });
-    heading.node.textContent = trans.__('GPU Kernels');
-    heading.addClass('jp-GPUKernels-title');
-    this.header.addWidget(heading);
-
-    this.toolbar.addItem(
-      'refresh',
-      new ToolbarButton({
-        icon: refreshIcon,
-        tooltip: trans.__(
-          'Refresh hosts, GPUs, images, environments and kernels'
-        ),
-        onClick: () => void this.refresh()
-      })
-    );
-    this.toolbar.addItem(
-      'new-environment',
-      new ToolbarButton({
-        icon: addIcon,
-        tooltip: trans.__('New environment'),
-        onClick: () => void this.openEnvironmentForm({})
-      })
-    );
+    this._addHeader();
 
     // host picker and status, always visible above the sections
     const model = this.model;
@@ -87,44 +64,20 @@ export class GPUKernelsSidebar extends SidePanel {
     });
     this._envs = new ModelSection({
       signals: [model.environmentsChanged],
-      render: () => (
-        <EnvironmentsView
-          environments={model.environments}
-          onOpenForm={(draft, editing) =>
-            void this.openEnvironmentForm(draft, editing)
-          }
-          onNewNotebook={env => void this._run(CommandIDs.newNotebook, env)}
-          onUse={env => void this._run(CommandIDs.useEnvironment, env)}
-          onDelete={env => void this._delete(env)}
-          trans={trans}
-        />
-      ),
+      render: () => this._renderEnvironments(),
       label: trans.__('Environments'),
       className: 'jp-GPUKernels-envsSection'
     });
     this._images = new ModelSection({
       signals: [model.imagesChanged, model.pullsChanged, model.hostChanged],
-      render: () => (
-        <ImagesView
-          key={model.host}
-          model={model}
-          onUseImage={image =>
-            void this.openEnvironmentForm({ image, host: model.host })
-          }
-          trans={trans}
-        />
-      ),
+      render: () => this._renderImages(),
       label: trans.__('Images'),
       className: 'jp-GPUKernels-imagesSection'
     });
     this._kernels = new ModelSection({
       signals: [model.kernelsChanged],
       render: () => (
-        <KernelsView
-          model={model}
-          onOpen={path => this._open(path)}
-          trans={trans}
-        />
+        <KernelsView model={model} onOpen={p => this._open(p)} trans={trans} />
       ),
       label: trans.__('Running kernels'),
       className: 'jp-GPUKernels-kernelsSection'
@@ -233,6 +186,64 @@ export class GPUKernelsSidebar extends SidePanel {
   protected onBeforeHide(msg: Message): void {
     super.onBeforeHide(msg);
     void this._poll.stop();
+  }
+
+  /** The panel's name, as other JupyterLab side panels show it, and the toolbar. */
+  private _addHeader(): void {
+    const trans = this._bundle;
+    const heading = new Widget({ node: document.createElement('h2') });
+    heading.node.textContent = trans.__('GPU Kernels');
+    heading.addClass('jp-GPUKernels-title');
+    this.header.addWidget(heading);
+
+    this.toolbar.addItem(
+      'refresh',
+      new ToolbarButton({
+        icon: refreshIcon,
+        tooltip: trans.__(
+          'Refresh hosts, GPUs, images, environments and kernels'
+        ),
+        onClick: () => void this.refresh()
+      })
+    );
+    this.toolbar.addItem(
+      'new-environment',
+      new ToolbarButton({
+        icon: addIcon,
+        tooltip: trans.__('New environment'),
+        onClick: () => void this.openEnvironmentForm({})
+      })
+    );
+  }
+
+  private _renderEnvironments(): JSX.Element {
+    return (
+      <EnvironmentsView
+        environments={this.model.environments}
+        onOpenForm={(draft, editing) =>
+          void this.openEnvironmentForm(draft, editing)
+        }
+        onNewNotebook={env => void this._run(CommandIDs.newNotebook, env)}
+        onUse={env => void this._run(CommandIDs.useEnvironment, env)}
+        onDelete={env => void this._delete(env)}
+        trans={this._bundle}
+      />
+    );
+  }
+
+  /** Keyed by host, so the filter starts empty on another host. */
+  private _renderImages(): JSX.Element {
+    const model = this.model;
+    return (
+      <ImagesView
+        key={model.host}
+        model={model}
+        onUseImage={image =>
+          void this.openEnvironmentForm({ image, host: model.host })
+        }
+        trans={this._bundle}
+      />
+    );
   }
 
   /** The GPUs section: the selected host's cards, free ones selectable. */
