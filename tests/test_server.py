@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+from jupyter_client.kernelspec import KernelSpecManager
 
 from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 
@@ -107,3 +108,61 @@ async def test_server_answers_while_kernels_start(jp_fetch, gpu_spec, docker_cli
         for kid in ids:
             await jp_fetch("api", "kernels", kid, method="DELETE")
     assert not docker_client.containers.list(all=True, filters={"label": "org.jupyter.gpu-kernels.kernel-id"})
+
+
+# ------------------------------------------------------------------ the kernel spec manager and Settings
+async def test_environments_are_kernelspecs_of_our_manager(jp_fetch, jp_serverapp, test_image):
+    """jp_serverapp does not read the package's config.d file: the extension puts our manager in place."""
+    from jupyter_gpu_kernels.environments import GPUKernelSpecManager
+    from jupyter_gpu_kernels.settings import Settings
+
+    ksm = jp_serverapp.kernel_spec_manager
+    assert isinstance(ksm, GPUKernelSpecManager) and ksm.wrapped is None
+    assert jp_serverapp.kernel_manager.kernel_spec_manager is ksm
+    assert jp_serverapp.web_app.settings["kernel_spec_manager"] is ksm
+    settings = Settings.for_parent(jp_serverapp.kernel_manager)
+    assert settings is jp_serverapp.web_app.settings["gpu_kernels_settings"]
+    assert ksm.environments is settings.environments
+    settings.environments.create("listed", {"image": test_image, "memory": "1g"})
+    specs = json.loads((await jp_fetch("api", "kernelspecs")).body)["kernelspecs"]
+    config = specs["gpu-listed"]["spec"]["metadata"]["kernel_provisioner"]["config"]
+    assert config == {"image": test_image, "host": "local", "gpus": "none", "memory": "1g", "environment": "listed"}
+
+
+class OtherKernelSpecManager(KernelSpecManager):
+    """Stands for a kernel spec manager class another package configured."""
+
+
+def _config_with(ksm_class: str) -> dict:
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}, "kernel_spec_manager_class": ksm_class}}
+
+
+@pytest.mark.parametrize("jp_server_config", [_config_with(f"{__name__}.OtherKernelSpecManager")])
+def test_another_configured_class_is_wrapped(jp_serverapp, test_image):
+    from jupyter_gpu_kernels.environments import GPUKernelSpecManager
+
+    ksm = jp_serverapp.kernel_spec_manager
+    assert isinstance(ksm, GPUKernelSpecManager) and isinstance(ksm.wrapped, OtherKernelSpecManager)
+    assert jp_serverapp.kernel_manager.kernel_spec_manager is ksm
+    # (the warning it logs is checked in test_settings.py)
+    ksm.environments.create("wrapped", {"image": test_image})
+    assert "gpu-wrapped" in ksm.get_all_specs() and "gpu-wrapped" in ksm.find_kernel_specs()
+    assert ksm.get_kernel_spec("gpu-wrapped").metadata["kernel_provisioner"]["config"]["image"] == test_image
+
+
+@pytest.mark.parametrize("jp_server_config", [_config_with("jupyter_gpu_kernels.environments.GPUKernelSpecManager")])
+def test_the_config_d_setting_is_used_as_is(jp_serverapp):
+    from jupyter_gpu_kernels.environments import GPUKernelSpecManager
+
+    assert type(jp_serverapp.kernel_spec_manager) is GPUKernelSpecManager
+    assert jp_serverapp.kernel_spec_manager.wrapped is None
+
+
+def test_the_package_config_d_file_sets_our_class():
+    from pathlib import Path
+
+    from jupyter_gpu_kernels.environments import CLASS_PATH
+
+    path = Path(__file__).parent.parent / "jupyter_gpu_kernels/_data/jupyter_server_config.d/jupyter_gpu_kernels.json"
+    server = json.loads(path.read_text())["ServerApp"]
+    assert server["kernel_spec_manager_class"] == CLASS_PATH and server["jpserver_extensions"]["jupyter_gpu_kernels"]

@@ -191,3 +191,32 @@ def test_a_parent_config_goes_on_top_of_the_files(config_dir):
     assert settings.image_policy.allowed_images == ["busybox"]
     assert Settings.for_parent(km) is settings  # made once for that object
     assert Settings.for_process().image_policy.allowed_images == ["python:*"]
+
+
+def test_another_kernel_spec_manager_is_wrapped_with_a_clear_warning(config_dir, caplog):
+    from types import SimpleNamespace
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from jupyter_gpu_kernels.environments import GPUKernelSpecManager, install_kernelspec_manager
+
+    class CustomKSM(KernelSpecManager):
+        pass
+
+    custom = CustomKSM()
+    from traitlets.config import LoggingConfigurable
+
+    app = LoggingConfigurable(log=logging.getLogger("test-serverapp"))  # stands for the ServerApp
+    app.kernel_spec_manager = custom
+    app.kernel_manager = SimpleNamespace(kernel_spec_manager=custom)
+    app.web_app = SimpleNamespace(settings={"kernel_spec_manager": custom})
+    store = GPUKernelsEnvironments(config=Config({"GPUKernelsEnvironments": {"environments": {
+        "e": {"image": "python:3.12"}}}}))
+    with caplog.at_level(logging.WARNING):
+        ksm = install_kernelspec_manager(app, store)
+    assert isinstance(ksm, GPUKernelSpecManager) and ksm.wrapped is custom and ksm.environments is store
+    assert app.kernel_spec_manager is ksm and app.kernel_manager.kernel_spec_manager is ksm
+    assert app.web_app.settings["kernel_spec_manager"] is ksm
+    assert "CustomKSM" in caplog.text and "GPUKernelSpecManager" in caplog.text and "wrapping" in caplog.text
+    assert "gpu-e" in ksm.find_kernel_specs()
+    assert install_kernelspec_manager(app, store) is ksm  # idempotent

@@ -38,7 +38,9 @@ class GPUKernelsApp(ExtensionApp):
             "gpu_kernels_pulls": PullTracker(),
         })
         # Every environment appears as a kernelspec (launcher, kernel picker, /api/kernelspecs).
-        install_kernelspec_manager(self.serverapp, settings.environments)
+        ksm = install_kernelspec_manager(self.serverapp, settings.environments)
+        if "kernel_spec_manager" in self.settings:  # a copy of the web app's settings, written back after this
+            self.settings["kernel_spec_manager"] = ksm
         self.log.info(
             "jupyter_gpu_kernels: hosts %s; %d environment(s)",
             ", ".join(h.name for h in settings.hosts.all()), len(settings.environments.all()),
