@@ -232,7 +232,10 @@ export function EnvironmentForm(props: IEnvironmentFormProps): JSX.Element {
   );
   const set = (patch: Partial<IFormState>) =>
     setState(prev => ({ ...prev, ...patch }));
-  React.useEffect(() => props.onChange(s), [s]);
+  // a block, not an expression: an effect's return value is its cleanup
+  React.useEffect(() => {
+    props.onChange(s);
+  }, [s]);
   useHostData(model, s.host);
   const part: IPartProps = { s, set, error, trans };
 

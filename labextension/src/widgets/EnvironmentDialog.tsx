@@ -85,7 +85,9 @@ export class EnvironmentFormBody
         draft={draft}
         editing={editing}
         error={this._error}
-        onChange={state => (this._state = state)}
+        onChange={state => {
+          this._state = state;
+        }}
         trans={trans}
       />
     );

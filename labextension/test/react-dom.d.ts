@@ -1,0 +1,2 @@
+// @types/react-dom is not a dependency: the entry point the component tests use, untyped.
+declare module 'react-dom/client';
