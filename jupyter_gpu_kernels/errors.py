@@ -1,16 +1,31 @@
-"""Errors users see. Each message names the bad input and what is accepted instead."""
+"""Errors users see. Each message names the bad input and what is accepted instead.
+
+Raised anywhere in the package; caught by the CLI (one line, exit 1/2), our REST handlers
+and, for kernel starts, jupyter_server's kernel handlers. Each class carries the HTTP status
+it means (``http_status``); :func:`as_http_error` turns one into the ``tornado.web.HTTPError``
+that jupyter_server's ``APIHandler`` writes as ``{"message", "reason"}`` (what JupyterLab's
+"Error Starting Kernel" dialog shows). No other module is touched from here.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+MAX_REASON_CHARS = 200
 
 
 class GPUKernelsError(Exception):
     """Base class for every error this package raises on purpose."""
+
+    http_status = 409  # the request conflicts with the state of a host (the REST handlers' default)
 
 
 class SpecError(GPUKernelsError, ValueError):
     """A user-supplied setting (GPU spec, mount, size, image ref, host URL, name) is malformed.
 
     ``field`` names the setting when known, so forms can show the message next to it."""
+
+    http_status = 400
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -20,9 +35,13 @@ class SpecError(GPUKernelsError, ValueError):
 class HostError(GPUKernelsError):
     """A Docker host is unknown, misconfigured or unreachable."""
 
+    http_status = 503
+
 
 class UnknownHostError(HostError, SpecError):
     """A setting names a Docker host that is not configured (a bad input, not an outage)."""
+
+    http_status = 400
 
 
 class NoGPUDriverError(GPUKernelsError):
@@ -41,7 +60,46 @@ class ImageNotAllowedError(ImageError):
     """The administrator's image allowlist does not admit this image."""
 
     field = "image"
+    http_status = 403
 
 
 class KernelLaunchError(GPUKernelsError):
     """The kernel container exited or did not become ready; the message carries its log."""
+
+    http_status = 500
+
+
+def as_http_error(error: GPUKernelsError) -> Any:
+    """``error`` as a ``tornado.web.HTTPError`` with its status, the whole message as ``message``
+    and its first line as ``reason`` (an HTTP status line holds one short latin-1 line)."""
+    from tornado import web
+
+    message = str(error)
+    first = (message.splitlines() or [type(error).__name__])[0]
+    if len(first) > MAX_REASON_CHARS:
+        first = first[: MAX_REASON_CHARS - 3] + "..."
+    reason = first.encode("latin-1", "replace").decode("latin-1")
+    return web.HTTPError(getattr(error, "http_status", 500), message, reason=reason)
+
+
+def under_server(kernel_manager: Any) -> bool:
+    """Whether a kernel manager belongs to a Jupyter server (whose handlers answer HTTP errors)."""
+    return any(c.__module__.split(".")[0] == "jupyter_server" for c in type(kernel_manager).__mro__)
+
+
+def http_errors_under_server(hook: Any) -> Any:
+    """Decorator for provisioner hooks: under a Jupyter server our errors leave as
+    :func:`as_http_error` (so ``POST /api/kernels`` answers our status and message, not
+    ``500 Unhandled error``); elsewhere (nbclient, the CLI) they leave unchanged."""
+    import functools
+
+    @functools.wraps(hook)
+    async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await hook(self, *args, **kwargs)
+        except GPUKernelsError as e:
+            if under_server(getattr(self, "parent", None)):
+                raise as_http_error(e) from e
+            raise
+
+    return wrapper

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal as signals
 import tarfile
 from typing import Any
 
@@ -26,6 +27,17 @@ from .plan import LaunchPlan, Placement, parse_user
 from .records import KernelContainer
 
 LOG_TAIL_LINES = 30
+SIGNAL_NAMES = {int(s): s.name for s in signals.Signals}
+TINI_PROCESS_GROUP = {"TINI_KILL_PROCESS_GROUP": "1"}  # docker --init (tini) signals the kernel's process group
+
+
+def format_bytes(n: int) -> str:
+    """1073741824 → '1 GiB', 209715200 → '200 MiB'."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} B"
 
 
 class ContainerOps:
@@ -63,6 +75,8 @@ class ContainerOps:
         except docker.errors.NotFound:
             pass
         kwargs = plan.create_kwargs(ports, placement, started)
+        if kwargs.get("init"):  # signals reach the kernel's subprocesses too, as with killpg locally
+            kwargs["environment"] = {**kwargs.get("environment", {}), **TINI_PROCESS_GROUP}
         if placement.ip and not placement.publishes and plan.network == KERNEL_NETWORK:
             # a restart: ask for the old address so connected clients keep working
             kwargs["networking_config"] = {plan.network: endpoint_config(client, placement.ip)}
@@ -184,8 +198,28 @@ class ContainerOps:
         return int(container.attrs.get("State", {}).get("ExitCode", 0))
 
     @staticmethod
+    def death(container: Any) -> dict[str, Any]:
+        """Why a stopped container died: {reason, exit_code, oom_killed, memory_limit, at, error}."""
+        state = container.attrs.get("State", {})
+        code = state.get("ExitCode")
+        limit = int(container.attrs.get("HostConfig", {}).get("Memory") or 0) or None
+        oom = bool(state.get("OOMKilled"))
+        if oom:
+            reason = (f"container OOM-killed at its {format_bytes(limit)} memory limit" if limit
+                      else "container OOM-killed (no memory limit: the host ran out of memory)")
+        elif isinstance(code, int) and code > 128 and code - 128 in SIGNAL_NAMES:
+            reason = f"container killed by {SIGNAL_NAMES[code - 128]} (exit code {code})"
+        else:
+            reason = f"container exited with code {code}"
+        if state.get("Error"):
+            reason += f" ({state['Error']})"
+        return {"reason": reason, "exit_code": code, "oom_killed": oom, "memory_limit": limit,
+                "at": state.get("FinishedAt"), "container": container.short_id}
+
+    @staticmethod
     def signal(container: Any, signum: int) -> None:
-        """A signal to the container's init, which forwards it to the kernel; a stopped one is ignored."""
+        """A signal to the container's init, which forwards it to the kernel's process group (tini with
+        ``TINI_KILL_PROCESS_GROUP``); a stopped container is ignored."""
         try:
             container.kill(signal=int(signum))
         except docker.errors.NotFound:

@@ -17,7 +17,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ..environments import EnvironmentNotFound, Environments, ReadOnlyEnvironment
-from ..errors import GPUKernelsError, HostError, ImageNotAllowedError, SpecError
+from ..errors import GPUKernelsError, HostError, SpecError
 from ..hosts.registry import DockerHosts
 from ..daemon.status import kernel_rows
 from .pulls import PullTracker
@@ -68,16 +68,12 @@ class BaseHandler(APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, SpecError):
-            status_code = 400
-        elif isinstance(exc, EnvironmentNotFound):
+        if isinstance(exc, EnvironmentNotFound):
             status_code = 404
-        elif isinstance(exc, (ReadOnlyEnvironment, ImageNotAllowedError)):
+        elif isinstance(exc, ReadOnlyEnvironment):
             status_code = 403
-        elif isinstance(exc, HostError):
-            status_code = 503
         elif isinstance(exc, GPUKernelsError):
-            status_code = 409
+            status_code = exc.http_status  # errors.py: 400 bad input, 403 refused image, 503 host down, …
         message = getattr(exc, "log_message", None) or (str(exc) if exc else self._reason)
         self.set_status(status_code)
         self.set_header("Content-Type", "application/json")
@@ -203,6 +199,9 @@ class KernelsHandler(BaseHandler):
         for kid in own - seen:
             # our kernels on a host we cannot reach: listed as such, never silently dropped
             prov = getattr(self.kernel_manager.get_kernel(kid), "provisioner", None)
+            if getattr(prov, "launch_error", None):
+                rows.append(dead_row(kid, prov, sessions.get(kid, {})))  # a restart that failed: dead
+                continue
             if getattr(prov, "container_id", None) is None:
                 continue  # not one of our container kernels
             rows.append({
@@ -214,8 +213,20 @@ class KernelsHandler(BaseHandler):
             })
         for row in rows:
             if row["this_server"]:
-                row["execution_state"] = getattr(self.kernel_manager.get_kernel(row["kernel_id"]), "execution_state", None)
+                kernel = self.kernel_manager.get_kernel(row["kernel_id"])
+                row["execution_state"] = "dead" if row["state"] == "dead" else getattr(kernel, "execution_state", None)
+                row["last_death"] = getattr(getattr(kernel, "provisioner", None), "last_death", None)
         self.write_json({"kernels": rows})
+
+
+def dead_row(kernel_id: str, prov: Any, session: dict) -> dict[str, Any]:
+    """A kernel of this server whose (re)start failed: no container, reported dead with the reason."""
+    return {
+        "kernel_id": kernel_id, "container": "", "host": prov.host, "image": prov.image,
+        "environment": prov.environment, "gpus": "", "notebook": session.get("path", ""),
+        "session_id": session.get("id"), "started": "", "state": "dead", "server": "", "this_server": True,
+        "error": prov.launch_error,
+    }
 
 
 class KernelHandler(BaseHandler):

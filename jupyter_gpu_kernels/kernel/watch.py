@@ -1,0 +1,109 @@
+"""Watching one kernel's container after launch: poll, signal, remove, and the faults in between.
+
+Used by :class:`.provisioner.GPUDockerProvisioner` for ``poll``/``send_signal``/``cleanup``;
+runs every Docker call in a worker thread through the given :class:`~..daemon.containers.ContainerOps`.
+It keeps what the REST kernel list and the restarter need to know about faults:
+
+- ``host_error``: the host cannot be reached now (the kernel's state is unknown, not "dead");
+- ``last_death``: why the container died when nobody asked it to (OOM-killed at its memory
+  limit, killed by a signal, exit code), recorded and logged the first time ``poll`` sees it;
+- ``stopping``: a shutdown or restart is under way, so a death is expected (not recorded) and
+  an unreachable host no longer blocks the shutdown (the container is left for the reaper).
+
+Touches only the kernel's container and the transport's port forwards for this kernel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import docker.errors
+
+from ..daemon.containers import ContainerOps
+from ..errors import GPUKernelsError
+from ..hosts import transport
+from ..hosts.registry import DockerHost
+
+UNREACHABLE = (GPUKernelsError, docker.errors.DockerException, OSError)
+GONE_EXIT_CODE = -1  # what poll reports for a container we can no longer see or reach during shutdown
+
+
+class ContainerWatch:
+    """Poll/signal/remove for one kernel's container, explaining deaths and surviving host outages."""
+
+    def __init__(self, kernel_id: str, ops: ContainerOps, log: Any) -> None:
+        self.kernel_id = kernel_id
+        self.ops = ops
+        self.log = log
+        self.host_error: str | None = None
+        self.last_death: dict[str, Any] | None = None
+        self.stopping = False
+        self._explained: str | None = None  # the container id whose death was recorded
+
+    async def _get(self, host: DockerHost, container_id: str) -> Any:
+        client = await asyncio.to_thread(transport.connect, host)
+        return await asyncio.to_thread(self.ops.get, client, container_id)
+
+    def _unreachable(self, host: DockerHost, e: BaseException) -> None:
+        if self.host_error is None:
+            self.log.warning("kernel %s: host %s is unreachable, its state is unknown: %s", self.kernel_id, host.name, e)
+        self.host_error = f"host {host.name!r} is unreachable: {e}"
+
+    async def poll(self, host: DockerHost, container_id: str) -> int | None:
+        """None while the container runs (or its host cannot say), else its exit code."""
+        try:
+            container = await self._get(host, container_id)
+        except docker.errors.NotFound:
+            self._died(container_id, {"reason": "the container disappeared (removed outside this server)",
+                                      "exit_code": None, "oom_killed": False, "memory_limit": None, "at": None})
+            return 0
+        except UNREACHABLE as e:
+            self._unreachable(host, e)
+            if self.stopping:  # shutting down: do not wait for a host that is gone
+                return GONE_EXIT_CODE
+            return None
+        if self.host_error is not None:
+            self.log.info("kernel %s: host %s is reachable again", self.kernel_id, host.name)
+            self.host_error = None
+        code = self.ops.state(container)
+        if code is not None and self._explained != container_id and not self.stopping:
+            self._died(container_id, await asyncio.to_thread(self.ops.death, container))
+        return code
+
+    def _died(self, container_id: str, death: dict[str, Any]) -> None:
+        if self._explained == container_id or self.stopping:
+            return
+        self._explained = container_id
+        self.last_death = death
+        self.log.warning("kernel %s: %s; the kernel restarter (when on) will restart it",
+                         self.kernel_id, death["reason"])
+
+    async def signal(self, host: DockerHost, container_id: str, signum: int) -> bool:
+        """Deliver ``signum``; False when the host cannot be reached (logged, not raised)."""
+        try:
+            container = await self._get(host, container_id)
+            await asyncio.to_thread(self.ops.signal, container, signum)
+        except docker.errors.NotFound:
+            return True
+        except UNREACHABLE as e:
+            self._unreachable(host, e)
+            self.log.warning("kernel %s: could not send signal %d: %s", self.kernel_id, signum, self.host_error)
+            return False
+        return True
+
+    async def remove(self, host: DockerHost, container_id: str) -> None:
+        """Remove the container and the kernel's forwards; an unreachable host is logged, never raised
+        (the container is left to be reaped when the host is back)."""
+        try:
+            container = await self._get(host, container_id)
+            await asyncio.to_thread(self.ops.remove, container)
+        except docker.errors.NotFound:
+            pass
+        except UNREACHABLE as e:
+            self.log.warning("kernel %s: could not remove its container %s on host %s (%s); it is left "
+                             "for the reaper", self.kernel_id, container_id[:12], host.name, e)
+        try:
+            await asyncio.to_thread(transport.cancel_forwards, host, self.kernel_id)
+        except Exception as e:  # never let cleanup fail on a dead host
+            self.log.warning("kernel %s: could not cancel port forwards: %s", self.kernel_id, e)
