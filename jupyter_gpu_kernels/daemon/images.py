@@ -1,18 +1,22 @@
-"""Image references, pull policy and pulls with progress."""
+"""Image references, pull policy, pulls with progress, the image list, ``copy_image``.
+
+Called by the launcher (``ensure_image``), the REST handlers and the CLI (listing, pulls,
+copies), always from a worker thread. Touches only images (and, through
+:mod:`.interpreters`, one probe container per image id to learn its Python and ipykernel).
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
-from pathlib import Path
 from typing import Callable
 
 import docker
 import docker.errors
 
 from ..errors import ImageError, SpecError
+from .interpreters import cached, find_interpreter
 
 PULL_POLICIES = ("missing", "always", "never")
 
@@ -117,79 +121,28 @@ def pull(client: docker.DockerClient, ref: str, *, progress: ProgressFn | None =
 
 
 # ---------------------------------------------------------------- listing and ipykernel detection
-_IPYKERNEL_PROBE = [
-    "python3", "-c",
-    "import importlib.util as u, sys; s = u.find_spec('ipykernel'); "
-    "print(__import__('ipykernel').__version__ if s else ''); sys.exit(0 if s else 3)",
-]
-_ipykernel_cache: dict[str, str | None] = {}
-
-
-def _cache_file() -> Path:
-    from jupyter_core.paths import jupyter_data_dir
-
-    return Path(jupyter_data_dir()) / "gpu_kernels" / "ipykernel-by-image-id.json"
-
-
-def _load_cache() -> None:
-    if _ipykernel_cache:
-        return
-    try:
-        _ipykernel_cache.update(json.loads(_cache_file().read_text()))
-    except (OSError, ValueError):
-        pass
-
-
-def _save_cache() -> None:
-    path = _cache_file()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(_ipykernel_cache))
-        tmp.replace(path)
-    except OSError:
-        pass  # a cache, not a requirement
-
-
 def ipykernel_version(client: docker.DockerClient, image_id: str) -> str | None:
-    """ipykernel's version in the image ('' when absent), detected once per image id (image ids are
-    content hashes, so the answer never changes; it is kept in the Jupyter data dir)."""
-    _load_cache()
-    if image_id in _ipykernel_cache:
-        return _ipykernel_cache[image_id]
-    container = None
-    version: str | None
+    """ipykernel's version in the image ('' when absent), from the one interpreter probe per image id
+    (:func:`.interpreters.find_interpreter`, which the kernel launch uses too)."""
     try:
-        container = client.containers.create(
-            image_id, command=_IPYKERNEL_PROBE, entrypoint=[], network_mode="none",
-            labels={"org.jupyter.gpu-kernels.probe": "true"},
-        )
-        container.start()
-        status = container.wait(timeout=60).get("StatusCode", 1)
-        out = container.logs(stdout=True, stderr=False).decode(errors="replace").strip()
-        version = out.splitlines()[-1] if status == 0 and out else ""
-    except docker.errors.APIError:
-        version = ""  # no python3 at all, or the image cannot run
-    finally:
-        if container is not None:
-            try:
-                container.remove(force=True)
-            except docker.errors.APIError:
-                pass
-    _ipykernel_cache[image_id] = version
-    _save_cache()
-    return version
+        found = find_interpreter(client, image_id)
+    except ImageError:
+        return ""  # the image cannot run at all
+    return found.ipykernel if found else ""
 
 
 def list_images(client: docker.DockerClient, detect: bool = True) -> list[dict]:
     """Local images of a host with tags, digests, size, creation time and ipykernel presence."""
-    _load_cache()
     result = []
     for image in client.images.list():
         attrs = image.attrs
         if not image.tags and not attrs.get("RepoDigests"):
             continue  # dangling layers are noise in a picker
-        version = ipykernel_version(client, image.id) if detect else _ipykernel_cache.get(image.id)
+        known, found = cached(image.id)
+        if detect and not known:
+            ipykernel_version(client, image.id)
+            known, found = cached(image.id)
+        version = (found.ipykernel if found else "") if known else None
         result.append(
             {
                 "id": image.id,
@@ -199,6 +152,8 @@ def list_images(client: docker.DockerClient, detect: bool = True) -> list[dict]:
                 "created": attrs.get("Created"),
                 "has_ipykernel": bool(version) if version is not None else None,
                 "ipykernel_version": version or None,
+                "python": found.path if found else None,
+                "python_version": found.version if found else None,
             }
         )
     result.sort(key=lambda i: (i["tags"] or [""])[0])

@@ -61,6 +61,8 @@ class LaunchPlan:
     launch_timeout: float = 60.0
     workspace_volume: str | None = None  # remote hosts: the per-notebook-directory volume
     workspace_dir: str | None = None  # …and where it is mounted
+    entrypoint: tuple[str, ...] | None = None  # None: the image's own; (): cleared
+    find_python: bool = False  # argv[0] is the default `python`: replace it by the image's interpreter
 
     @property
     def container_name(self) -> str:
@@ -98,6 +100,8 @@ class LaunchPlan:
             "user": self.user or None,
             "working_dir": self.working_dir or None,
         }
+        if self.entrypoint is not None:
+            kwargs["entrypoint"] = list(self.entrypoint)
         if placement.publishes:
             # loopback: the kernel manager's own (free) port numbers, stable across restarts;
             # elsewhere: the previous host ports on a restart, else any free ones

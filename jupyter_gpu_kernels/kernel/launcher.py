@@ -23,6 +23,7 @@ import zmq.asyncio
 
 from ..daemon.containers import ContainerOps
 from ..daemon.images import ensure_image
+from ..daemon.interpreters import entrypoint_hint, with_interpreter
 from ..daemon.allocator import GPUAllocator
 from ..daemon.networks import KERNEL_NETWORK, ensure_kernel_network
 from ..daemon.plan import KERNEL_PORT_NAMES, LaunchPlan, LaunchResult, Placement
@@ -46,17 +47,21 @@ class KernelLauncher:
         self.ops = ops
         self.log = log
 
-    async def prepare(self, plan: LaunchPlan) -> tuple[Any, str]:
-        """Connect, make sure the image is there (pull time is not launch time), pick the mode."""
+    async def prepare(self, plan: LaunchPlan) -> tuple[Any, str, LaunchPlan, str]:
+        """Connect, make sure the image is there (pull time is not launch time), find its Python
+        (refusing an image that cannot run a kernel before anything is created), pick the mode.
+        Returns the client, the mode, the plan with the image's interpreter, and the ENTRYPOINT hint
+        for a kernel that exits or never answers."""
         client = await _thread(transport.connect, self.host)
-        await _thread(ensure_image, client, plan.image, plan.pull_policy, host_name=self.host.name,
-                      progress=self.log.info)
+        image = await _thread(ensure_image, client, plan.image, plan.pull_policy, host_name=self.host.name,
+                              progress=self.log.info)
+        plan = await _thread(with_interpreter, client, plan, image)
         mode = await _thread(self.ops.connection_mode, client, self.host, plan.connection_mode)
-        return client, mode
+        return client, mode, plan, entrypoint_hint(image.attrs, plan.entrypoint)
 
     async def launch(self, plan: LaunchPlan, info: dict, previous: LaunchResult | None) -> LaunchResult:
         """Create, copy in, start and wait; ``previous`` (a restart) keeps GPUs, address and ports."""
-        client, mode = await self.prepare(plan)
+        client, mode, plan, hint = await self.prepare(plan)
         ports = {name: int(info[name]) for name in KERNEL_PORT_NAMES if info.get(name)}
         container = None
         try:
@@ -77,6 +82,13 @@ class KernelLauncher:
                 container_ip=container_ip, container_ports=dict(ports), gpu_ids=placement.gpu_ids,
             )
             await self.wait_ready(container, plan, result, info)
+        except KernelLaunchError as e:
+            if container is not None:
+                await _thread(self.ops.remove, container)
+            await _thread(transport.cancel_forwards, self.host, plan.kernel_id)
+            if hint and ("exited before it was ready" in str(e) or "did not answer within" in str(e)):
+                raise KernelLaunchError(f"{e}{hint}") from e
+            raise
         except BaseException:
             if container is not None:
                 await _thread(self.ops.remove, container)

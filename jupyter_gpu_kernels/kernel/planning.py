@@ -18,6 +18,7 @@ from ..daemon.images import check_image_ref
 from ..daemon.plan import CONNECTION_DIR, LaunchPlan, connection_file_path, server_user
 from ..daemon.records import KernelContainer
 from ..daemon.workspace import workspace_volume_name
+from ..errors import SpecError
 from ..hosts.registry import DockerHost
 from ..specs.gpus import parse_gpus
 from ..specs.resources import Mount, allowed, check_env_name, parse_cpus, parse_mount, parse_size
@@ -36,6 +37,7 @@ class LaunchContext:
     spec_argv: tuple[str, ...] = ()
     kernel_name: str = ""
     root_dir: str | None = None  # the server's root directory, when there is a server
+    extra_arguments: tuple[str, ...] = ()  # start_kernel(extra_arguments=…): appended to the argv
 
 
 def container_env(settings: Any, ctx: LaunchContext, home: str | None) -> dict[str, str]:
@@ -74,6 +76,31 @@ def _mounts_and_workdir(settings: Any, host: DockerHost, ctx: LaunchContext) -> 
     return mounts, working_dir, volume
 
 
+def kernel_argv(settings: Any, ctx: LaunchContext) -> tuple[tuple[str, ...], bool]:
+    """The kernel command (as jupyter_client's ``format_kernel_cmd``: argv + extra_arguments), and
+    whether its leading ``python`` is the default one, to be replaced by the image's own interpreter
+    at launch. An argv set explicitly (provisioner setting, or a kernelspec argv other than the
+    default) is used as is."""
+    explicit = tuple(settings.argv or ())
+    spec = tuple(ctx.spec_argv or ())
+    argv = explicit or spec or DEFAULT_ARGV
+    find_python = not explicit and argv == DEFAULT_ARGV
+    extra = tuple(ctx.extra_arguments or ())
+    if not all(isinstance(a, str) for a in extra):
+        raise SpecError(f"invalid extra_arguments {list(extra)!r}: expected a list of strings")
+    return argv + extra, find_python
+
+
+def parse_entrypoint(value: Any) -> tuple[str, ...] | None:
+    """None (keep the image's ENTRYPOINT), [] (clear it) or a list of strings (replace it)."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not all(isinstance(a, str) for a in value):
+        raise SpecError(f"invalid entrypoint {value!r}: expected a list of strings, [] to clear the "
+                        "image's ENTRYPOINT, or unset to keep it", field="entrypoint")
+    return tuple(value)
+
+
 def _user(settings: Any, host: DockerHost) -> str | None:
     if settings.user == "server":
         return server_user() if host.is_local else None
@@ -103,7 +130,7 @@ def build_plan(settings: Any, host: DockerHost, ctx: LaunchContext, policy: Any)
         server=f"{socket.gethostname()}:{os.getpid()}",
         owner=getpass.getuser(),
     )
-    argv = tuple(settings.argv or ctx.spec_argv or DEFAULT_ARGV)
+    argv, find_python = kernel_argv(settings, ctx)
     connection_file = connection_file_path(ctx.kernel_id)
     return LaunchPlan(
         kernel_id=ctx.kernel_id,
@@ -128,4 +155,6 @@ def build_plan(settings: Any, host: DockerHost, ctx: LaunchContext, policy: Any)
         launch_timeout=float(settings.launch_timeout),
         workspace_volume=volume,
         workspace_dir=settings.remote_workspace if volume else None,
+        entrypoint=parse_entrypoint(getattr(settings, "entrypoint", None)),
+        find_python=find_python,
     )

@@ -11,8 +11,12 @@ calls each and when) and the settings (traits). It delegates:
 - ``pre_launch`` → :func:`.planning.build_plan` (validation; a frozen ``LaunchPlan``);
 - ``launch_kernel`` → :class:`.launcher.KernelLauncher` (image, GPUs, container, forwards,
   heartbeat; a ``LaunchResult``);
-- ``poll``/``send_signal``/``cleanup`` → :class:`~..daemon.containers.ContainerOps`
-  (``container_ops_class`` lets a subclass or config replace the container operations).
+- ``poll``/``send_signal``/``cleanup`` → :class:`.watch.ContainerWatch` over
+  :class:`~..daemon.containers.ContainerOps` (``container_ops_class`` lets a subclass or config
+  replace the container operations): deaths explained (``last_death``), host outages survived.
+
+Under a Jupyter server, our errors from ``pre_launch``/``launch_kernel`` leave as HTTP errors
+with our status and message (:func:`..errors.http_errors_under_server`).
 
 Every Docker call runs in a worker thread so the server's event loop never blocks.
 """
@@ -25,8 +29,6 @@ import os
 import signal
 from typing import Any
 
-import docker
-import docker.errors
 import zmq
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import KernelProvisionerBase
@@ -35,12 +37,12 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, List, Type, Unico
 from ..daemon.containers import ContainerOps
 from ..daemon.images import PULL_POLICIES
 from ..daemon.plan import LaunchPlan, LaunchResult
-from ..errors import GPUKernelsError
-from ..hosts import transport
+from ..errors import GPUKernelsError, http_errors_under_server
 from ..hosts.registry import DockerHost, DockerHosts
 from ..policy import image_policy, server_config
 from .launcher import KernelLauncher
 from .planning import LaunchContext, build_plan
+from .watch import ContainerWatch
 
 
 class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
@@ -122,10 +124,11 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
     # --- state ---
     plan: LaunchPlan | None = None  # built by pre_launch, never changed
     result: LaunchResult | None = None  # what the last launch produced; a restart reuses it
-    host_error: str | None = None  # set while the kernel's host cannot be reached
+    launch_error: str | None = None  # why the last (re)start failed; the kernel is dead until one works
     _host: DockerHost | None = None
     _exit_code: int | None = None
     _ops: ContainerOps | None = None
+    _watch: ContainerWatch | None = None
     _running: bool = False  # a container of this kernel exists (result.container_id is current)
 
     # what tests, the REST API and `get_provisioner_info` read
@@ -149,12 +152,26 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
     def has_process(self) -> bool:
         return self.container_id is not None
 
+    @property
+    def host_error(self) -> str | None:  # set while the kernel's host cannot be reached
+        return self.watch.host_error
+
+    @property
+    def last_death(self) -> dict[str, Any] | None:  # why the container last died unasked (REST rows)
+        return self.watch.last_death
+
     # ------------------------------------------------------------------ helpers
     @property
     def ops(self) -> ContainerOps:
         if self._ops is None:
             self._ops = self.container_ops_class(self.log)
         return self._ops
+
+    @property
+    def watch(self) -> ContainerWatch:
+        if self._watch is None:
+            self._watch = ContainerWatch(self.kernel_id, self.ops, self.log)
+        return self._watch
 
     def _hosts(self) -> DockerHosts:
         """Admin hosts come from the server's config files too (also outside a server, e.g. nbclient)."""
@@ -171,16 +188,12 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         root = getattr(getattr(self.parent, "parent", None), "root_dir", None)
         return os.path.abspath(os.path.expanduser(root)) if root else None
 
-    async def _container(self) -> Any:
-        assert self._host is not None and self.result is not None
-        client = await asyncio.to_thread(transport.connect, self._host)
-        return await asyncio.to_thread(self.ops.get, client, self.result.container_id)
-
     def _forget_connection_file(self) -> None:
         if self.parent is not None:  # nothing of the kernel exists; leave no connection file behind
             self.parent.cleanup_connection_file()
 
     # ------------------------------------------------------------------ lifecycle
+    @http_errors_under_server
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         """Validate everything and build the launch plan; nothing is created here."""
         km = self.parent
@@ -199,6 +212,8 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         self.plan = build_plan(self, self._host, ctx, image_policy(self.config))
         if km is not None:
             self._prepare_keys(km)
+            if self.result is not None and km.ip == self.result.address:
+                km.ip = "127.0.0.1"  # new ports (restarts) are chosen here, never on the container's address
             if "env" in kwargs:
                 km.write_connection_file(jupyter_session=kwargs["env"].get("JPY_SESSION_NAME", ""))
             else:
@@ -223,6 +238,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         if wants and km.curve_publickey is None:
             km.curve_publickey, km.curve_secretkey = zmq.curve_keypair()
 
+    @http_errors_under_server
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         """Ensure the image, pick GPUs, create and start the container, wait for the heartbeat."""
         assert self.plan is not None and self._host is not None
@@ -231,11 +247,11 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         launcher = KernelLauncher(self._host, self.ops, self.log)
         try:
             self.result = await launcher.launch(self.plan, info, previous=self.result)
-        except BaseException:
-            self._running = False
+        except BaseException as e:
+            self._running, self.launch_error = False, str(e) or type(e).__name__
             self._forget_connection_file()
             raise
-        self._running = True
+        self._running, self.launch_error, self.watch.stopping = True, None, False
         info.update(self.result.ports)
         info["ip"] = self.result.address
         info["transport"] = "tcp"
@@ -243,23 +259,12 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         return info
 
     async def poll(self) -> int | None:
-        """None while the container runs, else its exit code (also when it disappeared)."""
+        """None while the container runs (or its host is unreachable: state unknown, the restarter
+        waits), else its exit code; the first time it is seen dead unasked, why is recorded."""
         if self.container_id is None:
             return self._exit_code if self._exit_code is not None else 0
-        try:
-            container = await self._container()
-        except docker.errors.NotFound:
-            return 0
-        except (GPUKernelsError, docker.errors.DockerException, OSError) as e:
-            # Not "dead": the kernel may well be running there. Say so, and let the restarter wait.
-            if self.host_error is None:
-                self.log.warning("kernel %s: host %s is unreachable, its state is unknown: %s", self.kernel_id, self.host, e)
-            self.host_error = f"host {self.host!r} is unreachable: {e}"
-            return None
-        if self.host_error is not None:
-            self.log.info("kernel %s: host %s is reachable again", self.kernel_id, self.host)
-            self.host_error = None
-        return self.ops.state(container)
+        assert self._host is not None
+        return await self.watch.poll(self._host, self.container_id)
 
     async def wait(self) -> int | None:
         while True:
@@ -270,44 +275,33 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             await asyncio.sleep(0.1)
 
     async def send_signal(self, signum: int) -> None:
-        """Signals go to the container's init, which forwards them to the kernel (interrupt = SIGINT)."""
+        """Signals go to the container's init, which forwards them to the kernel's process group
+        (interrupt = SIGINT); an unreachable host is logged, not raised."""
         if self.container_id is None or signum == 0:
             return
-        try:
-            container = await self._container()
-        except docker.errors.NotFound:
-            return
-        await asyncio.to_thread(self.ops.signal, container, signum)
+        assert self._host is not None
+        await self.watch.signal(self._host, self.container_id, signum)
 
     async def kill(self, restart: bool = False) -> None:
+        self.watch.stopping = True
         await self.send_signal(signal.SIGKILL)
 
     async def terminate(self, restart: bool = False) -> None:
+        self.watch.stopping = True
         await self.send_signal(signal.SIGTERM)
 
     async def cleanup(self, restart: bool = False) -> None:
         """Remove the container and its forwards; on restart the launch result is kept (same GPUs,
-        address and ports for the new container)."""
-        if self.container_id is None:
-            return
-        try:
-            container = await self._container()
-            await asyncio.to_thread(self.ops.remove, container)
-        except docker.errors.NotFound:
-            pass
-        except GPUKernelsError as e:
-            self.log.warning("kernel %s: could not remove its container: %s", self.kernel_id, e)
-        assert self._host is not None
-        try:
-            await asyncio.to_thread(transport.cancel_forwards, self._host, self.kernel_id)
-        except Exception as e:  # never let cleanup fail on a dead host
-            self.log.warning("kernel %s: could not cancel port forwards: %s", self.kernel_id, e)
+        address and ports for the new container). An unreachable host is logged, never raised."""
+        if self.container_id is not None:
+            assert self._host is not None
+            await self.watch.remove(self._host, self.container_id)
         self._running = False
         if not restart:
             self.result = None
 
     async def shutdown_requested(self, restart: bool = False) -> None:
-        return None
+        self.watch.stopping = True  # the kernel is asked to exit: its death is no fault
 
     def get_shutdown_wait_time(self, recommended: float = 5.0) -> float:
         return max(recommended, 5.0)

@@ -388,6 +388,90 @@ def _tar(rootfs: Path, out: Path) -> None:
     os.replace(tmp, out)
 
 
+# ----------------------------------------------------------------------------- image shapes
+# Images shaped like the ones GPU users have, derived from the two test images with a small
+# Dockerfile (no network: the build runs with network "none", nothing is pulled). Each is
+# tagged ``jupyter-gpu-kernels-test:shape-<name>`` and rebuilt when its base image changes.
+LABEL_BASE = "org.jupyter.gpu-kernels.test-base"
+NVIDIA_ENTRYPOINT = """#!/bin/sh
+# like nvidia/cuda's nvidia_entrypoint.sh: print a banner, then run the command
+echo "== CUDA (fake) ==" >&2
+export NVIDIA_ENTRYPOINT_RAN=1
+exec "$@"
+"""
+SHAPES: dict[str, tuple[str, str]] = {
+    # python3 only (no `python`), ipykernel importable by python3, an nvidia-style entrypoint script
+    "python3-only": ("ipykernel", """
+RUN rm -f /usr/bin/python /usr/local/bin/python
+COPY nvidia_entrypoint.sh /opt/nvidia/nvidia_entrypoint.sh
+RUN chmod 755 /opt/nvidia/nvidia_entrypoint.sh
+ENTRYPOINT ["/opt/nvidia/nvidia_entrypoint.sh"]
+USER 1000
+"""),
+    # conda layout: the only interpreter on PATH is /opt/conda/bin/python (a venv of copies)
+    "conda": ("ipykernel", """
+RUN python3 -m venv --copies --system-site-packages --without-pip /opt/conda && rm -f /usr/bin/python
+ENV PATH=/opt/conda/bin:/usr/local/sbin:/usr/sbin:/sbin
+USER 1000
+"""),
+    # docker-stacks: USER 1000, ENTRYPOINT ["tini", "-g", "--"] (tini is the host's docker-init)
+    "stacks": ("ipykernel", """
+COPY tini /usr/bin/tini
+ENTRYPOINT ["tini", "-g", "--"]
+USER 1000
+"""),
+    # no Python at all
+    "no-python": ("plain", """
+RUN rm -rf /usr/bin/python* /usr/lib/python3* /usr/local/lib/python3*
+USER 1000
+"""),
+    # an ENTRYPOINT that ignores its arguments and exits
+    "bad-entrypoint": ("ipykernel", """
+ENTRYPOINT ["/bin/sh", "-c", "echo 'entrypoint: ignoring the command'; exit 0"]
+USER 1000
+"""),
+}
+
+
+def ensure_shape_image(client, shape: str) -> str:
+    """Tag of the ``shape`` image (see SHAPES) in ``client``'s daemon; built from the test images."""
+    import io
+    import tarfile
+
+    import docker
+
+    kind, dockerfile = SHAPES[shape]
+    base = ensure_test_image(client) if kind == "ipykernel" else ensure_plain_image(client)
+    base_id = client.images.get(base).id
+    tag = f"{REPO}:shape-{shape}"
+    try:
+        labels = client.images.get(tag).attrs["Config"].get("Labels") or {}
+        if labels.get(LABEL_BASE) == base_id:
+            return tag
+    except docker.errors.ImageNotFound:
+        pass
+    files = {"Dockerfile": f"FROM {base}\nUSER 0\n{dockerfile}\nLABEL {LABEL_BASE}={base_id}\n".encode(),
+             "nvidia_entrypoint.sh": NVIDIA_ENTRYPOINT.encode()}
+    tini = shutil.which("docker-init") or "/usr/bin/docker-init"
+    if os.path.exists(tini):
+        files["tini"] = Path(os.path.realpath(tini)).read_bytes()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o755
+            tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    log(f"building {tag} from {base}")
+    try:
+        client.images.build(fileobj=buf, custom_context=True, tag=tag, network_mode="none", rm=True,
+                            forcerm=True)
+    except docker.errors.BuildError as e:
+        raise RuntimeError(f"building {tag} failed: {e.msg}\n" + "".join(
+            str(c.get("stream", c.get("error", ""))) for c in e.build_log)) from e
+    return tag
+
+
 # ----------------------------------------------------------------------------- CLI
 def _main(argv: list[str]) -> int:
     cmd = argv[0] if argv else "build"
