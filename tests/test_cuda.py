@@ -1,0 +1,71 @@
+"""Unit tests of :mod:`jupyter_gpu_kernels.specs.cuda` (no Docker): the NVIDIA_REQUIRE_* rules of the
+NVIDIA Container Toolkit and the refusal message."""
+
+import pytest
+
+from jupyter_gpu_kernels.specs.cuda import (
+    Condition, env_dict, mismatch_message, needed_cuda, parse_requirement, requirements, unsatisfied,
+    unsatisfied_in_text, version_tuple,
+)
+
+NVIDIA_CUDA_12_4 = "cuda>=12.4 brand=tesla,driver>=470,driver<471 brand=tesla,driver>=535,driver<536"
+
+
+def test_parse_alternatives_and_conditions():
+    alts = parse_requirement(NVIDIA_CUDA_12_4)
+    assert alts[0] == [Condition("cuda", ">=", "12.4")]
+    assert alts[1] == [Condition("brand", "=", "tesla"), Condition("driver", ">=", "470"), Condition("driver", "<", "471")]
+    assert len(alts) == 3
+    with pytest.raises(ValueError, match="invalid NVIDIA_REQUIRE condition 'cuda~12'"):
+        parse_requirement("cuda~12")
+
+
+def test_versions_compare_numerically():
+    assert version_tuple("12.10") > version_tuple("12.9")
+    assert version_tuple("550.54.15") == (550, 54, 15)
+
+
+@pytest.mark.parametrize("cuda,driver,ok", [
+    ("12.4", "550.54.15", True),     # first alternative
+    ("12.6", "560.1", True),
+    ("12.2", "535.104.05", True),    # brand unknown here, driver 535.x: second-to-last alternative may hold
+    ("12.2", "530.30", False),       # no alternative holds
+    ("11.8", "470.5", True),         # the brand=tesla,driver 470 branch
+])
+def test_or_of_ands(cuda, driver, ok):
+    env = {"NVIDIA_REQUIRE_CUDA": NVIDIA_CUDA_12_4}
+    assert (unsatisfied(env, cuda, driver) is None) is ok
+
+
+def test_failing_condition_is_named():
+    env = {"NVIDIA_REQUIRE_CUDA": "cuda>=13.1"}
+    assert str(unsatisfied(env, "13.0", "580.159")) == "cuda>=13.1"
+    assert unsatisfied(env, "13.1", "590.1") is None
+    assert unsatisfied(env, None, None) is None  # nothing known: the toolkit decides
+
+
+def test_disable_require_and_all_variables_anded():
+    env = {"NVIDIA_REQUIRE_CUDA": "cuda>=13.1", "NVIDIA_DISABLE_REQUIRE": "true"}
+    assert requirements(env) == [] and unsatisfied(env, "12.0", "500") is None
+    env["NVIDIA_DISABLE_REQUIRE"] = "no"  # ParseBool false: still checked
+    assert str(unsatisfied(env, "12.0", "500")) == "cuda>=13.1"
+    env = {"NVIDIA_REQUIRE_CUDA": "cuda>=12.0", "NVIDIA_REQUIRE_DRIVER": "driver>=560", "NVIDIA_REQUIRE_JETPACK": "x"}
+    assert str(unsatisfied(env, "12.4", "550.1")) == "driver>=560"
+
+
+def test_legacy_cuda_version():
+    env = env_dict(["PATH=/usr/bin", "CUDA_VERSION=12.5.1"])
+    assert requirements(env) == ["cuda>=12.5"] and needed_cuda(env) == "12.5"
+    assert str(unsatisfied(env, "12.4", "550")) == "cuda>=12.5"
+    assert requirements(env_dict(["CUDA_VERSION=12.5.1", "NVIDIA_REQUIRE_CUDA=cuda>=12.0"])) == ["cuda>=12.0"]
+
+
+def test_message_and_toolkit_text():
+    msg = mismatch_message("cuda:13.1", "gpu-box", "cuda>=13.1", "13.0", "580.159")
+    assert msg == ("image cuda:13.1 needs CUDA >= 13.1; host 'gpu-box' driver 580.159 supports CUDA 13.0: "
+                   "upgrade the driver or use an image built for CUDA <= 13.0")
+    text = ("OCI runtime create failed: ... nvidia-container-cli: requirement error: unsatisfied condition: "
+            "cuda>=13.1, please update your driver to a newer version, or use an earlier cuda container: unknown")
+    assert unsatisfied_in_text(text) == "cuda>=13.1"
+    assert unsatisfied_in_text("unknown device") is None
+    assert needed_cuda({"NVIDIA_REQUIRE_CUDA": NVIDIA_CUDA_12_4}) == "12.4"
