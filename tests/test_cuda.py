@@ -69,3 +69,37 @@ def test_message_and_toolkit_text():
     assert unsatisfied_in_text(text) == "cuda>=13.1"
     assert unsatisfied_in_text("unknown device") is None
     assert needed_cuda({"NVIDIA_REQUIRE_CUDA": NVIDIA_CUDA_12_4}) == "12.4"
+
+
+# ------------------------------------------------------------------ the fake toolkit enforces it too (no daemon)
+def _hook(tmp_path, env, gpus_file=None):
+    import json
+    import subprocess
+    from pathlib import Path
+
+    bundle = tmp_path / "bundle"
+    (bundle / "rootfs" / "usr" / "bin").mkdir(parents=True, exist_ok=True)
+    (bundle / "config.json").write_text(json.dumps({"root": {"path": "rootfs"}, "process": {"env": env}}))
+    state = json.dumps({"ociVersion": "1.0.2", "id": "x", "status": "creating", "pid": 1, "bundle": str(bundle)})
+    hook = Path(__file__).parent / "support" / "fake_nvidia" / "nvidia-container-runtime-hook"
+    extra = {"FAKE_NVIDIA_GPUS_FILE": str(gpus_file)} if gpus_file else {}
+    return subprocess.run([str(hook), "prestart"], input=state, text=True, capture_output=True, env=extra)
+
+
+def test_fake_hook_enforces_require_cuda(tmp_path):
+    r = _hook(tmp_path, ["NVIDIA_VISIBLE_DEVICES=0", "NVIDIA_REQUIRE_CUDA=cuda>=13.1 brand=tesla,driver>=470,driver<471"])
+    assert r.returncode == 1
+    assert "requirement error: unsatisfied condition: cuda>=13.1, please update your driver" in r.stderr
+    assert unsatisfied_in_text(r.stderr) == "cuda>=13.1"
+    assert _hook(tmp_path, ["NVIDIA_VISIBLE_DEVICES=0", "NVIDIA_REQUIRE_CUDA=cuda>=12.4"]).returncode == 0
+    r = _hook(tmp_path, ["NVIDIA_VISIBLE_DEVICES=0", "NVIDIA_REQUIRE_CUDA=cuda>=13.1", "NVIDIA_DISABLE_REQUIRE=1"])
+    assert r.returncode == 0, r.stderr
+    # no GPUs visible: nothing is checked (as with the real hook)
+    assert _hook(tmp_path, ["NVIDIA_VISIBLE_DEVICES=void", "NVIDIA_REQUIRE_CUDA=cuda>=99"]).returncode == 0
+    # a legacy image and a driver version from the GPU table
+    import json
+    table = tmp_path / "gpus.json"
+    table.write_text(json.dumps([{"index": 0, "uuid": "GPU-x", "name": "A", "cuda_version": "13.0", "driver_version": "580.159"}]))
+    r = _hook(tmp_path, ["NVIDIA_VISIBLE_DEVICES=all", "CUDA_VERSION=13.1.0"], table)
+    assert r.returncode == 1 and "unsatisfied condition: cuda>=13.1" in r.stderr
+    assert _hook(tmp_path, ["NVIDIA_VISIBLE_DEVICES=all", "NVIDIA_REQUIRE_DRIVER=driver>=580"], table).returncode == 0

@@ -216,6 +216,10 @@ def test_crashing_kernel_shows_log(jdirs, test_image, no_leftovers):
 
 def test_plain_image_without_ipykernel_is_explained(jdirs, plain_image, no_leftovers):
     install_spec("plain", plain_image)
+    # refused before any container exists (issue #13); an explicit argv still runs and shows the log
+    msg = _start_fails("plain", ImageError, "but no ipykernel")
+    assert plain_image in msg and "pip install ipykernel" in msg
+    edit_spec("plain", argv=["python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"])
     msg = _start_fails("plain", KernelLaunchError, "exited before it was ready")
     assert "No module named ipykernel_launcher" in msg
 
