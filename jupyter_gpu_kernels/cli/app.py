@@ -16,12 +16,15 @@ import sys
 from typing import Sequence
 
 from ..errors import GPUKernelsError, SpecError
+from ..hosts.ssh import close_tunnels_since, ssh_tunnels
 from .base import Command, UsageError
+from .build import BuildApp, CommitApp
 from .envs import EnvsApp
 from .hosts import DoctorApp, GPUsApp, HostsApp
 from .images import CopyImageApp, ImagesApp, PullApp
 from .kernels import KernelsApp, SyncApp
 from .kernelspecs import InstallApp, ListApp, RemoveApp
+from .prune import PruneApp
 
 
 class GPUKernelsApp(Command):
@@ -45,6 +48,9 @@ jupyter gpu-kernels doctor"""
         "copy-image": (CopyImageApp, "copy an image from one host to another (docker save | docker load)"),
         "doctor": (DoctorApp, "check daemons, GPU drivers, images and hosts; print what to fix"),
         "gpus": (GPUsApp, "GPU inventory of a host, with the kernels holding each GPU"),
+        "build": (BuildApp, "build an image from a Dockerfile on a host, with the log"),
+        "commit": (CommitApp, "save a running kernel's container as an image (a Dockerfile is the durable way)"),
+        "prune": (PruneApp, "remove kernel containers whose owner process is gone (frees their GPUs)"),
     }
 
 
@@ -62,6 +68,7 @@ def _leaf(app: Command) -> Command:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``jupyter gpu-kernels`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     app = GPUKernelsApp()
+    tunnels_before = ssh_tunnels()
     try:
         app.initialize(list(sys.argv[1:] if argv is None else argv))
         return int(app.start() or 0)
@@ -84,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {type(e).__name__}: {_one_line(e)}", file=sys.stderr)
         return 1
     finally:
+        close_tunnels_since(tunnels_before)  # a one-shot command leaves no SSH master behind
         for cls in _app_classes(GPUKernelsApp):
             cls.clear_instance()
 

@@ -12,3 +12,7 @@ IMAGE = f"{PREFIX}.image"
 STARTED = f"{PREFIX}.started"
 OWNER = f"{PREFIX}.owner"
 HOST = f"{PREFIX}.host"
+# owner lease (daemon/leases.py): who must be alive for the kernel to live, and how long it may outlive them
+OWNER_ID = f"{PREFIX}.owner-id"
+OWNER_START = f"{PREFIX}.owner-start"
+ORPHAN_TIMEOUT = f"{PREFIX}.orphan-timeout"

@@ -32,6 +32,9 @@ class KernelContainer:
     server: str = ""  # hostname:pid of the server (or client process) that started it
     owner: str = ""  # the OS user who started it
     started: str = ""  # ISO 8601, UTC
+    owner_id: str = ""  # the owner's lease id (a server's persisted id, or one per client process)
+    owner_start: str = ""  # the owner process's start time (/proc), so a reused pid is not taken for it
+    orphan_timeout: str = ""  # seconds the kernel outlives its owner ('' : never reaped, older containers)
     # from Docker, not from labels:
     container: str = ""  # short id
     state: str = ""  # Docker's status: created, running, exited, …
@@ -50,6 +53,9 @@ class KernelContainer:
             L.SERVER: self.server,
             L.OWNER: self.owner,
             L.STARTED: self.started,
+            L.OWNER_ID: self.owner_id,
+            L.OWNER_START: self.owner_start,
+            L.ORPHAN_TIMEOUT: self.orphan_timeout,
         }
 
     @classmethod
@@ -67,6 +73,9 @@ class KernelContainer:
             server=get(L.SERVER, ""),
             owner=get(L.OWNER, ""),
             started=get(L.STARTED, ""),
+            owner_id=get(L.OWNER_ID, ""),
+            owner_start=get(L.OWNER_START, ""),
+            orphan_timeout=get(L.ORPHAN_TIMEOUT, ""),
             container=container,
             state=state,
         )

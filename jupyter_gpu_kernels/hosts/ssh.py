@@ -12,6 +12,9 @@ agents and ProxyJump work as they do for the Docker CLI:
   network interfaces, and forwards are cancelled with the kernel;
 - a watchdog re-establishes a dropped connection and restores every forward on the
   same local ports, so ZeroMQ reconnects by itself and the kernel carries on.
+
+Every ``ssh`` argv ends with ``--`` and the destination, so a host name can never be read as
+an option (``ssh://-oProxyCommand=…`` is also refused when the URL is parsed, in ``.registry``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from ..errors import HostError
 from .registry import DockerHost
 
 CONNECT_TIMEOUT = 6
+# a master with no session, forward or connection through it for this long exits by itself, so one
+# left by a process that died (SIGKILL) does not live on; while kernels are connected it is not idle
+CONTROL_PERSIST = 300
 _tunnels: dict[str, "SSHTunnel"] = {}
 _lock = threading.Lock()
 
@@ -52,6 +58,8 @@ class SSHTunnel:
         url = urlparse(host.url)
         self.dest = url.hostname or ""
         self.user = url.username
+        if not self.dest or self.dest.startswith("-") or (self.user or "").startswith("-"):
+            raise HostError(f"host {host.name!r}: {host.url!r} is not a valid ssh:// URL")
         self.port = url.port
         key = hashlib.sha256(f"{host.name}\0{host.url}".encode()).hexdigest()[:12]
         # unix socket paths are limited to ~100 bytes: keep the directory short
@@ -83,7 +91,8 @@ class SSHTunnel:
         return argv
 
     def _ctl(self, *args: str, timeout: float = 10) -> subprocess.CompletedProcess:
-        return subprocess.run([*self._base(), *args, self.dest], capture_output=True, text=True, timeout=timeout)
+        return subprocess.run([*self._base(), *args, "--", self.dest], capture_output=True, text=True,
+                              timeout=timeout)
 
     def alive(self) -> bool:
         if not self.control.exists():
@@ -98,8 +107,8 @@ class SSHTunnel:
         os.chmod(self.dir, 0o700)
         for stale in (self.control, self.docker_sock):
             stale.unlink(missing_ok=True)
-        argv = [*self._base(), "-M", "-N", "-f", "-o", "ControlPersist=yes",
-                "-L", f"{self.docker_sock}:{self.remote_socket}", self.dest]
+        argv = [*self._base(), "-M", "-N", "-f", "-o", f"ControlPersist={CONTROL_PERSIST}",
+                "-L", f"{self.docker_sock}:{self.remote_socket}", "--", self.dest]
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=CONNECT_TIMEOUT + 4, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
@@ -206,6 +215,25 @@ def tunnel_for(host: DockerHost) -> SSHTunnel:
                 t.close()
             t = _tunnels[host.name] = SSHTunnel(host)
         return t
+
+
+def ssh_tunnels() -> dict[str, "SSHTunnel"]:
+    """The tunnels this process holds now (by host name), for :func:`close_tunnels_since`."""
+    with _lock:
+        return dict(_tunnels)
+
+
+def close_tunnels_since(before: dict[str, "SSHTunnel"]) -> None:
+    """Close the tunnels opened since ``before`` was taken (a one-shot command's), keeping older ones."""
+    with _lock:
+        new = [(name, t) for name, t in _tunnels.items() if before.get(name) is not t]
+        for name, _ in new:
+            del _tunnels[name]
+    for _, t in new:
+        try:
+            t.close()
+        except Exception:  # ssh gone already
+            pass
 
 
 def close_all() -> None:

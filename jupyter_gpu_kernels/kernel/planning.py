@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import getpass
 import os
-import socket
 from dataclasses import dataclass
 from typing import Any
 
 from ..daemon.images import check_image_ref
+from ..daemon.leases import current_owner
 from ..daemon.plan import CONNECTION_DIR, LaunchPlan, connection_file_path, server_user
 from ..daemon.records import KernelContainer
 from ..daemon.workspace import workspace_volume_name
@@ -119,6 +119,7 @@ def build_plan(settings: Any, host: DockerHost, ctx: LaunchContext, policy: Any)
     mounts, working_dir, volume = _mounts_and_workdir(settings, host, ctx)
     user = _user(settings, host)
     env = container_env(settings, ctx, f"{CONNECTION_DIR}/home" if user else None)
+    owner = current_owner()
     record = KernelContainer(
         kernel_id=ctx.kernel_id,
         host=host.name,
@@ -127,8 +128,11 @@ def build_plan(settings: Any, host: DockerHost, ctx: LaunchContext, policy: Any)
         notebook=env.get("JPY_SESSION_NAME", ""),
         gpu_request=str(gpu_request),
         gpu_shared=bool(settings.gpu_sharing),
-        server=f"{socket.gethostname()}:{os.getpid()}",
+        server=owner.server,
         owner=getpass.getuser(),
+        owner_id=owner.owner_id,
+        owner_start=owner.start,
+        orphan_timeout=f"{max(0.0, float(getattr(settings, 'orphan_timeout', 60.0))):g}",
     )
     argv, find_python = kernel_argv(settings, ctx)
     connection_file = connection_file_path(ctx.kernel_id)

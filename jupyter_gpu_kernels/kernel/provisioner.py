@@ -36,6 +36,7 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, List, Type, Unico
 
 from ..daemon.containers import ContainerOps
 from ..daemon.images import PULL_POLICIES
+from ..daemon.leases import hold_for
 from ..daemon.plan import LaunchPlan, LaunchResult
 from ..errors import GPUKernelsError, http_errors_under_server
 from ..hosts.registry import DockerHost, DockerHosts
@@ -109,6 +110,8 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
     argv = List(Unicode(), config=True, help="Kernel command in the container; default: the kernelspec's argv.")
     cap_drop = List(Unicode(), default_value=["ALL"], config=True, help="Linux capabilities to drop.")
     environment = Unicode("", config=True, help="Name of the environment this kernel was started from (a label).")
+    orphan_timeout = Float(60.0, config=True, help="Seconds the kernel outlives its owner (the server or client "
+                           "process that started it) before any reaper removes it; 0: at once.")
     remote_workspace = Unicode(
         "/workspace",
         config=True,
@@ -252,6 +255,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             self._forget_connection_file()
             raise
         self._running, self.launch_error, self.watch.stopping = True, None, False
+        await asyncio.to_thread(hold_for, self._host)  # the owner lease (daemon/leases.py)
         info.update(self.result.ports)
         info["ip"] = self.result.address
         info["transport"] = "tcp"
