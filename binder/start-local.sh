@@ -6,8 +6,9 @@
 # 1. pip install . (into .venv when the interpreter is externally managed, e.g. Debian's python3)
 # 2. a Docker daemon: reuses a reachable one; otherwise, as root on Debian, installs docker.io and
 #    starts dockerd (left running: JupyterLab needs it)
-# 3. a kernel image: uses any local image with ipykernel; if there is none, builds a small demo
-#    image (Debian bookworm + Python 3 + ipykernel, about a minute) — no registry needed
+# 3. a kernel image: uses any local image whose python3/python has ipykernel (or $JGK_IMAGE), and
+#    starts its kernel once to prove it works; if there is none, builds a small demo image (Debian
+#    bookworm + Python 3 + ipykernel, about a minute) — no registry needed
 # 4. an environment "demo" on that image, so a "demo" kernel is in the Launcher
 # 5. jupyter lab on 127.0.0.1:${PORT:-8888} (the URL with its token is printed)
 set -euo pipefail
@@ -35,16 +36,12 @@ say "Docker daemon"
 export DOCKER_HOST="$("$PY" -m tests.support.dockerd up)"
 say "Docker daemon at $DOCKER_HOST"
 
-IMAGE="${JGK_IMAGE:-$("$PY" - <<'PYEOF'
-import docker
-from jupyter_gpu_kernels.daemon.images import list_images
-usable = [t for i in list_images(docker.from_env()) if i["has_ipykernel"] for t in i["tags"]]
-print(usable[0] if usable else "")
-PYEOF
-)}"
+# the first image whose python3/python has ipykernel (or $JGK_IMAGE), checked by starting its kernel
+IMAGE="$("$PY" binder/pick_image.py ${JGK_IMAGE:+"$JGK_IMAGE"})"
 if [ -z "$IMAGE" ]; then
     say "no image with ipykernel here: building the demo image"
     IMAGE="$("$PY" -c 'import docker; from tests.support.image import ensure_test_image; print(ensure_test_image(docker.from_env()))' | tail -n 1)"
+    IMAGE="$("$PY" binder/pick_image.py "$IMAGE")"
 fi
 say "kernel image: $IMAGE"
 if ! "$PY" -m jupyter_gpu_kernels.cli envs list --json | grep -q '"name": "demo"'; then

@@ -232,3 +232,20 @@ async def test_shapes_through_the_server(jp_fetch, jp_ws_fetch, jp_environ, shap
         body = e.value.response.body.decode()
         assert text in body and shapes[shape] in body, body
     assert not [c for c in our_containers(docker_client) if c.id not in before]
+
+
+def test_start_local_picks_and_checks_a_python3_only_image(shapes, docker_client, no_leftovers):
+    """binder/start-local.sh's image step (binder/pick_image.py) with a python3-only image, and with
+    an image that cannot run a kernel."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "binder" / "pick_image.py"
+    ok = subprocess.run([sys.executable, str(script), shapes["python3-only"]], capture_output=True, text=True,
+                        timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == shapes["python3-only"] and "kernel runs with /usr/bin/python3" in ok.stderr
+    bad = subprocess.run([sys.executable, str(script), shapes["no-python"]], capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 1 and "has no Python" in bad.stderr and not bad.stdout.strip()
