@@ -15,6 +15,7 @@ from traitlets import Bool, Unicode
 
 from ..errors import SpecError
 from .base import Command, flag, print_table
+from .envs_export import EnvsExportApp
 from .kernelspecs import ContainerOptions
 
 
@@ -157,4 +158,5 @@ class EnvsApp(EnvsListApp):
         "edit": (EnvsEditApp, "change an environment (only the options given)"),
         "remove": (EnvsRemoveApp, EnvsRemoveApp.description),
         "from-notebook": (EnvsFromNotebookApp, "recreate the environment a notebook ran in, from its metadata"),
+        "export": (EnvsExportApp, "print an environment as a docker run line, compose service, Dockerfile or JSON"),
     }

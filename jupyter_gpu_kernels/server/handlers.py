@@ -240,6 +240,8 @@ class KernelHandler(BaseHandler):
 
 
 def handlers(base_url: str) -> list[tuple[str, type]]:
+    from .build_handlers import build_routes  # here, not at the top: it imports this module
+
     def route(path: str) -> str:
         return url_path_join(base_url, NAMESPACE, path)
 
@@ -254,4 +256,5 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
         (route(rf"environments/(?P<name>{name})"), EnvironmentHandler),
         (route("kernels"), KernelsHandler),
         (route(rf"kernels/(?P<kernel_id>{name})"), KernelHandler),
+        *build_routes(route, name),
     ]
