@@ -142,7 +142,8 @@ async def test_allowlist_enforced_on_every_path(jp_fetch, plain_image, test_imag
     install("sneaky", kernel_json("sneaky", {"image": plain_image}), user=True)
     with pytest.raises(HTTPClientError) as e:
         await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "sneaky"}))
-    assert e.value.code == 500
+    assert e.value.code == 403  # issue #14: our status and message, no longer "500 Unhandled error"
+    assert "is not allowed" in json.loads(e.value.response.body)["message"]
     km = jp_serverapp.kernel_manager
     assert not [k for k in km.list_kernel_ids()]
     from jupyter_core.paths import jupyter_runtime_dir
