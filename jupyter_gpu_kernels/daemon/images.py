@@ -25,10 +25,10 @@ _DOMAIN = rf"(?:{_DOMAIN_COMP}(?:\.{_DOMAIN_COMP})*|\[[0-9a-fA-F:]+\])(?::[0-9]+
 _PATH_COMP = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _TAG = r"[\w][\w.\-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[\-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}"
-_REFERENCE = re.compile(
-    rf"^(?:{_DOMAIN}/)?{_PATH_COMP}(?:/{_PATH_COMP})*(?::{_TAG})?(?:@{_DIGEST})?$"
+_REFERENCE = re.compile(  # fullmatch, ASCII: no trailing newline, no non-ASCII word characters
+    rf"(?:{_DOMAIN}/)?{_PATH_COMP}(?:/{_PATH_COMP})*(?::{_TAG})?(?:@{_DIGEST})?", re.ASCII
 )
-_IMAGE_ID = re.compile(r"^(?:sha256:)?[0-9a-f]{64}$")
+_IMAGE_ID = re.compile(r"(?:sha256:)?[0-9a-f]{64}")
 
 ProgressFn = Callable[[str], None]
 
@@ -38,7 +38,7 @@ def check_image_ref(ref: object) -> str:
     if not isinstance(ref, str) or not ref.strip():
         raise SpecError("no image given: set the image, e.g. 'python:3.12' or 'registry:5000/team/ml:1.2'")
     ref = ref.strip()
-    if len(ref) > 512 or not (_REFERENCE.match(ref) or _IMAGE_ID.match(ref)):
+    if len(ref) > 512 or not (_REFERENCE.fullmatch(ref) or _IMAGE_ID.fullmatch(ref)):
         raise SpecError(
             f"invalid image reference {ref!r}: expected [registry/]name[:tag][@sha256:digest] in "
             "lower case, e.g. 'python:3.12' or 'ghcr.io/org/image:tag'"

@@ -21,7 +21,7 @@ from ..daemon.workspace import workspace_volume_name
 from ..errors import SpecError
 from ..hosts.registry import DockerHost
 from ..specs.gpus import parse_gpus
-from ..specs.resources import Mount, allowed, check_env_name, parse_cpus, parse_mount, parse_size
+from ..specs.resources import ENV_NAME, Mount, allowed, check_env_name, check_env_value, parse_cpus, parse_mount, parse_size
 
 DEFAULT_ARGV = ("python", "-m", "ipykernel_launcher", "-f", "{connection_file}")
 
@@ -40,16 +40,28 @@ class LaunchContext:
     extra_arguments: tuple[str, ...] = ()  # start_kernel(extra_arguments=…): appended to the argv
 
 
+# The JPY_* variables a kernel reads (ipykernel: the notebook's path). Not JPY_PARENT_PID (a pid
+# on this machine, which the kernel would poll and die on), JPY_INTERRUPT_EVENT (a Windows handle),
+# nor JupyterHub's JPY_API_TOKEN and friends (credentials of the user's server).
+KERNEL_JPY_VARS = frozenset({"JPY_SESSION_NAME"})
+
+
 def container_env(settings: Any, ctx: LaunchContext, home: str | None) -> dict[str, str]:
-    """Only the kernelspec's env, JPY_* and allowlisted variables — never the server's environment."""
+    """Only the kernelspec's env, the JPY_* variables a kernel needs and allowlisted variables —
+    never the server's environment. Every name and value is checked (a name with '=' or a newline,
+    a value with NUL, would reach Docker as something else): SpecError naming ``env``."""
     out = {
         k: v
         for k, v in ctx.env.items()
-        if k in ctx.spec_env_keys or k.startswith("JPY_") or allowed(k, settings.env_allowlist)
+        if k in ctx.spec_env_keys or k in KERNEL_JPY_VARS or allowed(k, settings.env_allowlist)
     }
-    out.pop("JPY_PARENT_PID", None)
-    for key, value in settings.env.items():
-        out[check_env_name(str(key))] = str(value)
+    for key in [k for k in out if k not in ctx.spec_env_keys and not ENV_NAME.fullmatch(k)]:
+        del out[key]  # an odd name in the server's own environment: not passed, not an error
+    for key, value in [*out.items(), *settings.env.items()]:
+        try:
+            out[check_env_name(key)] = check_env_value(key, str(value))
+        except SpecError as e:
+            raise SpecError(str(e), field="env") from None
     if home and "HOME" not in out:
         out["HOME"] = home
     out.setdefault("PYTHONUNBUFFERED", "1")
