@@ -41,7 +41,7 @@ def config_dir(tmp_path, monkeypatch):
     {"image": "python:3.12"},
     {"image": "ghcr.io/org/img:1", "host": "gpu-box", "gpus": "device=0,2", "gpu_sharing": True},
     {"image": "python:3.12", "gpus": 2, "memory": "1.5g", "shm_size": "512m", "cpus": "0.5"},
-    {"image": "python:3.12", "memory": 8 * 1024**3 + 1, "mounts": ["vol:/data:ro", "/tmp:/scratch"],
+    {"image": "python:3.12", "memory": 8 * 1024**3 + 1, "mounts": ["volume:vol:/data:ro", "/tmp:/scratch"],
      "env": {"A": 1, "B": "x=y"}, "pull_policy": "ALWAYS", "environment": "torch"},
     {"image": "python:3.12", "gpus": "nvidia.com/gpu=0,nvidia.com/gpu=1", "cpus": 3},
 ])
@@ -55,13 +55,13 @@ def test_round_trip(config):
 
 def test_typed_values():
     s = KernelSettings.from_config({"image": "python:3.12", "gpus": "2", "memory": "8g", "cpus": "2",
-                                    "mounts": ["vol:/data:ro"], "env": {"N": 3}})
+                                    "mounts": ["volume:vol:/data:ro"], "env": {"N": 3}})
     assert s.gpus == GPURequest("count", count=2)
     assert s.memory == 8 * 1024**3 and s.cpus == 2.0 and s.shm_size is None
     assert s.mounts == (Mount("vol", "/data", True),) and s.env == {"N": "3"}
     assert s.host == "local" and s.pull_policy == "" and s.gpu_sharing is False
     assert s.to_config() == {"image": "python:3.12", "host": "local", "gpus": "2", "memory": "8g", "cpus": 2.0,
-                             "mounts": ["vol:/data:ro"], "env": {"N": "3"}}
+                             "mounts": ["volume:vol:/data:ro"], "env": {"N": "3"}}
     assert format_size(1536 * 1024**2) == "1536m" and format_size(5 * 1024**2 + 1) == "5242881b"
 
 

@@ -71,7 +71,8 @@ def test_sizes_and_cpus():
 def test_mounts(tmp_path):
     m = parse_mount(f"{tmp_path}:/data:ro")
     assert (m.source, m.target, m.read_only) == (str(tmp_path), "/data", True)
-    assert parse_mount("myvolume:/work").is_volume
+    assert parse_mount("volume:myvolume:/work").is_volume
+    assert str(parse_mount("volume:myvolume:/work:ro")) == "volume:myvolume:/work:ro"
     cases = {
         "/data": "expected SRC:DST",
         f"{tmp_path}:data": "must be absolute",
@@ -80,6 +81,8 @@ def test_mounts(tmp_path):
         "./rel:/data": "must be absolute",
         f"{tmp_path}:/": "root",
         "bad volume!:/x": "neither",
+        "relative:/x": "neither an absolute host path nor a named volume",
+        "volume:bad volume!:/x": "not a volume name",
     }
     for spec, msg in cases.items():
         with pytest.raises(SpecError, match=msg) as e:

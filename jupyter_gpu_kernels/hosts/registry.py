@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from jupyter_core.paths import jupyter_config_dir
@@ -24,7 +26,7 @@ from ..userfile import read_section, write_section
 from ..errors import HostError, SpecError, UnknownHostError
 
 LOCAL = "local"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,62}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,62}")  # fullmatch: "$" would accept a trailing newline
 URL_FORMS = "unix:///path/docker.sock | tcp://host:2376 (TLS) | ssh://[user@]host[:port] | context://NAME"
 
 
@@ -79,7 +81,7 @@ class DockerHost:
 
 
 def check_host_name(name: object) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise SpecError(
             f"invalid host name {name!r}: use 1-63 lower-case letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
@@ -87,33 +89,76 @@ def check_host_name(name: object) -> str:
     return name
 
 
+_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.\-]{0,252})|\[[0-9A-Fa-f:.]+\]")
+_SSH_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,63}")
+_CONTEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+\-]{0,127}")
+_SOCKET_PATH = re.compile(r"/[A-Za-z0-9_.@+/\-]*")
+
+
+def _refuse(url: str, why: str) -> SpecError:
+    return SpecError(f"invalid Docker host URL {url!r}: {why}; expected {URL_FORMS}", field="url")
+
+
+def _check_unix(url: str, raw_path: str) -> None:
+    path = os.path.normpath(raw_path)
+    if not _SOCKET_PATH.fullmatch(raw_path):
+        raise _refuse(url, "a unix socket path must be absolute and made of letters, digits and . _ - @ + /")
+    if os.path.exists(path) and not stat.S_ISSOCK(os.stat(path).st_mode):
+        raise _refuse(url, f"{path} exists and is not a socket")
+
+
+def _check_network(url: str, parsed: Any) -> None:
+    netloc = parsed.netloc.rsplit("@", 1)[-1]
+    host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
+    if not host or not _HOSTNAME.fullmatch(host):
+        raise _refuse(url, f"{host!r} is not a host name or address (letters, digits, '.', '-', "
+                           "not starting with '-')")
+    try:
+        port = parsed.port
+    except ValueError:
+        raise _refuse(url, "the port is not a number 1-65535") from None
+    if port is not None and not 0 < port < 65536:
+        raise _refuse(url, "port out of range")
+    if "@" in parsed.netloc:
+        if parsed.scheme != "ssh":
+            raise _refuse(url, "only ssh:// takes a user name")
+        if parsed.password is not None:
+            raise _refuse(url, "no password in the URL: use a key or an agent")
+        if not _SSH_USER.fullmatch(parsed.username or ""):
+            raise _refuse(url, f"{parsed.username!r} is not a user name (letters, digits, '_', '.', '-', "
+                               "not starting with '-')")
+    if parsed.path not in ("", "/"):
+        raise _refuse(url, f"unexpected path {parsed.path!r}")
+
+
 def check_host_url(url: object) -> str:
-    """Validate a Docker host URL; the message lists the accepted forms."""
+    """Validate a Docker host URL strictly; the message lists the accepted forms.
+
+    Host and user names are letters, digits, ``.``, ``_``, ``-`` and never start with ``-`` (so
+    ``ssh`` cannot take one for an option); no whitespace, control or shell characters anywhere;
+    a ``unix://`` path that exists must be a socket (``unix:///etc/passwd`` is refused)."""
     if not isinstance(url, str) or not url.strip():
-        raise SpecError(f"invalid Docker host URL {url!r}: expected {URL_FORMS}")
+        raise SpecError(f"invalid Docker host URL {url!r}: expected {URL_FORMS}", field="url")
     url = url.strip()
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or not c.isascii() for c in url):
+        raise _refuse(url, "whitespace, control and non-ASCII characters are not allowed")
+    if any(c in url for c in ";|&$`'\"\\<>(){}*?!#%^,"):
+        raise _refuse(url, "shell metacharacters are not allowed")
     parsed = urlparse(url)
+    if parsed.query or parsed.fragment or parsed.params:
+        raise _refuse(url, "no query or fragment")
     if parsed.scheme == "unix":
-        if not parsed.path.startswith("/"):
-            raise SpecError(f"invalid Docker host URL {url!r}: a unix socket path must be absolute")
-        return url
-    if parsed.scheme in ("tcp", "ssh"):
-        try:
-            port = parsed.port
-        except ValueError:
-            raise SpecError(f"invalid Docker host URL {url!r}: the port is not a number 1-65535") from None
-        if not parsed.hostname:
-            raise SpecError(f"invalid Docker host URL {url!r}: no host name; expected {URL_FORMS}")
-        if parsed.path not in ("", "/"):
-            raise SpecError(f"invalid Docker host URL {url!r}: unexpected path {parsed.path!r}")
-        if port is not None and not 0 < port < 65536:
-            raise SpecError(f"invalid Docker host URL {url!r}: port out of range")
-        return url
-    if parsed.scheme == "context":
-        if not parsed.netloc:
-            raise SpecError(f"invalid Docker host URL {url!r}: name the Docker context, e.g. context://myctx")
-        return url
-    raise SpecError(f"invalid Docker host URL {url!r}: unsupported scheme; expected {URL_FORMS}")
+        if parsed.netloc:
+            raise _refuse(url, "a unix socket URL has three slashes and an absolute path: unix:///path")
+        _check_unix(url, parsed.path)
+    elif parsed.scheme in ("tcp", "ssh"):
+        _check_network(url, parsed)
+    elif parsed.scheme == "context":
+        if not _CONTEXT.fullmatch(parsed.netloc) or parsed.path not in ("", "/"):
+            raise _refuse(url, "name the Docker context (letters, digits, '_', '.', '+', '-'), e.g. context://myctx")
+    else:
+        raise _refuse(url, "unsupported scheme")
+    return url
 
 
 def default_local_url() -> str:
@@ -156,6 +201,7 @@ class GPUKernelsHosts(PrefixedConfigurable):
         unknown = set(spec) - known
         if unknown:
             raise SpecError(f"host {name!r}: unknown setting(s) {sorted(unknown)}; known: {sorted(known)}")
+        check_host_url(spec.get("url"))  # also for hand-written files: never an ssh option as a host
         return DockerHost(name=name, source=source, **{k: v for k, v in spec.items()})
 
     def all(self) -> list[DockerHost]:

@@ -21,11 +21,11 @@ from ..specs.settings import KernelSettings
 
 PROVISIONER_NAME = "gpu-docker-provisioner"
 DEFAULT_ARGV = ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._\-]{0,63}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9._\-]{0,63}")  # fullmatch: "$" would accept a trailing newline
 
 
 def check_kernel_name(name: object) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise SpecError(
             f"invalid name {name!r}: use 1-64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit"
         )

@@ -27,9 +27,11 @@ ACCEPTED_FORMS = (
     "device=GPU-<uuid>,MIG-<uuid> (UUIDs) | nvidia.com/gpu=0 (CDI names)"
 )
 
-_INDEX = re.compile(r"^\d{1,3}$")
-_UUID = re.compile(r"^(GPU|MIG)-[0-9A-Za-z][0-9A-Za-z/\-]*$")
-_CDI = re.compile(r"^[a-z0-9][a-z0-9.\-]*\.[a-z]{2,}/[a-zA-Z0-9][a-zA-Z0-9_.\-]*=[a-zA-Z0-9_.:\-]+$")
+# all matched with fullmatch: ASCII digits only (str.isdigit() accepts '²' and '١'), no trailing newline
+_COUNT = re.compile(r"[0-9]+")
+_INDEX = re.compile(r"[0-9]{1,3}")
+_UUID = re.compile(r"(GPU|MIG)-[0-9A-Za-z][0-9A-Za-z/\-]*")
+_CDI = re.compile(r"[a-z0-9][a-z0-9.\-]*\.[a-z]{2,}/[a-zA-Z0-9][a-zA-Z0-9_.\-]*=[a-zA-Z0-9_.:\-]+")
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def parse_gpus(spec: object) -> GPURequest:
         return GPURequest("none")
     if low == "all":
         return GPURequest("all")
-    if text.isdigit():
+    if _COUNT.fullmatch(text):
         n = int(text)
         if n > 256:
             raise SpecError(f"invalid GPU spec {spec!r}: a count must be between 0 and 256")
@@ -87,7 +89,7 @@ def parse_gpus(spec: object) -> GPURequest:
                 f"indices or UUIDs; accepted forms: {ACCEPTED_FORMS}"
             )
         for p in ids:
-            if not (_INDEX.match(p) or _UUID.match(p)):
+            if not (_INDEX.fullmatch(p) or _UUID.fullmatch(p)):
                 raise SpecError(
                     f"invalid GPU spec {spec!r}: {p!r} is neither a GPU index (0, 1, …) nor a "
                     f"UUID (GPU-…, MIG-…); accepted forms: {ACCEPTED_FORMS}"
@@ -98,7 +100,7 @@ def parse_gpus(spec: object) -> GPURequest:
     if "/" in text and "=" in text:
         names = [p.strip() for p in text.split(",")]
         for p in names:
-            if not _CDI.match(p):
+            if not _CDI.fullmatch(p):
                 raise SpecError(
                     f"invalid GPU spec {spec!r}: {p!r} is not a CDI device name "
                     f"(vendor.com/class=name, e.g. nvidia.com/gpu=0); accepted forms: {ACCEPTED_FORMS}"
