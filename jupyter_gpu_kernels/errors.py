@@ -63,6 +63,16 @@ class ImageNotAllowedError(ImageError):
     http_status = 403
 
 
+class PolicyError(SpecError):
+    """The administrator's ``KernelPolicy`` refuses this request; the message names the rule."""
+
+    http_status = 403
+
+    def __init__(self, message: str, field: str | None = None, rule: str = "") -> None:
+        super().__init__(message, field=field)
+        self.rule = rule
+
+
 class KernelLaunchError(GPUKernelsError):
     """The kernel container exited or did not become ready; the message carries its log."""
 

@@ -1,8 +1,10 @@
 """``Settings``: the package's configured objects, created once and passed down.
 
 One ``Settings`` holds the server configuration it was made from (``config``), the
-hosts registry (``hosts``), the environments store (``environments``) and the image
-allowlist (``image_policy``). Issue #11 adds the admin ``KernelPolicy`` here.
+hosts registry (``hosts``), the environments store (``environments``) and the admin
+``KernelPolicy`` (``policy``, also ``image_policy``: it holds the image allowlist). The policy
+is read only from the admin config directories and from the live config's values that do not
+come from the user's config dir (:func:`.policy.kernel_policy`).
 
 Who creates it:
 
@@ -33,14 +35,14 @@ from traitlets.config import Config
 from .configurable import server_config
 from .environments.store import GPUKernelsEnvironments
 from .hosts.registry import GPUKernelsHosts
-from .policy import GPUKernelsImagePolicy
+from .policy import POLICY_SECTIONS, GPUKernelsImagePolicy, kernel_policy
 
 WEB_SETTINGS_KEY = "gpu_kernels_settings"
 SECTIONS = frozenset(
     name
     for cls in (GPUKernelsHosts, GPUKernelsEnvironments, GPUKernelsImagePolicy)
     for name in (cls.__name__, cls.legacy_section)
-)
+) | frozenset(POLICY_SECTIONS)
 _MAX_PARENTS = 16
 
 
@@ -76,7 +78,10 @@ class Settings:
         if parent is not None:
             kwargs["parent"] = parent
         self.hosts = GPUKernelsHosts(**kwargs)
-        self.image_policy = GPUKernelsImagePolicy(**kwargs)
+        root_dir = getattr(parent, "root_dir", "") if parent is not None else ""
+        self.policy = kernel_policy(self.config, root_dir=os.path.abspath(os.path.expanduser(root_dir))
+                                    if root_dir else "")
+        self.image_policy = self.policy
         self.environments = GPUKernelsEnvironments(hosts=self.hosts, image_policy=self.image_policy, **kwargs)
 
     def attach(self, owner: Any) -> Settings:

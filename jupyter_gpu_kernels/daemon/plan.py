@@ -63,6 +63,7 @@ class LaunchPlan:
     workspace_dir: str | None = None  # …and where it is mounted
     entrypoint: tuple[str, ...] | None = None  # None: the image's own; (): cleared
     find_python: bool = False  # argv[0] is the default `python`: replace it by the image's interpreter
+    tmpfs: tuple[str, ...] = ()  # container paths masked by an empty read-only tmpfs (kernel/boundary.py)
 
     @property
     def container_name(self) -> str:
@@ -100,6 +101,8 @@ class LaunchPlan:
             "user": self.user or None,
             "working_dir": self.working_dir or None,
         }
+        if self.tmpfs:
+            kwargs["tmpfs"] = {p: "ro,nosuid,nodev,noexec,size=16k,mode=0500" for p in self.tmpfs}
         if self.entrypoint is not None:
             kwargs["entrypoint"] = list(self.entrypoint)
         if placement.publishes:
