@@ -103,3 +103,117 @@ def test_fake_hook_enforces_require_cuda(tmp_path):
     r = _hook(tmp_path, ["NVIDIA_VISIBLE_DEVICES=all", "CUDA_VERSION=13.1.0"], table)
     assert r.returncode == 1 and "unsatisfied condition: cuda>=13.1" in r.stderr
     assert _hook(tmp_path, ["NVIDIA_VISIBLE_DEVICES=all", "NVIDIA_REQUIRE_DRIVER=driver>=580"], table).returncode == 0
+
+
+# ------------------------------------------------------------------ end to end: fake toolkit daemon, real kernels
+CUDA_131 = "cuda>=13.1 brand=tesla,driver>=470,driver<471"
+REFUSAL = ("image {image} needs CUDA >= 13.1; host 'fakegpu' driver 550.54.15 supports CUDA 12.4: "
+           "upgrade the driver or use an image built for CUDA <= 12.4")
+
+
+@pytest.fixture
+def cuda_image(fake_gpu_daemon):
+    """The ipykernel test image with an nvidia/cuda-style NVIDIA_REQUIRE_CUDA newer than the fake driver."""
+    import io
+
+    tag = "jgk-test-cuda:13.1"
+    dockerfile = f'FROM {fake_gpu_daemon.test_image}\nENV NVIDIA_REQUIRE_CUDA="{CUDA_131}"\n'
+    fake_gpu_daemon.client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
+    return tag
+
+
+@pytest.fixture
+def fakegpu_host(tmp_path, monkeypatch, fake_gpu_daemon):
+    from jupyter_gpu_kernels.daemon.allocator import GPUAllocator
+    from jupyter_gpu_kernels.hosts.registry import DockerHosts
+
+    from .kernel_helpers import isolated_jupyter_dirs
+
+    isolated_jupyter_dirs(tmp_path, monkeypatch)
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    GPUAllocator._instances.pop("fakegpu", None)
+    return DockerHosts().add("fakegpu", fake_gpu_daemon.url)
+
+
+def _kernel_containers(client):
+    from .kernel_helpers import our_containers
+
+    return our_containers(client)
+
+
+@pytest.mark.docker
+@pytest.mark.gpu_fake
+def test_inventory_and_image_list_show_cuda(fakegpu_host, fake_gpu_daemon, cuda_image):
+    from jupyter_gpu_kernels.daemon.allocator import GPUAllocator
+    from jupyter_gpu_kernels.daemon.images import add_cuda_status, list_images
+
+    inv = GPUAllocator.for_host(fakegpu_host).devices(fake_gpu_daemon.client, max_age=0)
+    assert (inv.driver_version, inv.cuda_version) == ("550.54.15", "12.4")
+    assert inv.to_json()["cuda_version"] == "12.4"
+    rows = list_images(fake_gpu_daemon.client, detect=False)
+    add_cuda_status(rows, "fakegpu", inv)
+    by_tag = {t: r for r in rows for t in r["tags"]}
+    assert by_tag[cuda_image]["cuda_requirement"] == CUDA_131
+    assert by_tag[cuda_image]["cuda_ok"] is False
+    assert by_tag[cuda_image]["cuda_message"] == REFUSAL.format(image=cuda_image)
+    plain = by_tag[fake_gpu_daemon.test_image]
+    assert plain["cuda_requirement"] is None and plain["cuda_ok"] is None
+
+
+@pytest.mark.docker
+@pytest.mark.gpu_fake
+def test_gpu_launch_refused_before_anything_exists(fakegpu_host, fake_gpu_daemon, cuda_image):
+    from jupyter_gpu_kernels.errors import ImageError
+
+    from .kernel_helpers import install_spec
+    from .test_provisioner import _start_fails
+
+    before = {c.id for c in fake_gpu_daemon.client.containers.list(all=True)}
+    install_spec("cu131", cuda_image, "--host", "fakegpu", "--gpus", "1")
+    msg = _start_fails("cu131", ImageError, "needs CUDA >= 13.1", timeout=30)
+    assert msg == REFUSAL.format(image=cuda_image)
+    assert {c.id for c in fake_gpu_daemon.client.containers.list(all=True)} == before
+
+
+@pytest.mark.docker
+@pytest.mark.gpu_fake
+def test_toolkit_refusal_is_translated(fakegpu_host, fake_gpu_daemon, cuda_image):
+    """Bypassing the pre-check (ContainerOps directly): the fake toolkit refuses at start, as the real
+    one does, and the error names both versions instead of the OCI runtime text alone."""
+    import logging
+    from types import SimpleNamespace
+
+    from docker.types import DeviceRequest
+
+    from jupyter_gpu_kernels.daemon.containers import ContainerOps
+    from jupyter_gpu_kernels.errors import ImageError
+
+    client = fake_gpu_daemon.client
+    container = client.containers.create(cuda_image, command=["true"], entrypoint=[],
+                                         device_requests=[DeviceRequest(device_ids=["0"], capabilities=[["gpu"]])])
+    try:
+        with pytest.raises(ImageError) as e:
+            ContainerOps(logging.getLogger("t")).start(container, SimpleNamespace(image=cuda_image, gpus="device=0"),
+                                                       fakegpu_host)
+        assert str(e.value).startswith(REFUSAL.format(image=cuda_image) + ". The NVIDIA Container Toolkit said: ")
+        assert "requirement error: unsatisfied condition: cuda>=13.1" in str(e.value)
+    finally:
+        container.remove(force=True)
+
+
+@pytest.mark.docker
+@pytest.mark.gpu_fake
+def test_disable_require_lets_the_kernel_start(fakegpu_host, fake_gpu_daemon, cuda_image):
+    """NVIDIA_DISABLE_REQUIRE=1 in the kernel's env: neither our check nor the toolkit refuses."""
+    from .kernel_helpers import edit_spec, install_spec, run_cell, start_kernel, stop_kernel
+
+    install_spec("cu131", cuda_image, "--host", "fakegpu", "--gpus", "1")
+    edit_spec("cu131", env={"NVIDIA_DISABLE_REQUIRE": "1"})
+    km, kc = start_kernel("cu131")
+    try:
+        out = run_cell(kc, "import subprocess; print(subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True).stdout)")
+        assert out["stdout"].startswith("GPU 0: NVIDIA Fake A100"), out
+    finally:
+        stop_kernel(km, kc, now=True)
+    assert not _kernel_containers(fake_gpu_daemon.client)

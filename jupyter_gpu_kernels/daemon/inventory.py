@@ -1,6 +1,8 @@
 """GPU inventory of one Docker host: the ``GPU``/``Inventory`` data and where it comes from.
 
-Sources, in order: NVML (only when the daemon is on this machine), the daemon's CDI
+Besides the devices, the driver's version and the newest CUDA it supports
+(``driver_version``/``cuda_version``: NVML, or nvidia-smi's header) for the image CUDA check
+(:mod:`..specs.cuda`). Sources, in order: NVML (only when the daemon is on this machine), the daemon's CDI
 ``DiscoveredDevices`` (Engine API ≥ 1.50), and a short-lived probe container running
 ``nvidia-smi`` (works on remote daemons). "No GPU driver" is a normal state of a host,
 reported in :class:`Inventory`, not an error.
@@ -15,6 +17,7 @@ Which kernel holds which GPU, and which GPUs a kernel gets, is decided in
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import asdict, dataclass, field
 
 import docker
@@ -25,8 +28,12 @@ from . import labels as L
 from .records import KernelContainer
 from ..hosts.registry import DockerHost
 
-QUERY_FIELDS = "index,uuid,name,memory.total,memory.used,utilization.gpu"
+QUERY_FIELDS = "index,uuid,name,memory.total,memory.used,utilization.gpu,driver_version"
 NVIDIA_SMI = ["nvidia-smi", f"--query-gpu={QUERY_FIELDS}", "--format=csv,noheader,nounits"]
+# the CUDA version is only in nvidia-smi's table header ("CUDA Version: 13.0"): print both when sh exists
+PROBE_SCRIPT = " ".join(NVIDIA_SMI) + " && { nvidia-smi | head -n 5 || true; }"
+_CUDA_HEADER = re.compile(r"CUDA Version:\s*([0-9][0-9.]*)")
+_DRIVER_HEADER = re.compile(r"Driver Version:\s*([0-9][0-9.]*)")
 NO_DEVICE_DRIVER = "could not select device driver"  # the daemon's words when no GPU driver is registered
 NO_DRIVER = "no GPU driver on this host (NVIDIA Container Toolkit not installed in its Docker daemon)"
 NO_PROBE_IMAGE = "no image on this host to probe GPUs with"
@@ -69,6 +76,8 @@ class Inventory:
     gpus: list[GPU]
     error: str | None = None
     checked: float = 0.0
+    driver_version: str | None = None  # e.g. "580.159.03"
+    cuda_version: str | None = None  # the newest CUDA the driver supports, e.g. "13.0"
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -97,6 +106,25 @@ def _int(text: str) -> int | None:
         return int(float(text))
     except (TypeError, ValueError):
         return None
+
+
+def parse_versions(text: str) -> tuple[str | None, str | None]:
+    """(driver_version, cuda_version) from nvidia-smi output: the table header, else a 7th CSV column."""
+    driver = _DRIVER_HEADER.search(text)
+    cuda = _CUDA_HEADER.search(text)
+    version = driver.group(1) if driver else None
+    if version is None:
+        for line in text.strip().splitlines():
+            cols = [c.strip() for c in line.split(",")]
+            if len(cols) >= 7 and cols[0].isdigit() and cols[6][:1].isdigit():
+                version = cols[6]
+                break
+    return version, cuda.group(1) if cuda else None
+
+
+def cuda_from_nvml(value: int) -> str:
+    """NVML's CUDA driver version integer → 'major.minor' (12040 → '12.4')."""
+    return f"{value // 1000}.{value % 1000 // 10}"
 
 
 def parse_nvidia_smi(text: str) -> list[GPU]:
@@ -146,6 +174,30 @@ def nvml_inventory() -> list[GPU] | None:
             pynvml.nvmlShutdown()
 
 
+def nvml_versions() -> tuple[str | None, str | None]:
+    """(driver_version, cuda_version) of this machine's driver via NVML
+    (``nvmlSystemGetDriverVersion``, ``nvmlSystemGetCudaDriverVersion``); Nones when unknown."""
+    try:
+        import pynvml
+    except ImportError:
+        return None, None
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        return None, None
+    driver = cuda = None
+    try:
+        with contextlib.suppress(pynvml.NVMLError, AttributeError):
+            raw = pynvml.nvmlSystemGetDriverVersion()
+            driver = raw.decode() if isinstance(raw, bytes) else str(raw)
+        with contextlib.suppress(pynvml.NVMLError, AttributeError):
+            cuda = cuda_from_nvml(int(pynvml.nvmlSystemGetCudaDriverVersion()))
+    finally:
+        with contextlib.suppress(pynvml.NVMLError):
+            pynvml.nvmlShutdown()
+    return driver, cuda
+
+
 def cdi_inventory(client: docker.DockerClient) -> list[GPU] | None:
     devices = (client.info() or {}).get("DiscoveredDevices") or []
     gpus = []
@@ -159,15 +211,30 @@ def cdi_inventory(client: docker.DockerClient) -> list[GPU] | None:
 
 def probe_inventory(client: docker.DockerClient, image: str) -> tuple[list[GPU] | None, str | None]:
     """Run nvidia-smi in a short-lived container with all GPUs. (gpus, error)."""
+    gpus, error, _ = probe_output(client, image)
+    return gpus, error
+
+
+def probe_output(client: docker.DockerClient, image: str) -> tuple[list[GPU] | None, str | None, str]:
+    """(gpus, error, nvidia-smi's output): the query and the table header (for the driver's CUDA
+    version) through ``sh``, or the query alone in an image without a shell."""
+    gpus, error, out = _probe(client, image, ["sh", "-c", PROBE_SCRIPT])
+    if error and ("executable file not found" in error or "no such file" in error.lower()):
+        gpus, error, out = _probe(client, image, NVIDIA_SMI)
+    return gpus, error, out
+
+
+def _probe(client: docker.DockerClient, image: str, command: list[str]) -> tuple[list[GPU] | None, str | None, str]:
     container = None
     try:
         container = client.containers.create(
             image,
-            command=NVIDIA_SMI,
+            command=command,
             entrypoint=[],
             device_requests=[DeviceRequest(count=-1, capabilities=[["gpu", "utility"]])],
             network_mode="none",
             labels={f"{L.PREFIX}.probe": "true"},
+            environment={"NVIDIA_DISABLE_REQUIRE": "1"},  # any image may probe, whatever CUDA it needs
             user="0:0",
         )
         container.start()
@@ -175,13 +242,13 @@ def probe_inventory(client: docker.DockerClient, image: str) -> tuple[list[GPU] 
         out = container.logs(stdout=True, stderr=False).decode(errors="replace")
         if result.get("StatusCode", 1) != 0:
             err = container.logs(stdout=False, stderr=True).decode(errors="replace").strip()
-            return None, f"nvidia-smi failed in probe container: {err or out.strip()}"[:500]
-        return parse_nvidia_smi(out), None
+            return None, f"nvidia-smi failed in probe container: {err or out.strip()}"[:500], out
+        return parse_nvidia_smi(out), None, out
     except docker.errors.APIError as e:
         text = str(e.explanation or e)
         if NO_DEVICE_DRIVER in text:
-            return None, NO_DRIVER
-        return None, f"GPU probe failed: {text}"[:500]
+            return None, NO_DRIVER, ""
+        return None, f"GPU probe failed: {text}"[:500], ""
     finally:
         if container is not None:
             with contextlib.suppress(docker.errors.APIError):
@@ -193,7 +260,8 @@ def discover(host: DockerHost, client: docker.DockerClient, probe_image: str | N
     if host.is_local:
         gpus = nvml_inventory()
         if gpus:
-            return Inventory(host.name, True, "nvml", gpus)
+            driver, cuda = nvml_versions()
+            return Inventory(host.name, True, "nvml", gpus, driver_version=driver, cuda_version=cuda)
     try:
         gpus = cdi_inventory(client)
     except docker.errors.APIError:
@@ -203,10 +271,12 @@ def discover(host: DockerHost, client: docker.DockerClient, probe_image: str | N
     image = probe_image or any_image(client)
     if image is None:
         return Inventory(host.name, False, "none", [], NO_PROBE_IMAGE)
-    gpus, error = probe_inventory(client, image)
+    gpus, error, out = probe_output(client, image)
     if gpus is None:
         return Inventory(host.name, error != NO_DRIVER, "none", [], error)
-    return Inventory(host.name, True, "nvidia-smi", gpus, None if gpus else "the driver reports no GPUs")
+    driver, cuda = parse_versions(out)
+    return Inventory(host.name, True, "nvidia-smi", gpus, None if gpus else "the driver reports no GPUs",
+                     driver_version=driver, cuda_version=cuda)
 
 
 def any_image(client: docker.DockerClient) -> str | None:

@@ -107,7 +107,12 @@ def _holds(cond: Condition, cuda: str | None, driver: str | None) -> bool:
 
 def unsatisfied(env: dict[str, str], cuda: str | None, driver: str | None) -> Condition | None:
     """The first failing condition (of a requirement with no satisfied alternative), else None."""
-    for text in requirements(env):
+    return unsatisfied_requirements(requirements(env), cuda, driver)
+
+
+def unsatisfied_requirements(texts: list[str], cuda: str | None, driver: str | None) -> Condition | None:
+    """:func:`unsatisfied` for requirement strings (as :func:`requirements` returns them)."""
+    for text in texts:
         try:
             alternatives = parse_requirement(text)
         except ValueError:
@@ -157,3 +162,15 @@ def unsatisfied_in_text(text: str) -> str | None:
     """The condition of the toolkit's ``requirement error: unsatisfied condition: cuda>=X`` text."""
     match = UNSATISFIED.search(text)
     return match.group(1) if match and "requirement error" in text else None
+
+
+def image_cuda_status(image: str, host: str, texts: list[str], has_driver: bool,
+                      cuda: str | None, driver: str | None) -> dict:
+    """``cuda_ok`` (None: nothing to check or no driver to check against) and ``cuda_message``
+    for one image's requirement strings on one host, as the image list shows them."""
+    if not texts or not has_driver:
+        return {"cuda_ok": None, "cuda_message": None}
+    bad = unsatisfied_requirements(texts, cuda, driver)
+    if bad is None:
+        return {"cuda_ok": True, "cuda_message": None}
+    return {"cuda_ok": False, "cuda_message": mismatch_message(image, host, str(bad), cuda, driver)}
