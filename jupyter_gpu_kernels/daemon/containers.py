@@ -19,7 +19,8 @@ from typing import Any
 import docker
 import docker.errors
 
-from ..errors import KernelLaunchError, NoGPUDriverError, SpecError
+from ..errors import ImageError, KernelLaunchError, NoGPUDriverError, SpecError
+from ..specs import cuda
 from ..hosts.registry import DockerHost
 from .inventory import NO_DEVICE_DRIVER
 from .networks import KERNEL_NETWORK, endpoint_config
@@ -133,6 +134,11 @@ class ContainerOps:
                     f"or choose gpus=none. Docker said: {text}"
                 ) from e
             if "nvidia-container" in text or "error running hook" in text:
+            condition = cuda.unsatisfied_in_text(text)
+            if condition:
+                raise ImageError(cuda.mismatch_message(plan.image, host.name if host else "?", condition,
+                                                       *self.driver_versions(container, host))
+                                 + f". The NVIDIA Container Toolkit said: {text}") from e
                 raise NoGPUDriverError(f"the NVIDIA Container Toolkit failed to set up GPUs {plan.gpus}: {text}") from e
             raise KernelLaunchError(f"could not start the kernel container: {text}") from e
         container.reload()
@@ -140,6 +146,19 @@ class ContainerOps:
             raise KernelLaunchError(self.explain(container, plan.image, "exited before it was ready"))
 
     @staticmethod
+    @staticmethod
+    def driver_versions(container: Any, host: DockerHost | None) -> tuple[str | None, str | None]:
+        """(cuda, driver) of ``host`` from its GPU inventory (cached for seconds), for a toolkit refusal."""
+        if host is None:
+            return None, None
+        from .allocator import GPUAllocator
+
+        try:
+            inv = GPUAllocator.for_host(host).devices(container.client)
+        except docker.errors.DockerException:
+            return None, None
+        return inv.cuda_version, inv.driver_version
+
     def network_ip(container: Any, network: str) -> str | None:
         """The container's address on ``network`` (else on any network it is attached to)."""
         net = container.attrs.get("NetworkSettings", {})

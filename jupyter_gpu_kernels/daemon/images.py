@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import docker
 import docker.errors
 
 from ..errors import ImageError, SpecError
+from ..specs import cuda
 from .interpreters import cached, find_interpreter
 
 PULL_POLICIES = ("missing", "always", "never")
@@ -159,12 +160,39 @@ def list_images(client: docker.DockerClient, detect: bool = True) -> list[dict]:
     result.sort(key=lambda i: (i["tags"] or [""])[0])
     return result
 
+                "cuda_requirement": " ; ".join(image_requirements(attrs)) or None,
 
 def copy_image(
     source: docker.DockerClient,
     dest: docker.DockerClient,
     ref: str,
     progress: Callable[[int, int | None], None] | None = None,
+def image_requirements(attrs: dict) -> list[str]:
+    """The image's NVIDIA_REQUIRE_* requirement strings (:mod:`..specs.cuda`), [] if none or disabled."""
+    return cuda.requirements(cuda.env_dict((attrs.get("Config") or {}).get("Env")))
+
+
+def add_cuda_status(rows: list[dict], host: str, inventory: Any) -> None:
+    """Set each listed image's ``cuda_ok``/``cuda_message`` against the host's driver (an Inventory)."""
+    for row in rows:
+        texts = [t for t in (row.get("cuda_requirement") or "").split(" ; ") if t]
+        name = (row.get("tags") or [row.get("id", "?")])[0]
+        row.update(cuda.image_cuda_status(name, host, texts, bool(inventory.driver and inventory.gpus),
+                                          inventory.cuda_version, inventory.driver_version))
+
+
+def require_cuda(attrs: dict, image: str, host: str, inventory: Any, env: dict | None = None) -> None:
+    """Refuse (ImageError naming both versions) an image whose NVIDIA_REQUIRE_CUDA the host's driver
+    does not meet; ``env`` (the kernel's own variables, e.g. NVIDIA_DISABLE_REQUIRE) overrides the
+    image's, as in the container. Hosts without a driver or a known CUDA version are left to the toolkit."""
+    merged = {**cuda.env_dict((attrs.get("Config") or {}).get("Env")), **{k: str(v) for k, v in (env or {}).items()}}
+    texts = cuda.requirements(merged)
+    status = cuda.image_cuda_status(image, host, texts, bool(inventory.driver), inventory.cuda_version,
+                                    inventory.driver_version)
+    if status["cuda_ok"] is False:
+        raise ImageError(status["cuda_message"])
+
+
 ) -> None:
     """``docker save | docker load`` between two daemons, streamed, with byte progress."""
     try:

@@ -22,7 +22,7 @@ import zmq
 import zmq.asyncio
 
 from ..daemon.containers import ContainerOps
-from ..daemon.images import ensure_image
+from ..daemon.images import ensure_image, require_cuda
 from ..daemon.interpreters import entrypoint_hint, with_interpreter
 from ..daemon.allocator import GPUAllocator
 from ..daemon.networks import KERNEL_NETWORK, ensure_kernel_network
@@ -42,6 +42,8 @@ async def _thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
 class KernelLauncher:
     """Launches one kernel's container on one host with the given container operations."""
 
+    check_cuda = True  # the image's NVIDIA_REQUIRE_CUDA against the host driver, before creating anything
+
     def __init__(self, host: DockerHost, ops: ContainerOps, log: Any) -> None:
         self.host = host
         self.ops = ops
@@ -56,6 +58,9 @@ class KernelLauncher:
         image = await _thread(ensure_image, client, plan.image, plan.pull_policy, host_name=self.host.name,
                               progress=self.log.info)
         plan = await _thread(with_interpreter, client, plan, image)
+        if plan.gpus.wants_gpu and self.check_cuda:  # an image the driver cannot run: refused before creating
+            inventory = await _thread(GPUAllocator.for_host(self.host).devices, client, plan.image)
+            require_cuda(image.attrs, plan.image, self.host.name, inventory, plan.env)
         mode = await _thread(self.ops.connection_mode, client, self.host, plan.connection_mode)
         return client, mode, plan, entrypoint_hint(image.attrs, plan.entrypoint)
 
@@ -67,7 +72,7 @@ class KernelLauncher:
         try:
             container, placement = await self._create(client, plan, mode, ports, previous)
             await _thread(self.ops.copy_in, container, plan, info)
-            await _thread(self.ops.start, container, plan)
+            await _thread(self.ops.start, container, plan, self.host)
             address, reached = self.ops.address(container, plan, placement, ports)
             container_ip = self.ops.network_ip(container, plan.network)
             if mode == "tunnel":
