@@ -121,8 +121,9 @@ class ContainerOps:
             pass
         raise SpecError(f"user {name!r} does not exist in image {container.image.tags or container.image.id}")
 
-    def start(self, container: Any, plan: LaunchPlan) -> None:
-        """Start it; GPU driver and toolkit failures are named as such."""
+    def start(self, container: Any, plan: LaunchPlan, host: DockerHost | None = None) -> None:
+        """Start it; GPU driver and toolkit failures are named as such (an unmet NVIDIA_REQUIRE_CUDA
+        with ``host``'s driver and CUDA versions)."""
         try:
             container.start()
         except docker.errors.APIError as e:
