@@ -134,19 +134,18 @@ class ContainerOps:
                     "Container Toolkit is missing (install nvidia-container-toolkit and restart dockerd), "
                     f"or choose gpus=none. Docker said: {text}"
                 ) from e
-            if "nvidia-container" in text or "error running hook" in text:
             condition = cuda.unsatisfied_in_text(text)
             if condition:
                 raise ImageError(cuda.mismatch_message(plan.image, host.name if host else "?", condition,
                                                        *self.driver_versions(container, host))
                                  + f". The NVIDIA Container Toolkit said: {text}") from e
+            if "nvidia-container" in text or "error running hook" in text:
                 raise NoGPUDriverError(f"the NVIDIA Container Toolkit failed to set up GPUs {plan.gpus}: {text}") from e
             raise KernelLaunchError(f"could not start the kernel container: {text}") from e
         container.reload()
         if container.status not in ("created", "running"):
             raise KernelLaunchError(self.explain(container, plan.image, "exited before it was ready"))
 
-    @staticmethod
     @staticmethod
     def driver_versions(container: Any, host: DockerHost | None) -> tuple[str | None, str | None]:
         """(cuda, driver) of ``host`` from its GPU inventory (cached for seconds), for a toolkit refusal."""
@@ -160,6 +159,7 @@ class ContainerOps:
             return None, None
         return inv.cuda_version, inv.driver_version
 
+    @staticmethod
     def network_ip(container: Any, network: str) -> str | None:
         """The container's address on ``network`` (else on any network it is attached to)."""
         net = container.attrs.get("NetworkSettings", {})
