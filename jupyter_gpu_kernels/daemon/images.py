@@ -155,18 +155,13 @@ def list_images(client: docker.DockerClient, detect: bool = True) -> list[dict]:
                 "ipykernel_version": version or None,
                 "python": found.path if found else None,
                 "python_version": found.version if found else None,
+                "cuda_requirement": " ; ".join(image_requirements(attrs)) or None,
             }
         )
     result.sort(key=lambda i: (i["tags"] or [""])[0])
     return result
 
-                "cuda_requirement": " ; ".join(image_requirements(attrs)) or None,
 
-def copy_image(
-    source: docker.DockerClient,
-    dest: docker.DockerClient,
-    ref: str,
-    progress: Callable[[int, int | None], None] | None = None,
 def image_requirements(attrs: dict) -> list[str]:
     """The image's NVIDIA_REQUIRE_* requirement strings (:mod:`..specs.cuda`), [] if none or disabled."""
     return cuda.requirements(cuda.env_dict((attrs.get("Config") or {}).get("Env")))
@@ -193,6 +188,11 @@ def require_cuda(attrs: dict, image: str, host: str, inventory: Any, env: dict |
         raise ImageError(status["cuda_message"])
 
 
+def copy_image(
+    source: docker.DockerClient,
+    dest: docker.DockerClient,
+    ref: str,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> None:
     """``docker save | docker load`` between two daemons, streamed, with byte progress."""
     try:

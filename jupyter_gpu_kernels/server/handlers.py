@@ -119,8 +119,7 @@ class HostImagesHandler(BaseHandler):
 
         h = self.host_or_404(host)
         client = await asyncio.to_thread(connect, h)
-        images = await asyncio.to_thread(list_images, client, self.get_query_argument("detect", "1") != "0",
-                                         self.settings["gpu_kernels_policy"].allows)  # probe allowed images only
+        images = await asyncio.to_thread(list_images, client, self.get_query_argument("detect", "1") != "0")
         if any(i.get("cuda_requirement") for i in images):  # CUDA images: can this host's driver run them?
             from ..daemon.allocator import GPUAllocator
             from ..daemon.images import add_cuda_status
