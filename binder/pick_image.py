@@ -26,15 +26,15 @@ def candidates() -> list[str]:
 
 def check(image: str) -> str:
     """Start a kernel from ``image``, run a cell; the interpreter it ran with (raises on failure)."""
-    with tempfile.TemporaryDirectory(prefix="jgk-pick-") as d:
-        os.environ["JUPYTER_DATA_DIR"] = os.environ["JUPYTER_PATH"] = d
+    with tempfile.TemporaryDirectory(prefix="jgk-pick-") as d, tempfile.TemporaryDirectory(prefix="jgk-work-") as w:
+        os.environ["JUPYTER_DATA_DIR"] = os.environ["JUPYTER_PATH"] = d  # kernels may not see it: not the cwd
         from jupyter_client.manager import KernelManager
 
         from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 
         install("jgk-pick", kernel_json("pick", provisioner_config(image=image)), user=True)
         km = KernelManager(kernel_name="jgk-pick")
-        km.start_kernel(cwd=d)
+        km.start_kernel(cwd=w)
         kc = km.client()
         try:
             kc.start_channels()
