@@ -7,6 +7,11 @@ image policy) from the server's configuration, attaches it to the ServerApp (so 
 provisioner finds it with ``Settings.for_parent``), puts it and the pull tracker in
 the web app's settings for the handlers, and makes sure the kernel spec manager is a
 ``GPUKernelSpecManager`` (wrapping another configured class, with a warning).
+
+In gateway mode (``--gateway-url``: kernels run on a gateway where this package's
+provisioner runs, see :mod:`.gateway`) it does none of that: the kernel spec manager is
+jupyter_server's ``GatewayKernelSpecManager`` and the REST API says the gateway manages
+GPU kernels.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from jupyter_server.extension.application import ExtensionApp
 
 from ..environments import install_kernelspec_manager
 from ..settings import WEB_SETTINGS_KEY, Settings
+from .gateway import gateway_handlers, gateway_url, use_gateway_kernelspec_manager
 from .handlers import handlers
 from .pulls import PullTracker
 
@@ -28,6 +34,11 @@ class GPUKernelsApp(ExtensionApp):
     load_other_extensions = True
 
     def initialize_settings(self) -> None:
+        if gateway_url(self.serverapp):  # kernels and kernelspecs are the gateway's
+            ksm = use_gateway_kernelspec_manager(self.serverapp)
+            if "kernel_spec_manager" in self.settings:
+                self.settings["kernel_spec_manager"] = ksm
+            return
         settings = Settings(self.serverapp.config, parent=self.serverapp).attach(self.serverapp)
         self.settings.update({
             WEB_SETTINGS_KEY: settings,
@@ -47,4 +58,7 @@ class GPUKernelsApp(ExtensionApp):
         )
 
     def initialize_handlers(self) -> None:
+        if gateway_url(self.serverapp):
+            self.handlers.extend(gateway_handlers("/"))
+            return
         self.handlers.extend(handlers("/"))  # ExtensionApp prefixes base_url
