@@ -18,9 +18,13 @@ from __future__ import annotations
 
 from jupyter_server.extension.application import ExtensionApp
 
+from tornado.ioloop import IOLoop
+
+from ..daemon.leases import set_owner_id
 from ..environments import install_kernelspec_manager
 from ..settings import WEB_SETTINGS_KEY, Settings
 from .gateway import gateway_handlers, gateway_url, use_gateway_kernelspec_manager
+from .adoption import OwnerLoss, server_owner_id
 from .handlers import handlers
 from .pulls import PullTracker
 
@@ -40,6 +44,10 @@ class GPUKernelsApp(ExtensionApp):
                 self.settings["kernel_spec_manager"] = ksm
             return
         settings = Settings(self.serverapp.config, parent=self.serverapp).attach(self.serverapp)
+        # owner lease id before any kernel starts; adoption and the reaper once the loop runs
+        set_owner_id(server_owner_id(self.serverapp.runtime_dir, self.serverapp.root_dir, self.serverapp.port))
+        self._owner_loss = OwnerLoss(self.serverapp, settings, self.log)
+        IOLoop.current().add_callback(self._owner_loss.start)
         self.settings.update({
             WEB_SETTINGS_KEY: settings,
             # the objects themselves, under the keys the handlers read
@@ -56,6 +64,10 @@ class GPUKernelsApp(ExtensionApp):
             "jupyter_gpu_kernels: hosts %s; %d environment(s)",
             ", ".join(h.name for h in settings.hosts.all()), len(settings.environments.all()),
         )
+
+    async def stop_extension(self) -> None:
+        if getattr(self, "_owner_loss", None) is not None:
+            self._owner_loss.stop()
 
     def initialize_handlers(self) -> None:
         if gateway_url(self.serverapp):

@@ -247,6 +247,7 @@ class KernelHandler(BaseHandler):
 
 def handlers(base_url: str) -> list[tuple[str, type]]:
     from .build_handlers import build_routes  # here, not at the top: it imports this module
+    from .orphans import orphan_routes  # the same
 
     def route(path: str) -> str:
         return url_path_join(base_url, NAMESPACE, path)
@@ -263,4 +264,5 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
         (route("kernels"), KernelsHandler),
         (route(rf"kernels/(?P<kernel_id>{name})"), KernelHandler),
         *build_routes(route, name),
+        *orphan_routes(route),
     ]
