@@ -82,6 +82,7 @@ choose another place. An existing kernelspec of the same name is replaced."""
         if sum((self.user, self.sys_prefix, self.prefix is not None)) > 1:
             raise UsageError("--user, --sys-prefix and --prefix exclude each other")
         host = self.host or "local"
+        self.settings.hosts.get(host)  # an unknown host: UnknownHostError (exit 2, one line), as `envs add`
         config = kernelspecs.provisioner_config(
             image=self.image, gpus=self.gpus or "none", host=host, memory=self.memory or "", cpus=self.cpus or 0,
             shm_size=self.shm_size or "", mounts=self.mount, env=self.env_dict() or {},

@@ -1,15 +1,21 @@
 """Named Docker hosts: where kernels run.
 
-``local`` (the daemon of ``DOCKER_HOST`` or the default socket) always exists.
+``local`` (the daemon the ``docker`` CLI would use: ``DOCKER_HOST``, else the current Docker
+context, else the default socket) always exists.
 Admins add hosts in traitlets config (``c.GPUKernelsHosts.hosts``; the old name
 ``c.DockerHosts`` still works, with a deprecation warning); users add their own
 in ``<jupyter config dir>/gpu_kernels/hosts.json`` (CLI ``jupyter gpu-kernels hosts``).
 A host is only a name and a URL here; :mod:`.transport` turns it into a client.
 The registry the server uses is created once, by :class:`jupyter_gpu_kernels.settings.Settings`.
+User entries are URL (user, port) + TLS files + ``identity_file``/``remote_socket`` only: SSH
+options (``ProxyCommand``, ``-F``…) are read only from the admin config (a kernel may be able to
+write the user's file; the server must never run what it says).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import stat
@@ -27,6 +33,8 @@ from ..errors import HostError, SpecError, UnknownHostError
 
 LOCAL = "local"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,62}")  # fullmatch: "$" would accept a trailing newline
+# what a user's hosts file may carry in "options": file paths the server passes as such, never options
+USER_OPTIONS = frozenset({"identity_file", "remote_socket"})
 URL_FORMS = "unix:///path/docker.sock | tcp://host:2376 (TLS) | ssh://[user@]host[:port] | context://NAME"
 
 
@@ -161,8 +169,62 @@ def check_host_url(url: object) -> str:
     return url
 
 
+DEFAULT_SOCKET_URL = "unix:///var/run/docker.sock"
+
+
+def docker_config_dir() -> Path:
+    """The Docker CLI's configuration directory: ``$DOCKER_CONFIG``, else ``~/.docker``."""
+    return Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+
+
+def current_context() -> str:
+    """The Docker CLI's context: ``$DOCKER_CONTEXT``, else ``currentContext`` of its config.json, else 'default'."""
+    name = os.environ.get("DOCKER_CONTEXT", "").strip()
+    if name:
+        return name
+    try:
+        config = json.loads((docker_config_dir() / "config.json").read_text())
+    except (OSError, ValueError):
+        return "default"
+    return str(config.get("currentContext") or "default") if isinstance(config, dict) else "default"
+
+
+def context_endpoint(name: str) -> str | None:
+    """The Docker endpoint (``Host``) of CLI context ``name`` from
+    ``<config dir>/contexts/meta/<sha256(name)>/meta.json``; None when there is no such context."""
+    if name == "default":
+        return DEFAULT_SOCKET_URL
+    meta = docker_config_dir() / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
+    try:
+        data = json.loads(meta.read_text())
+        host = data["Endpoints"]["docker"]["Host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return str(host) if host else None
+
+
 def default_local_url() -> str:
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    """The daemon the ``docker`` CLI would use: ``$DOCKER_HOST``, else the current context's endpoint
+    (``$DOCKER_CONTEXT`` or config.json's ``currentContext``), else the default socket. A context whose
+    endpoint is not a unix socket is referred to as ``context://NAME``, so that its TLS material is used."""
+    if os.environ.get("DOCKER_HOST"):
+        return os.environ["DOCKER_HOST"]
+    name = current_context()
+    endpoint = context_endpoint(name)
+    if endpoint is None:
+        return DEFAULT_SOCKET_URL  # a context that does not exist: the CLI would fail; we take the default
+    if name == "default" or urlparse(endpoint).scheme == "unix":
+        return endpoint
+    return f"context://{name}"
+
+
+def local_description() -> str:
+    if os.environ.get("DOCKER_HOST"):
+        return "this machine's Docker daemon ($DOCKER_HOST)"
+    name = current_context()
+    if name != "default" and context_endpoint(name):
+        return f"this machine's Docker daemon (Docker context {name!r})"
+    return "this machine's Docker daemon"
 
 
 class GPUKernelsHosts(PrefixedConfigurable):
@@ -177,7 +239,9 @@ class GPUKernelsHosts(PrefixedConfigurable):
     )
     local_url = Unicode(
         config=True,
-        help="URL of the 'local' host. Default: $DOCKER_HOST, else unix:///var/run/docker.sock.",
+        help="URL of the 'local' host. Default: the daemon the docker CLI uses: $DOCKER_HOST, else the "
+        "current Docker context ($DOCKER_CONTEXT, else currentContext in $DOCKER_CONFIG/config.json), "
+        "else unix:///var/run/docker.sock.",
     )
     user_file = Unicode(config=True, help="The user's hosts file (JSON).")
 
@@ -195,6 +259,19 @@ class GPUKernelsHosts(PrefixedConfigurable):
     def _write_user(self, hosts: dict[str, dict]) -> None:
         write_section(self.user_file, "hosts", hosts)
 
+    def _user_entry(self, name: str, spec: dict) -> dict:
+        """A user host entry keeps only what the server never executes: URL (user, port), TLS files,
+        description and the options in USER_OPTIONS. SSH options (ProxyCommand, -F, …) come only from
+        the admin config: the user's file may be writable by kernel code."""
+        options = dict(spec.get("options") or {}) if isinstance(spec.get("options") or {}, dict) else {}
+        dropped = sorted(set(options) - USER_OPTIONS)
+        if dropped:
+            self.log.warning("host %r in %s: ignoring %s (only the administrator's config may set them; "
+                             "a user host is URL + user + port + identity_file)", name, self.user_file,
+                             ", ".join(dropped))
+        kept = {k: str(v) for k, v in options.items() if k in USER_OPTIONS}
+        return {**{k: v for k, v in spec.items() if k != "options"}, **({"options": kept} if kept else {})}
+
     @staticmethod
     def _make(name: str, spec: dict, source: str) -> DockerHost:
         known = {"url", "tls_ca", "tls_cert", "tls_key", "tls_verify", "description", "options"}
@@ -205,10 +282,10 @@ class GPUKernelsHosts(PrefixedConfigurable):
         return DockerHost(name=name, source=source, **{k: v for k, v in spec.items()})
 
     def all(self) -> list[DockerHost]:
-        result = {LOCAL: DockerHost(LOCAL, self.local_url, description="this machine's Docker daemon")}
+        result = {LOCAL: DockerHost(LOCAL, self.local_url, description=local_description())}
         for name, spec in self._read_user().items():
             try:
-                result[name] = self._make(name, spec, "user")
+                result[name] = self._make(name, self._user_entry(name, dict(spec)), "user")
             except (SpecError, TypeError) as e:
                 self.log.warning("ignoring host %r from %s: %s", name, self.user_file, e)
         for name, spec in self.hosts.items():
@@ -243,6 +320,11 @@ class GPUKernelsHosts(PrefixedConfigurable):
                 f"host {name!r}: a tcp:// Docker host must use TLS (--tls-ca, --tls-cert, --tls-key); a plain "
                 "TCP Docker API gives anyone who can reach it root on that machine. Use ssh:// instead if you can"
             )
+        options = settings.get("options") or {}
+        refused = sorted(set(options) - USER_OPTIONS) if isinstance(options, dict) else ["options"]
+        if refused:
+            raise SpecError(f"host {name!r}: {', '.join(refused)} can only be set by the administrator "
+                            "(c.GPUKernelsHosts.hosts); a user host is URL + user + port + identity file")
         user = self._read_user()
         spec = {"url": url, **{k: v for k, v in settings.items() if v not in (None, "")}}
         host = self._make(name, spec, "user")
