@@ -1,0 +1,52 @@
+"""SSH masters end with their owner: a one-shot ``jupyter gpu-kernels hosts check`` run as a
+subprocess against the simulated SSH host leaves no OpenSSH ControlMaster behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+pytestmark = [pytest.mark.docker, pytest.mark.remote]
+
+
+@pytest.fixture(scope="module")
+def remote():
+    from tests.support.remote_host import start_remote_host
+
+    try:
+        r = start_remote_host(fake_gpu=False)
+    except Exception as e:  # never a skip: the remote host is part of the suite
+        pytest.fail(f"the simulated remote host could not be started: {e}", pytrace=False)
+    yield r
+    r.stop()
+
+
+def masters(marker: str) -> list[str]:
+    out = subprocess.run(["pgrep", "-af", "ssh .*-M -N"], capture_output=True, text=True).stdout
+    return [ln for ln in out.splitlines() if marker in ln]
+
+
+def test_hosts_check_leaves_no_ssh_master(tmp_path, remote):
+    marker = f"/tmp/jgk-ssh-m{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "JGK_SSH_DIR": marker, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "JUPYTER_DATA_DIR": str(tmp_path / "data"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    env.pop("JUPYTER_PATH", None)
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "jupyter_gpu_kernels.cli.app", *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    opts = [f"--ssh-option={o}" for o in remote.ssh_options]
+    added = cli("hosts", "add", "gpubox", remote.url, *opts, "--remote-socket", remote.remote_socket)
+    assert added.returncode == 0, added.stderr
+    try:
+        checked = cli("hosts", "check", "gpubox")
+        assert checked.returncode == 0, checked.stdout + checked.stderr  # it did connect over SSH
+        assert masters(marker) == []
+    finally:
+        for line in masters(marker):  # clean up after a failure: only the masters this test made
+            os.kill(int(line.split()[0]), 15)
