@@ -99,7 +99,8 @@ environment) and show what changed. A Dockerfile remains the durable way to keep
         d = outcome.diff
         print(f"Committed kernel {outcome.kernel_id[:8]} on host {host.name!r} as {tag} ({outcome.image_id[7:19]}), "
               f"from {outcome.base_image}" + (f", environment {outcome.environment!r}" if outcome.environment else ""))
-        print(f"Changes: {d['added']} added, {d['changed']} changed, {d['deleted']} deleted")
+        print(f"Changes: {d['added']} added, {d['changed']} changed, {d['deleted']} deleted"
+              + (f" (and {d['kernel_runtime_files']} kernel runtime files)" if d["kernel_runtime_files"] else ""))
         for line in d["first"]:
             print(f"  {line}")
         if d["total"] > len(d["first"]):

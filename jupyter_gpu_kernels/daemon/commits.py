@@ -22,6 +22,7 @@ import docker.errors
 
 from ..errors import ImageError
 from . import labels as L
+from .plan import CONNECTION_DIR
 
 BASE_IMAGE = f"{L.PREFIX}.base-image"
 COMMITTED_FROM = f"{L.PREFIX}.committed-from"
@@ -69,14 +70,16 @@ def find_kernel_container(client: docker.DockerClient, kernel_id: str) -> Any:
 
 
 def diff_summary(container: Any, first: int = 10) -> dict[str, Any]:
-    """``docker diff`` as counts per kind (added/changed/deleted) and the first paths."""
-    changes = container.diff() or []
+    """``docker diff`` as counts per kind (added/changed/deleted) and the first paths; the kernel's own
+    runtime files (connection file, IPython profile under :data:`CONNECTION_DIR`) are counted apart."""
+    every = container.diff() or []
+    changes = [c for c in every if not str(c.get("Path", "")).startswith(CONNECTION_DIR)]
     counts = {kind: 0 for kind in DIFF_KINDS.values()}
     for change in changes:
         counts[DIFF_KINDS.get(change.get("Kind"), "changed")] += 1
     paths = [f"{'CAD'[change.get('Kind', 0)] if change.get('Kind') in DIFF_KINDS else 'C'} {change.get('Path')}"
              for change in changes[:first]]
-    return {**counts, "total": len(changes), "first": paths}
+    return {**counts, "total": len(changes), "first": paths, "kernel_runtime_files": len(every) - len(changes)}
 
 
 def commit_kernel(client: docker.DockerClient, container: Any, tag: str, *, message: str = "",
