@@ -9,7 +9,7 @@ from .inventory import Inventory
 from .records import list_kernel_containers
 from ..errors import GPUKernelsError
 from ..hosts.registry import DockerHost
-from ..hosts.transport import connect
+from ..hosts.transport import connect, daemon_endpoint
 
 
 def gpu_inventory(host: DockerHost, max_age: float = 5.0) -> Inventory:
@@ -27,7 +27,8 @@ def host_status(host: DockerHost, with_gpus: bool = True) -> dict[str, Any]:
     try:
         client = connect(host)
         version = client.version()
-        status.update(reachable=True, engine_version=version.get("Version"), api_version=version.get("ApiVersion"))
+        status.update(reachable=True, engine_version=version.get("Version"), api_version=version.get("ApiVersion"),
+                      daemon=daemon_endpoint(host))  # ssh://: the remote socket found, and how
         if with_gpus:
             inv = GPUAllocator.for_host(host).devices(client)
             status.update(gpu_driver=inv.driver, gpu_count=len(inv.gpus), gpu_status=inv.status)

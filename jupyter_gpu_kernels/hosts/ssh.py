@@ -6,7 +6,10 @@ We run the OpenSSH client as a ControlMaster instead, so ``~/.ssh/config``,
 agents and ProxyJump work as they do for the Docker CLI:
 
 - the remote daemon's socket is forwarded to a local unix socket (private dir, 0700),
-  and docker-py talks to that socket: one login, reused by every API call;
+  and docker-py talks to that socket: one login, reused by every API call. Which socket: the
+  host's ``remote_socket`` option, else what the ``docker`` CLI would use on that side (its
+  ``DOCKER_HOST``, current context, rootless socket, /var/run/docker.sock), found with one SSH
+  command; a forwarded socket that does not answer ``/_ping`` fails at once, naming both sockets;
 - each kernel's five ports are forwarded from 127.0.0.1 to the container's address
   on the remote side (``ssh -O forward``); nothing is published on the remote's
   network interfaces, and forwards are cancelled with the kernel;
@@ -35,6 +38,56 @@ from ..errors import HostError
 from .registry import DockerHost
 
 CONNECT_TIMEOUT = 6
+PING_TIMEOUT = 5.0
+# run by the SSH user's login shell (stdin): the daemon `docker` would use there, one marker line
+RESOLVE_SCRIPT = r"""
+if [ -n "$DOCKER_HOST" ]; then echo "JGK-DOCKER env $DOCKER_HOST"; exit 0; fi
+cfg="${DOCKER_CONFIG:-$HOME/.docker}"
+ctx="$DOCKER_CONTEXT"
+if [ -z "$ctx" ] && [ -f "$cfg/config.json" ]; then
+  ctx=$(sed -n 's/.*"currentContext"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$cfg/config.json" | head -n 1)
+fi
+if [ -n "$ctx" ] && [ "$ctx" != default ]; then
+  sum=$(printf %s "$ctx" | sha256sum 2>/dev/null | cut -d ' ' -f 1)
+  meta="$cfg/contexts/meta/$sum/meta.json"
+  if [ -n "$sum" ] && [ -f "$meta" ]; then
+    url=$(sed -n 's/.*"Host"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$meta" | head -n 1)
+    if [ -n "$url" ]; then echo "JGK-DOCKER context:$ctx $url"; exit 0; fi
+  fi
+fi
+for dir in "$XDG_RUNTIME_DIR" "/run/user/$(id -u)"; do
+  if [ -n "$dir" ] && [ -S "$dir/docker.sock" ]; then echo "JGK-DOCKER rootless unix://$dir/docker.sock"; exit 0; fi
+done
+echo "JGK-DOCKER default unix:///var/run/docker.sock"
+"""
+RESOLVED_HOW = {"env": "DOCKER_HOST of the SSH user", "rootless": "rootless Docker socket of the SSH user",
+                "default": "default socket"}
+
+
+def socket_target(url: str, how: str, host_name: str) -> str:
+    """What ``ssh -L`` forwards to for a remote DOCKER_HOST/context URL: a socket path, or host:port."""
+    parsed = urlparse(url)
+    if parsed.scheme == "unix" or url.startswith("/"):
+        return parsed.path or url
+    if parsed.scheme in ("tcp", "http") and parsed.hostname:
+        return f"{parsed.hostname}:{parsed.port or 2375}"
+    raise HostError(f"host {host_name!r}: the remote side's Docker endpoint {url!r} ({how}) cannot be reached "
+                    "through SSH; give the daemon's socket with --remote-socket PATH")
+
+
+def ping_socket(path: Path, timeout: float = PING_TIMEOUT) -> str | None:
+    """None when a Docker daemon answers ``/_ping`` on the unix socket ``path``, else why not."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(str(path))
+            s.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            reply = s.recv(4096)
+    except OSError as e:
+        return f"{type(e).__name__}: {e}"
+    if not reply:
+        return "the connection was closed (no such socket on the remote side, or no permission)"
+    return None if reply.startswith(b"HTTP/") else f"unexpected answer {reply[:60]!r}"
 # a master with no session, forward or connection through it for this long exits by itself, so one
 # left by a process that died (SIGKILL) does not live on; while kernels are connected it is not idle
 CONTROL_PERSIST = 300
@@ -69,7 +122,8 @@ class SSHTunnel:
         self.dir = base / key
         self.control = self.dir / "ctl"
         self.docker_sock = self.dir / "docker.sock"
-        self.remote_socket = str(host.options.get("remote_socket") or "/var/run/docker.sock")
+        self.explicit_socket = str(host.options.get("remote_socket") or "")
+        self.found: tuple[str, str] | None = (self.explicit_socket, "--remote-socket") if self.explicit_socket else None
         self.ssh_options = [str(o) for o in host.options.get("ssh_options", [])]
         self.forwards: dict[str, tuple[int, str, int]] = {}
         self._lock = threading.RLock()
@@ -107,8 +161,7 @@ class SSHTunnel:
         os.chmod(self.dir, 0o700)
         for stale in (self.control, self.docker_sock):
             stale.unlink(missing_ok=True)
-        argv = [*self._base(), "-M", "-N", "-f", "-o", f"ControlPersist={CONTROL_PERSIST}",
-                "-L", f"{self.docker_sock}:{self.remote_socket}", "--", self.dest]
+        argv = [*self._base(), "-M", "-N", "-f", "-o", f"ControlPersist={CONTROL_PERSIST}", "--", self.dest]
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=CONNECT_TIMEOUT + 4, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
@@ -120,12 +173,51 @@ class SSHTunnel:
                 f"{err[-1] if err else 'ssh exited with ' + str(proc.returncode)}. "
                 f"Check that `ssh {self.dest}` works without a password prompt (key or agent)."
             )
+        self._forward_docker()
+
+    # ------------------------------------------------------------------ the remote daemon's socket
+    @property
+    def remote_socket(self) -> str:
+        return self.found[0] if self.found else ""
+
+    def resolve_remote_socket(self) -> tuple[str, str]:
+        """(socket path or host:port, how it was found) as the docker CLI on the remote side would pick it,
+        with one SSH command through the master: a login shell's ``DOCKER_HOST``, the current context,
+        the rootless socket, then /var/run/docker.sock."""
+        try:
+            proc = subprocess.run([*self._base(), "--", self.dest, 'exec "${SHELL:-/bin/sh}" -l -s'],
+                                  input=RESOLVE_SCRIPT, capture_output=True, text=True, timeout=CONNECT_TIMEOUT + 4)
+        except subprocess.TimeoutExpired:
+            proc = None
+        lines = [ln for ln in (proc.stdout if proc else "").splitlines() if ln.startswith("JGK-DOCKER ")]
+        if not lines:
+            return "/var/run/docker.sock", "default socket (the remote shell did not answer the lookup)"
+        _, how, url = (lines[-1].split(" ", 2) + ["", ""])[:3]
+        return socket_target(url, how, self.host.name), RESOLVED_HOW.get(how, how)
+
+    def _forward_docker(self) -> None:
+        if self.found is None:
+            self.found = self.resolve_remote_socket()
+        remote, how = self.found
+        proc = self._ctl("-O", "forward", "-L", f"{self.docker_sock}:{remote}")
         deadline = time.monotonic() + 5
-        while not self.docker_sock.exists():
-            if time.monotonic() > deadline:
-                raise HostError(f"host {self.host.name!r}: SSH is up but the Docker socket {self.remote_socket} "
-                                "could not be forwarded (is dockerd running there, may this user use it?)")
+        while proc.returncode != 0 or not self.docker_sock.exists():
+            if proc.returncode != 0 or time.monotonic() > deadline:
+                raise HostError(f"host {self.host.name!r}: SSH is up but the Docker socket {remote} ({how}) could "
+                                f"not be forwarded: {proc.stderr.strip() or 'no local socket appeared'}")
             time.sleep(0.02)
+        reason = ping_socket(self.docker_sock)
+        if reason:
+            raise HostError(
+                f"host {self.host.name!r}: the remote Docker socket {remote} ({how}), forwarded to "
+                f"{self.docker_sock}, does not answer: {reason}. Is dockerd running there and may this user use "
+                "it? If the daemon `docker` uses there lives elsewhere, give it with --remote-socket PATH"
+            )
+
+    def daemon_description(self) -> str:
+        """Which remote daemon socket this tunnel reaches and how it was found, e.g. for `hosts check`."""
+        self.ensure()
+        return f"{self.remote_socket} ({self.found[1] if self.found else '?'})"
 
     def _add_forward(self, local_port: int, rhost: str, rport: int) -> None:
         proc = self._ctl("-O", "forward", "-L", f"127.0.0.1:{local_port}:{rhost}:{rport}")

@@ -21,6 +21,7 @@ import docker
 import docker.errors
 import docker.tls
 
+from .. import forksafe
 from ..errors import HostError
 from .registry import DockerHost
 
@@ -32,6 +33,7 @@ _lock = threading.Lock()
 _clients: dict[tuple, docker.DockerClient] = {}
 _failures: dict[tuple, tuple[float, HostError]] = {}
 FAILURE_CACHE_SECONDS = 5.0
+forksafe.install()  # a forked child drops these caches and locks (forksafe.py)
 
 
 def _reason(exc: BaseException) -> str:
@@ -166,6 +168,16 @@ def forward_ports(host: DockerHost, key: str, ip: str, ports: dict[str, int],
     previous = previous or {}
     local = {name: tunnel.forward(f"{key}:{name}", ip, port, local_port=previous.get(name)) for name, port in ports.items()}
     return "127.0.0.1", local
+
+
+def daemon_endpoint(host: DockerHost) -> str:
+    """Which daemon the host's client reaches: for ssh:// the remote socket and how it was found
+    (``--remote-socket``, the SSH user's DOCKER_HOST, context, rootless or default socket)."""
+    if host.scheme != "ssh":
+        return host.resolved_url
+    from .ssh import tunnel_for
+
+    return tunnel_for(host).daemon_description()
 
 
 def cancel_forwards(host: DockerHost, key: str) -> None:

@@ -8,7 +8,7 @@ through its own SSH connection.
     r = RemoteHost("remote", fake_gpu=True, subnet_index=3)
     r.url            # ssh://root@10.213.3.2
     r.ssh_options    # ["-F", <ssh_config with key, no host-key prompts>]
-    r.remote_socket  # the daemon's socket path on the "remote" side
+    r.remote_socket  # the daemon's socket path on the "remote" side (also DOCKER_HOST of its SSH sessions)
     r.daemon         # the NetnsDaemon (r.daemon.client: direct access for assertions)
     r.stop()
 """
@@ -70,6 +70,9 @@ class RemoteHost:
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
             f"PidFile {d / 'sshd.pid'}\nAllowTcpForwarding yes\nAllowStreamLocalForwarding yes\n"
             "MaxSessions 50\nMaxStartups 50\nLogLevel ERROR\n"
+            # the SSH user's environment names its daemon, as a rootless or DOCKER_HOST user's would:
+            # /var/run/docker.sock on this side is another daemon (the main test daemon)
+            f"SetEnv DOCKER_HOST=unix://{self.remote_socket}\n"
         )
         (d / "ssh_config").write_text(
             f"Host {self.address}\n  User root\n  IdentityFile {d / 'client_key'}\n  IdentitiesOnly yes\n"
