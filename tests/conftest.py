@@ -37,7 +37,9 @@ _ROOT = Path(__file__).resolve().parent.parent
 if str(_ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) from anywhere
     sys.path.insert(0, str(_ROOT))
 
-from tests.support.leftovers import KERNEL_ID_LABEL, LeftoverTracker, describe, kernel_containers  # noqa: E402
+from tests.support.leftovers import (  # noqa: E402
+    KERNEL_ID_LABEL, LeftoverTracker, created_here, describe, kernel_containers,
+)
 
 # jp_fetch, jp_ws_fetch, jp_serverapp, jp_environ, ... for the server tests.
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -170,7 +172,7 @@ def no_leftovers(request, docker_client):
     yield
     problems = []
     for where, cl in clients.items():
-        left = [c for c in kernel_containers(cl) if c.id not in before[where]]
+        left = [c for c in kernel_containers(cl) if c.id not in before[where] and created_here(c)]
         problems += [f"{where}: {describe(c)}" for c in left]
     assert not problems, "kernel containers left behind:\n  " + "\n  ".join(problems)
 

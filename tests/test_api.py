@@ -61,7 +61,8 @@ async def test_every_route_requires_authentication(jp_fetch, jp_http_port, jp_ba
 async def test_hosts_and_images(jp_fetch, test_image, plain_image):
     hosts = (await call(jp_fetch, "hosts"))["hosts"]
     local = next(h for h in hosts if h["name"] == "local")
-    assert local["reachable"] and local["engine_version"] and local["gpu_driver"] is False
+    # the default daemon may have the NVIDIA toolkit (GPU workstations): "no GPU driver" is checked on a daemon of its own
+    assert local["reachable"] and local["engine_version"] and local["gpu_driver"] in (True, False)
     await call(jp_fetch, "hosts", "nowhere", "gpus", expect=404)
     images = (await call(jp_fetch, "hosts", "local", "images"))["images"]
     by_tag = {t: i for i in images for t in i["tags"]}
@@ -69,6 +70,14 @@ async def test_hosts_and_images(jp_fetch, test_image, plain_image):
     assert by_tag[plain_image]["has_ipykernel"] is False and by_tag[plain_image]["allowed"] is False
     assert by_tag[test_image]["size"] > 0 and by_tag[test_image]["created"]
     inv = await call(jp_fetch, "hosts", "local", "gpus")
+    assert inv["driver"] in (True, False) and inv["status"]
+
+
+async def test_host_without_gpu_driver(jp_fetch, nogpu_daemon):
+    from jupyter_gpu_kernels.hosts.registry import DockerHosts
+
+    DockerHosts().add("nogpu", nogpu_daemon.url)
+    inv = await call(jp_fetch, "hosts", "nogpu", "gpus")
     assert inv["driver"] is False and "no GPU driver" in inv["status"]
 
 

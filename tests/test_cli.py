@@ -102,7 +102,9 @@ def test_envs_images_kernels_doctor(jdirs, capsys, test_image, plain_image, dock
     assert cli.main(["kernels"]) == 0
     assert cli.main(["doctor"]) == 0
     report = out(capsys)
-    assert "[  ok] host local" in report and "no GPU driver" in report and test_image in report
+    # 'local' may or may not have a GPU driver (GPU workstations); either is reported
+    assert "[  ok] host local" in report and test_image in report
+    assert "GPUs on local" in report
 
     assert cli.main(["envs", "remove", "cpu"]) == 0
     assert cli.main(["envs", "remove", "cpu"]) == 1

@@ -37,7 +37,7 @@ def _belongs_to_us_or_dead(c) -> bool:
     server = (c.labels or {}).get(SERVER_LABEL, "")
     host, _, pid = server.rpartition(":")
     if not pid.isdigit():
-        return True  # unlabelled: count it
+        return False  # not labelled by our provisioner in a process here: someone else's
     if host and host != socket.gethostname():
         return False
     pid = int(pid)
@@ -50,6 +50,13 @@ def _belongs_to_us_or_dead(c) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def created_here(c) -> bool:
+    """Whether a kernel container belongs to this test process or to a dead process on this machine
+    (a server a test started): only those may be counted as a test's leftovers. A developer's own
+    Jupyter server on a GPU workstation, or a concurrent test session, is never counted."""
+    return _belongs_to_us_or_dead(c)
 
 
 class LeftoverTracker:
