@@ -162,8 +162,8 @@ async def test_allowlist_enforced_on_every_path(jp_fetch, plain_image, test_imag
     (tmp_path / "cfg").mkdir()
     cfg_file = tmp_path / "cfg" / "jupyter_server_config.json"
     cfg_file.write_text(json.dumps({"ImagePolicy": {"allowed_images": [test_image]}}))
-    old = os.environ.get("JUPYTER_CONFIG_DIR")
-    os.environ["JUPYTER_CONFIG_DIR"] = str(tmp_path / "cfg")
+    old = os.environ.get("JUPYTER_CONFIG_PATH")  # an admin dir: the policy is never read from the user's (#11)
+    os.environ["JUPYTER_CONFIG_PATH"] = str(tmp_path / "cfg")
     try:
         # refused by policy: a runtime failure (exit 1), not a usage error
         assert cli.main(["envs", "add", "p2", "--image", plain_image]) == 1
@@ -172,9 +172,9 @@ async def test_allowlist_enforced_on_every_path(jp_fetch, plain_image, test_imag
         assert cli.main(["envs", "add", "fine", "--image", test_image]) == 0
     finally:
         if old is None:
-            os.environ.pop("JUPYTER_CONFIG_DIR")
+            os.environ.pop("JUPYTER_CONFIG_PATH")
         else:
-            os.environ["JUPYTER_CONFIG_DIR"] = old
+            os.environ["JUPYTER_CONFIG_PATH"] = old
 
 
 @pytest.mark.parametrize("allowed", [[]])

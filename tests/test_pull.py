@@ -143,7 +143,7 @@ async def test_environment_recreated_from_notebook_metadata(jp_fetch, jp_root_di
                                     "image": pushed, "image_digests": digests, "gpus": "none", "memory": "1g"},
         },
     }))
-    assert cli.main(["envs", "from-notebook", str(nb), "--pin-digest"]) == 0
+    assert cli.main(["envs", "from-notebook", str(nb), "--pin-digest", "--yes"]) == 0  # --yes: no TTY here
     env = json.loads((await jp_fetch("gpu-kernels", "api", "environments", "trainer")).body)
     assert env["image"] == digests[0] and env["memory"] == "1g" and env["kernel_name"] == "gpu-trainer"
     docker_client.images.remove(pushed)  # only the registry has it now: the start pulls by digest

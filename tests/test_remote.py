@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -14,7 +15,8 @@ from jupyter_client.manager import KernelManager
 from jupyter_gpu_kernels import cli
 from jupyter_gpu_kernels.hosts import ssh
 from jupyter_gpu_kernels.errors import HostError
-from jupyter_gpu_kernels.hosts.registry import DockerHosts
+from jupyter_gpu_kernels.hosts.registry import DockerHosts  # noqa: F401
+from jupyter_gpu_kernels.settings import Settings
 from jupyter_gpu_kernels.daemon.workspace import workspace_volume_name
 
 from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers, run_cell
@@ -42,16 +44,27 @@ def rhost(tmp_path, monkeypatch, remote):
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    opts = []
-    for o in remote.ssh_options:
-        opts.append(f"--ssh-option={o}")
-    assert cli.main(["hosts", "add", "gpubox", remote.url, *opts, "--remote-socket", remote.remote_socket]) == 0
-    yield DockerHosts().get("gpubox")
+    # SSH options come from the admin config only (#11): the host is an admin host here
+    admin_host(tmp_path, monkeypatch, "gpubox", remote.url, remote.ssh_options, remote.remote_socket)
+    yield Settings.for_process().hosts.get("gpubox")
     ssh.close_all()
     left = our_containers(remote.daemon.client)
     for c in left:
         c.remove(force=True)
     assert not left, f"left behind on the remote: {[c.name for c in left]}"
+
+
+def admin_host(tmp_path, monkeypatch, name, url, ssh_options, remote_socket=None) -> None:
+    """Add ``name`` to an admin config dir (JUPYTER_CONFIG_PATH), where SSH options may be set."""
+    admin = tmp_path / "admin-config"
+    admin.mkdir(exist_ok=True)
+    path = admin / "jupyter_server_config.json"
+    config = json.loads(path.read_text()) if path.exists() else {"GPUKernelsHosts": {"hosts": {}}}
+    options = {"ssh_options": list(ssh_options), **({"remote_socket": remote_socket} if remote_socket else {})}
+    config["GPUKernelsHosts"]["hosts"][name] = {"url": url, "options": options}
+    path.write_text(json.dumps(config))
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(admin))
+    Settings.reset()
 
 
 def masters() -> list[str]:
@@ -190,9 +203,8 @@ def test_copy_image_to_remote(rhost, remote, docker_client, plain_image):
 
 
 @pytest.mark.parametrize("url", ["ssh://root@{addr}:2222", "ssh://root@10.213.250.99", "ssh://nobody@{addr}"])
-def test_unreachable_or_misconfigured_host(rhost, remote, test_image, url):
-    opts = [f"--ssh-option={o}" for o in remote.ssh_options]
-    assert cli.main(["hosts", "add", "broken", url.format(addr=remote.address), *opts]) == 0
+def test_unreachable_or_misconfigured_host(rhost, remote, test_image, url, tmp_path, monkeypatch):
+    admin_host(tmp_path, monkeypatch, "broken", url.format(addr=remote.address), remote.ssh_options)
     install_spec("nowhere", test_image, "--host", "broken")
     before = subprocess.run(["pgrep", "-c", "-f", "ssh "], capture_output=True, text=True).stdout
     km = KernelManager(kernel_name="nowhere")

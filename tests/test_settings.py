@@ -183,8 +183,11 @@ def test_outside_a_server_one_settings_per_process_from_the_config_files(config_
     assert Settings.for_process() is not second
 
 
-def test_a_parent_config_goes_on_top_of_the_files(config_dir):
-    (config_dir / "jupyter_server_config.json").write_text(json.dumps(
+def test_a_parent_config_goes_on_top_of_the_files(config_dir, tmp_path, monkeypatch):
+    admin = tmp_path / "admin"  # the image policy is read from admin config dirs only (#11)
+    admin.mkdir()
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(admin))
+    (admin / "jupyter_server_config.json").write_text(json.dumps(
         {"GPUKernelsImagePolicy": {"allowed_images": ["python:*"]}}))
     km = Node(config=Config({"GPUKernelsImagePolicy": {"allowed_images": ["busybox"]}}))
     settings = Settings.for_parent(Node(km))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any
 
 from traitlets import Bool, Unicode
@@ -105,23 +106,42 @@ class EnvsRemoveApp(Command):
 
 class EnvsFromNotebookApp(Command):
     name = "jupyter-gpu-kernels envs from-notebook"
-    usage = "NOTEBOOK.ipynb [--name NAME] [--host HOST] [--pin-digest]"
+    usage = "NOTEBOOK.ipynb [--name NAME] [--host HOST] [--pin-digest] [--yes]"
     description = """Recreate the environment a notebook ran in, from the definition the sidebar recorded
-in its metadata (metadata.jupyter_gpu_kernels): the .ipynb alone is enough."""
+in its metadata (metadata.jupyter_gpu_kernels): the .ipynb alone is enough. A notebook is untrusted
+input: the mounts and every non-default field are listed and confirmed first (--yes skips that;
+without a terminal and without --yes it refuses). The admin KernelPolicy applies."""
 
     env_name = Unicode(None, allow_none=True, help="environment name (default: the recorded one)").tag(config=True)
     host = Unicode(None, allow_none=True, help="run it on another host than the recorded one").tag(config=True)
     pin_digest = Bool(False, help="use the recorded image digest (repo@sha256:…) instead of the tag").tag(config=True)
+    yes = Bool(False, help="create it without asking (after reviewing the notebook's metadata)").tag(config=True)
     aliases = {**Command.aliases, "name": "EnvsFromNotebookApp.env_name", "host": "EnvsFromNotebookApp.host"}
     flags = {**Command.flags, "pin-digest": flag("EnvsFromNotebookApp", "pin_digest", True,
-                                                 "use the recorded image digest (repo@sha256:…) instead of the tag")}
+                                                 "use the recorded image digest (repo@sha256:…) instead of the tag"),
+             "yes": flag("EnvsFromNotebookApp", "yes", True, "create it without asking for confirmation")}
 
     def run(self) -> int:
         (notebook,) = self.positionals("NOTEBOOK")
-        env = self.settings.environments.create(*self.definition(notebook))
+        name, data = self.definition(notebook)
+        if not self.confirmed(name, data):
+            print("Not created.")
+            return 1
+        env = self.settings.environments.create(name, data)
         print(f"Added environment {env.name!r} from {notebook} (image {env.image}, GPUs {env.gpus}, host {env.host}); "
               f"the notebook's kernel {env.kernel_name!r} is available again")
         return 0
+
+    def confirmed(self, name: str, data: dict[str, Any]) -> bool:
+        """List what would be created (mounts and every non-default field); ask unless --yes."""
+        review = review_lines(name, data)
+        if self.yes:
+            return True
+        if not sys.stdin.isatty():
+            raise SpecError(f"refusing to create environment {name!r} from untrusted notebook metadata without "
+                            f"confirmation ({'; '.join(review[1:]) or 'image only'}): rerun with --yes")
+        print("\n".join(review))
+        return input("Create it? [y/N] ").strip().lower() in ("y", "yes")
 
     def definition(self, notebook: str) -> tuple[str, dict[str, Any]]:
         """Name and fields of the environment recorded in ``notebook``."""
@@ -147,6 +167,18 @@ in its metadata (metadata.jupyter_gpu_kernels): the .ipynb alone is enough."""
             data["image"] = digests[0]
         data["description"] = f"recreated from {os.path.basename(notebook)}"
         return str(self.env_name or meta.get("environment")), data
+
+
+def review_lines(name: str, data: dict[str, Any]) -> list[str]:
+    """What ``from-notebook`` would create, for review: the image, each mount, each non-default field."""
+    lines = [f"environment {name!r} from notebook metadata: image {data.get('image')}"]
+    for mount in data.get("mounts") or []:
+        lines.append(f"mount {mount}")
+    defaults = {"host": "local", "gpus": "none", "gpu_sharing": False}
+    for key, value in data.items():
+        if key not in ("image", "mounts", "description") and value not in (None, "", defaults.get(key)):
+            lines.append(f"{key} = {value}")
+    return lines
 
 
 class EnvsApp(EnvsListApp):

@@ -132,15 +132,20 @@ def ipykernel_version(client: docker.DockerClient, image_id: str) -> str | None:
     return found.ipykernel if found else ""
 
 
-def list_images(client: docker.DockerClient, detect: bool = True) -> list[dict]:
-    """Local images of a host with tags, digests, size, creation time and ipykernel presence."""
+def list_images(client: docker.DockerClient, detect: bool = True,
+                allowed: Callable[[str], bool] | None = None) -> list[dict]:
+    """Local images of a host with tags, digests, size, creation time and ipykernel presence.
+
+    ``allowed`` (the admin policy's ``allows``): only images with an allowed tag are probed; the
+    others are listed with ipykernel unknown (no container is ever started from them)."""
     result = []
     for image in client.images.list():
         attrs = image.attrs
         if not image.tags and not attrs.get("RepoDigests"):
             continue  # dangling layers are noise in a picker
         known, found = cached(image.id)
-        if detect and not known:
+        probe_ok = allowed is None or any(allowed(t) for t in image.tags)
+        if detect and not known and probe_ok:
             ipykernel_version(client, image.id)
             known, found = cached(image.id)
         version = (found.ipykernel if found else "") if known else None

@@ -31,6 +31,7 @@ from .plan import LaunchPlan
 CANDIDATES = ("python3", "python")
 PROBE_TIMEOUT_S = 60
 PROBE_LABEL = "org.jupyter.gpu-kernels.probe"
+PROBE_USER = "65534:65534"  # nobody: the probe never runs as root, whatever the image's USER
 # Python 2.7 and 3.x syntax alike; never fails on a missing ipykernel
 _PROBE_CODE = (
     "import sys, json\n"
@@ -130,6 +131,7 @@ def _probe(client: docker.DockerClient, image_id: str, name: str) -> Interpreter
         container = client.containers.create(
             image_id, command=[name, "-c", _PROBE_CODE], entrypoint=[], network_mode="none",
             cap_drop=["ALL"], security_opt=["no-new-privileges"], mem_limit="256m", pids_limit=64,
+            user=PROBE_USER,
             labels={PROBE_LABEL: "true"}, detach=True,
         )
         try:

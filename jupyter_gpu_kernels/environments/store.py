@@ -105,6 +105,9 @@ class GPUKernelsEnvironments(PrefixedConfigurable):
         if host.is_local:
             env.settings.check_local_mounts()
         self.image_policy.check(env.image)  # ImageNotAllowedError names the field itself
+        check_settings = getattr(self.image_policy, "check_settings", None)
+        if check_settings is not None:  # the admin KernelPolicy: fail early, not at the first start
+            check_settings(env.settings, local=host.is_local)
         if env.display_name and len(env.display_name) > 120:
             raise SpecError("display_name is longer than 120 characters", field="display_name")
         return env

@@ -7,6 +7,9 @@ Admins add hosts in traitlets config (``c.GPUKernelsHosts.hosts``; the old name
 in ``<jupyter config dir>/gpu_kernels/hosts.json`` (CLI ``jupyter gpu-kernels hosts``).
 A host is only a name and a URL here; :mod:`.transport` turns it into a client.
 The registry the server uses is created once, by :class:`jupyter_gpu_kernels.settings.Settings`.
+User entries are URL (user, port) + TLS files + ``identity_file``/``remote_socket`` only: SSH
+options (``ProxyCommand``, ``-F``…) are read only from the admin config (a kernel may be able to
+write the user's file; the server must never run what it says).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from ..errors import HostError, SpecError, UnknownHostError
 
 LOCAL = "local"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,62}")  # fullmatch: "$" would accept a trailing newline
+# what a user's hosts file may carry in "options": file paths the server passes as such, never options
+USER_OPTIONS = frozenset({"identity_file", "remote_socket"})
 URL_FORMS = "unix:///path/docker.sock | tcp://host:2376 (TLS) | ssh://[user@]host[:port] | context://NAME"
 
 
@@ -254,6 +259,19 @@ class GPUKernelsHosts(PrefixedConfigurable):
     def _write_user(self, hosts: dict[str, dict]) -> None:
         write_section(self.user_file, "hosts", hosts)
 
+    def _user_entry(self, name: str, spec: dict) -> dict:
+        """A user host entry keeps only what the server never executes: URL (user, port), TLS files,
+        description and the options in USER_OPTIONS. SSH options (ProxyCommand, -F, …) come only from
+        the admin config: the user's file may be writable by kernel code."""
+        options = dict(spec.get("options") or {}) if isinstance(spec.get("options") or {}, dict) else {}
+        dropped = sorted(set(options) - USER_OPTIONS)
+        if dropped:
+            self.log.warning("host %r in %s: ignoring %s (only the administrator's config may set them; "
+                             "a user host is URL + user + port + identity_file)", name, self.user_file,
+                             ", ".join(dropped))
+        kept = {k: str(v) for k, v in options.items() if k in USER_OPTIONS}
+        return {**{k: v for k, v in spec.items() if k != "options"}, **({"options": kept} if kept else {})}
+
     @staticmethod
     def _make(name: str, spec: dict, source: str) -> DockerHost:
         known = {"url", "tls_ca", "tls_cert", "tls_key", "tls_verify", "description", "options"}
@@ -267,7 +285,7 @@ class GPUKernelsHosts(PrefixedConfigurable):
         result = {LOCAL: DockerHost(LOCAL, self.local_url, description=local_description())}
         for name, spec in self._read_user().items():
             try:
-                result[name] = self._make(name, spec, "user")
+                result[name] = self._make(name, self._user_entry(name, dict(spec)), "user")
             except (SpecError, TypeError) as e:
                 self.log.warning("ignoring host %r from %s: %s", name, self.user_file, e)
         for name, spec in self.hosts.items():
@@ -302,6 +320,11 @@ class GPUKernelsHosts(PrefixedConfigurable):
                 f"host {name!r}: a tcp:// Docker host must use TLS (--tls-ca, --tls-cert, --tls-key); a plain "
                 "TCP Docker API gives anyone who can reach it root on that machine. Use ssh:// instead if you can"
             )
+        options = settings.get("options") or {}
+        refused = sorted(set(options) - USER_OPTIONS) if isinstance(options, dict) else ["options"]
+        if refused:
+            raise SpecError(f"host {name!r}: {', '.join(refused)} can only be set by the administrator "
+                            "(c.GPUKernelsHosts.hosts); a user host is URL + user + port + identity file")
         user = self._read_user()
         spec = {"url": url, **{k: v for k, v in settings.items() if v not in (None, "")}}
         host = self._make(name, spec, "user")

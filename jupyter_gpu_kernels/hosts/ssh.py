@@ -124,7 +124,10 @@ class SSHTunnel:
         self.docker_sock = self.dir / "docker.sock"
         self.explicit_socket = str(host.options.get("remote_socket") or "")
         self.found: tuple[str, str] | None = (self.explicit_socket, "--remote-socket") if self.explicit_socket else None
-        self.ssh_options = [str(o) for o in host.options.get("ssh_options", [])]
+        self.ssh_options = [str(o) for o in host.options.get("ssh_options", [])] if host.source != "user" else []
+        if host.options.get("identity_file"):  # a file path, passed as one argument (never an option)
+            self.ssh_options += ["-i", os.path.abspath(os.path.expanduser(str(host.options["identity_file"]))),
+                                 "-o", "IdentitiesOnly=yes"]
         self.forwards: dict[str, tuple[int, str, int]] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
