@@ -67,7 +67,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
     shm_size = Unicode(
         "2g", config=True, help="Size of /dev/shm. Docker's 64m default breaks PyTorch data loaders."
     )
-    mounts = List(Unicode(), config=True, help="Extra mounts 'SRC:DST[:ro]' (SRC: absolute host path or volume).")
+    mounts = List(Unicode(), config=True, help="Extra mounts 'SRC:DST[:ro]' (SRC: an absolute host path) or 'volume:NAME:DST[:ro]' (a named volume).")
     mount_root = Bool(
         True,
         config=True,

@@ -1,6 +1,7 @@
 """REST API under ``<base_url>gpu-kernels/api/``.
 
-Every handler is ``@web.authenticated`` and (for unsafe methods) XSRF-checked by
+Every handler is ``@web.authenticated``, ``@authorized`` (read for GET, write for the
+others, on ``gpu_kernels`` or ``kernels``) and (for unsafe methods) XSRF-checked by
 jupyter_server's own mechanisms; inputs are validated with a 400 whose message
 says what is wrong; unknown hosts, environments, pulls and kernels give 404.
 Docker calls run in worker threads so the server never blocks.
@@ -12,6 +13,7 @@ import asyncio
 import json
 from typing import Any
 
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
@@ -23,10 +25,17 @@ from ..daemon.status import kernel_rows
 from .pulls import PullTracker
 
 NAMESPACE = "gpu-kernels/api"
+AUTH_RESOURCE = "gpu_kernels"  # hosts, images, pulls, environments; kernels use jupyter_server's "kernels"
 
 
 class BaseHandler(APIHandler):
-    """JSON in and out; our errors become 400/403/404/409 with a message that says what is wrong."""
+    """JSON in and out; our errors become 400/403/404/409 with a message that says what is wrong.
+
+    Every method is ``@web.authenticated`` then ``@authorized``: the server's Authorizer is asked
+    for ``read`` (GET) or ``write`` (POST/PUT/DELETE) on :attr:`auth_resource`, as jupyter_server's
+    own handlers do, so a read-only user (e.g. JupyterHub ``read`` scopes) gets 403 on changes."""
+
+    auth_resource = AUTH_RESOURCE
 
     @property
     def hosts(self) -> DockerHosts:
@@ -42,16 +51,20 @@ class BaseHandler(APIHandler):
 
     def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(data))
+        self.finish(json.dumps(data))  # APIHandler.finish sets Content-Type: application/json
 
     def json_body(self) -> dict:
+        """The body as a JSON object (APIHandler.get_json_body); 400 naming the problem otherwise."""
         try:
-            data = json.loads(self.request.body or b"{}")
-        except ValueError as e:
-            raise web.HTTPError(400, f"request body is not valid JSON: {e}") from e
+            data = self.get_json_body()
+        except UnicodeDecodeError as e:
+            raise web.HTTPError(400, f"request body is not UTF-8 text: {e}") from e
+        except web.HTTPError as e:
+            raise web.HTTPError(400, f"request body is not valid JSON: {e.__cause__}") from e
+        if data is None:
+            return {}
         if not isinstance(data, dict):
-            raise web.HTTPError(400, "request body must be a JSON object")
+            raise web.HTTPError(400, f"request body must be a JSON object, not {type(data).__name__}")
         return data
 
     async def _session_paths(self) -> dict[str, str]:
@@ -85,6 +98,7 @@ class BaseHandler(APIHandler):
 
 class HostsHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         from ..daemon.status import host_status
 
@@ -98,6 +112,7 @@ class HostsHandler(BaseHandler):
 
 class HostGPUsHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self, host: str) -> None:
         from ..daemon.status import gpu_inventory
 
@@ -113,6 +128,7 @@ class HostGPUsHandler(BaseHandler):
 
 class HostImagesHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self, host: str) -> None:
         from ..daemon.images import list_images
         from ..hosts.transport import connect
@@ -134,6 +150,7 @@ class HostImagesHandler(BaseHandler):
 
 class PullHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def post(self, host: str) -> None:
         h = self.host_or_404(host)
         image = self.json_body().get("image")
@@ -147,6 +164,7 @@ class PullHandler(BaseHandler):
 
 class PullStatusHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self, host: str, pull_id: str) -> None:
         p = self.pulls.get(pull_id)
         if p is None or p.host != host:
@@ -156,10 +174,12 @@ class PullStatusHandler(BaseHandler):
 
 class EnvironmentsHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         self.write_json({"environments": [e.to_json() for e in self.environments.all()]})
 
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         data = self.json_body()
         name = data.pop("name", None)
@@ -172,10 +192,12 @@ class EnvironmentsHandler(BaseHandler):
 
 class EnvironmentHandler(BaseHandler):
     @web.authenticated
+    @authorized
     async def get(self, name: str) -> None:
         self.write_json(self.environments.get(name).to_json())
 
     @web.authenticated
+    @authorized
     async def put(self, name: str) -> None:
         data = self.json_body()
         if data.get("name", name) != name:
@@ -184,6 +206,7 @@ class EnvironmentHandler(BaseHandler):
         self.write_json(env.to_json())
 
     @web.authenticated
+    @authorized
     async def delete(self, name: str) -> None:
         await asyncio.to_thread(self.environments.delete, name)
         self.set_status(204)
@@ -191,7 +214,10 @@ class EnvironmentHandler(BaseHandler):
 
 
 class KernelsHandler(BaseHandler):
+    auth_resource = "kernels"  # the same resource as jupyter_server's /api/kernels
+
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         sm = self.settings.get("session_manager")
         sessions = {}
@@ -236,7 +262,10 @@ def dead_row(kernel_id: str, prov: Any, session: dict) -> dict[str, Any]:
 
 
 class KernelHandler(BaseHandler):
+    auth_resource = "kernels"  # deleting a kernel: "write" on kernels, as DELETE /api/kernels/<id>
+
     @web.authenticated
+    @authorized
     async def delete(self, kernel_id: str) -> None:
         if kernel_id not in self.kernel_manager.list_kernel_ids():
             raise web.HTTPError(404, f"no kernel {kernel_id!r} on this server")
