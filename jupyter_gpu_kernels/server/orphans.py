@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Callable
 
+from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..daemon.reaper import reap_hosts
@@ -27,10 +28,12 @@ class OrphansHandler(BaseHandler):
         self.write_json({"orphans": [o.to_json() for o in orphans], "errors": errors})
 
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         await self._answer(dry_run=True, force=False)
 
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.json_body()
         await self._answer(dry_run=bool(body.get("dry_run")), force=bool(body.get("all")))
