@@ -23,10 +23,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.gateway.managers import GatewayKernelSpecManager
 from jupyter_server.utils import url_path_join
 from tornado import web
+
+from .handlers import AUTH_RESOURCE
 
 API_PREFIX = "gpu-kernels/api"
 
@@ -67,7 +70,11 @@ def use_gateway_kernelspec_manager(serverapp: Any) -> GatewayKernelSpecManager:
 
 
 class GatewayModeHandler(APIHandler):
-    """Every ``gpu-kernels/api/…`` request on a server in gateway mode: 409, managed by the gateway."""
+    """Every ``gpu-kernels/api/…`` request on a server in gateway mode: 409, managed by the gateway.
+
+    Authenticated and authorized (read for GET, write otherwise) like the handlers it stands for."""
+
+    auth_resource = AUTH_RESOURCE
 
     def _refuse(self) -> None:
         url = gateway_url(self.serverapp) or "(unknown)"
@@ -76,22 +83,27 @@ class GatewayModeHandler(APIHandler):
         self.finish(json.dumps({"message": gateway_message(url), "gateway_url": url, "reason": "gateway"}))
 
     @web.authenticated
+    @authorized
     def get(self, path: str = "") -> None:
         self._refuse()
 
     @web.authenticated
+    @authorized
     def post(self, path: str = "") -> None:
         self._refuse()
 
     @web.authenticated
+    @authorized
     def put(self, path: str = "") -> None:
         self._refuse()
 
     @web.authenticated
+    @authorized
     def patch(self, path: str = "") -> None:
         self._refuse()
 
     @web.authenticated
+    @authorized
     def delete(self, path: str = "") -> None:
         self._refuse()
 
