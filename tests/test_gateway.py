@@ -34,8 +34,9 @@ def _admin_config(fake_gpu_daemon, test_image: str) -> dict:
                        "description": "one fake A100 on the gateway's daemon"},
         }},
         "GPUKernelsImagePolicy": {"allowed_images": [test_image]},
-        # the gateway runs as root here: kernels run as the image's user (jovyan), not as uid 0
-        "GPUDockerProvisioner": {"user": "image"},
+        # as docs/security.md recommends: kernels run as the image's user (the gateway runs as root
+        # here) and see none of the gateway machine's files (no server root to mount on a gateway)
+        "GPUDockerProvisioner": {"user": "image", "mount_root": False},
     }
 
 
@@ -123,6 +124,7 @@ def test_user_server_without_docker_runs_a_gpu_kernel_on_the_gateway(topology, f
     try:
         (container,) = fake_gpu_daemon.client.containers.list(filters={"label": f"{KERNEL_ID}={kernel_id}"})
         assert container.labels[GPUS], container.labels  # one fake GPU allocated on the gateway's daemon
+        assert not [m for m in container.attrs["Mounts"] if m["Type"] == "bind"], container.attrs["Mounts"]
         ws = websocket.create_connection(
             f"ws://{user.url.split('://', 1)[1]}/api/kernels/{kernel_id}/channels",
             header=[f"Authorization: token {user.token}"], timeout=60)
