@@ -25,6 +25,7 @@ from .images import CopyImageApp, ImagesApp, PullApp
 from .kernels import KernelsApp, SyncApp
 from .kernelspecs import InstallApp, ListApp, RemoveApp
 from .prune import PruneApp
+from .usage import LogsApp, UsageApp
 
 
 class GPUKernelsApp(Command):
@@ -51,6 +52,8 @@ jupyter gpu-kernels doctor"""
         "build": (BuildApp, "build an image from a Dockerfile on a host, with the log"),
         "commit": (CommitApp, "save a running kernel's container as an image (a Dockerfile is the durable way)"),
         "prune": (PruneApp, "remove kernel containers whose owner process is gone (frees their GPUs)"),
+        "usage": (UsageApp, "GPU-minutes per kernel, environment and user (--since 7d)"),
+        "logs": (LogsApp, "a kernel container's recent stdout/stderr"),
     }
 
 

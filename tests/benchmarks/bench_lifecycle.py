@@ -1,0 +1,120 @@
+"""Benchmark: start/execute/stop cycles leak nothing; concurrent starts and the event loop's lag.
+
+Not a test: it prints figures. It fails (exit 1) only on a leak: kernel containers, networks,
+volumes, connection files, file descriptors or threads left after the cycles (counted before and
+after, printed). The second part starts ``--concurrent`` kernels at once through one
+``AsyncKernelManager`` loop and reports that loop's lag (a 10 ms ticker's p95 and max delay)
+while they start, which is what a Jupyter server's users feel.
+
+    python -m tests.benchmarks.bench_lifecycle [--image IMAGE] [--cycles 200] [--concurrent 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import threading
+import time
+
+import docker
+from jupyter_client.manager import AsyncKernelManager, KernelManager
+
+from jupyter_gpu_kernels.daemon.labels import KERNEL_ID
+from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
+
+TICK = 0.01
+
+
+def counts(client: docker.DockerClient, runtime: str) -> dict[str, int]:
+    return {
+        "containers": len(client.containers.list(all=True, filters={"label": KERNEL_ID})),
+        "networks": len(client.networks.list()),
+        "volumes": len(client.volumes.list()),
+        "connection files": len([f for f in os.listdir(runtime) if f.startswith("kernel-")]),
+        "fds": len(os.listdir("/proc/self/fd")),
+        "threads": threading.active_count(),
+    }
+
+
+def cycles(name: str, n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        km = KernelManager(kernel_name=name)
+        km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        reply = kc.execute_interactive("x = 6 * 7", timeout=30)
+        assert reply["content"]["status"] == "ok", reply
+        kc.stop_channels()
+        km.shutdown_kernel()
+        km.context.term()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+async def concurrent(name: str, n: int) -> tuple[float, list[float]]:
+    lags: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            await asyncio.sleep(TICK)
+            lags.append(time.perf_counter() - t0 - TICK)
+
+    tick = asyncio.ensure_future(ticker())
+    kms = [AsyncKernelManager(kernel_name=name) for _ in range(n)]
+    t0 = time.perf_counter()
+    await asyncio.gather(*(km.start_kernel() for km in kms))
+    started = time.perf_counter() - t0
+    stop.set()
+    await tick
+    await asyncio.gather(*(km.shutdown_kernel(now=True) for km in kms))
+    return started, lags
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--image", default=os.environ.get("JGK_BENCH_IMAGE", ""))
+    ap.add_argument("--cycles", type=int, default=200)
+    ap.add_argument("--concurrent", type=int, default=16)
+    args = ap.parse_args()
+    client = docker.from_env()
+    image = args.image or next(t for i in client.images.list() for t in i.tags
+                               if t.startswith("jupyter-gpu-kernels-test:ipykernel-"))
+    with tempfile.TemporaryDirectory() as tmp:
+        for var in ("JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
+            os.environ[var] = os.path.join(tmp, var)
+            os.makedirs(os.environ[var])
+        os.environ["JUPYTER_PATH"] = os.environ["JUPYTER_DATA_DIR"]
+        install("bench-life", kernel_json("bench-life", provisioner_config(image=image)), user=True)
+        runtime = os.environ["JUPYTER_RUNTIME_DIR"]
+        cycles("bench-life", 1)  # warm: network, image probe, caches, worker threads
+        before = counts(client, runtime)
+        times = cycles("bench-life", args.cycles)
+        after = counts(client, runtime)
+        print(f"{args.cycles} start/execute/stop cycles: median {statistics.median(times):.2f}s, "
+              f"max {max(times):.2f}s, total {sum(times):.0f}s")
+        leaks = {k: after[k] - before[k] for k in before if after[k] > before[k]}
+        for key in before:
+            print(f"  {key:17s} before {before[key]:4d}  after {after[key]:4d}")
+        started, lags = asyncio.run(concurrent("bench-life", args.concurrent))
+        lags.sort()
+        p95 = lags[int(0.95 * (len(lags) - 1))] if lags else 0.0
+        print(f"{args.concurrent} concurrent starts: all ready in {started:.1f}s "
+              f"({started / args.concurrent:.2f}s per kernel); event-loop lag p95 {p95 * 1000:.1f} ms, "
+              f"max {max(lags, default=0) * 1000:.1f} ms over {len(lags)} ticks")
+    if leaks:
+        print(f"LEAKED: {leaks}")
+        return 1
+    print("no leaks")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
