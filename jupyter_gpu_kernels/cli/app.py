@@ -20,6 +20,7 @@ from ..hosts.ssh import close_tunnels_since, ssh_tunnels
 from .base import Command, UsageError
 from .build import BuildApp, CommitApp
 from .envs import EnvsApp
+from .exec import ExecApp
 from .hosts import DoctorApp, GPUsApp, HostsApp
 from .images import CopyImageApp, ImagesApp, PullApp
 from .kernels import KernelsApp, SyncApp
@@ -54,6 +55,7 @@ jupyter gpu-kernels doctor"""
         "prune": (PruneApp, "remove kernel containers whose owner process is gone (frees their GPUs)"),
         "usage": (UsageApp, "GPU-minutes per kernel, environment and user (--since 7d)"),
         "logs": (LogsApp, "a kernel container's recent stdout/stderr"),
+        "exec": (ExecApp, "a shell (or a command) in a kernel's container, as the kernel's user"),
     }
 
 
