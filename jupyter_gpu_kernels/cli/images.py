@@ -53,7 +53,7 @@ class PullApp(Command):
         from ..hosts.transport import connect
 
         (image,) = self.positionals("IMAGE")
-        ref = self.settings.policy.check(check_image_ref(image))
+        ref = self.settings.image_policy.check(check_image_ref(image))
         host = self.settings.hosts.get(self.host)
         tty = sys.stderr.isatty()
 
@@ -85,7 +85,7 @@ class CopyImageApp(Command):
 
         (image,) = self.positionals("IMAGE")
         self.require(to=self.to)
-        ref = self.settings.policy.check(check_image_ref(image))
+        ref = self.settings.image_policy.check(check_image_ref(image))
         hosts = self.settings.hosts
         src, dst = hosts.get(self.source), hosts.get(self.to)
         tty = sys.stderr.isatty()

@@ -92,7 +92,7 @@ choose another place. An existing kernelspec of the same name is replaced."""
         if not display:
             what = "GPU " + config["gpus"] if config["gpus"] != "none" else "CPU"
             display = f"{self.image} ({what}" + (f" on {host})" if host != "local" else ")")
-        self.settings.policy.check(config["image"])
+        self.settings.image_policy.check(config["image"])
         spec = kernelspecs.kernel_json(display, config)
         prefix = sys.prefix if self.sys_prefix else self.prefix
         path = kernelspecs.install(name, spec, user=self.user, prefix=prefix)

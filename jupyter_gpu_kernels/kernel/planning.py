@@ -3,7 +3,11 @@
 Called once per launch by the provisioner's ``pre_launch``. Every input is parsed and
 checked here (image reference and allowlist, GPU spec, mounts, sizes, CPUs, user,
 environment variables), so bad input fails before anything exists on any host, with a
-message naming the field. Pure apart from reading the filesystem for local mount sources.
+message naming the field. The admin ``KernelPolicy`` is enforced here too (:func:`enforce_policy`:
+images, hosts, mount sources and targets, root user, capabilities, GPU/memory/CPU caps), whatever
+the kernelspec or environment says, and the container boundary's masks are added
+(:mod:`.boundary`). Pure apart from reading the filesystem for local mount sources (and creating
+the masked directories that do not exist yet).
 """
 
 from __future__ import annotations
@@ -13,15 +17,15 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ..daemon.images import check_image_ref
 from ..daemon.leases import current_owner
 from ..daemon.plan import CONNECTION_DIR, LaunchPlan, connection_file_path, server_user
 from ..daemon.records import KernelContainer
 from ..daemon.workspace import workspace_volume_name
 from ..errors import SpecError
 from ..hosts.registry import DockerHost
-from ..specs.gpus import parse_gpus
-from ..specs.resources import ENV_NAME, Mount, allowed, check_env_name, check_env_value, parse_cpus, parse_mount, parse_size
+from ..specs.resources import ENV_NAME, Mount, allowed, check_env_name, check_env_value
+from ..specs.settings import KernelSettings
+from .boundary import masks
 
 DEFAULT_ARGV = ("python", "-m", "ipykernel_launcher", "-f", "{connection_file}")
 
@@ -68,9 +72,11 @@ def container_env(settings: Any, ctx: LaunchContext, home: str | None) -> dict[s
     return out
 
 
-def _mounts_and_workdir(settings: Any, host: DockerHost, ctx: LaunchContext) -> tuple[list[Mount], str | None, str | None]:
+def _mounts_and_workdir(
+    settings: Any, ks: KernelSettings, host: DockerHost, ctx: LaunchContext
+) -> tuple[list[Mount], str | None, str | None]:
     """Extra mounts, plus the server root (locally) or the per-notebook-directory volume (remotely)."""
-    mounts = [parse_mount(m, check_exists=host.is_local) for m in settings.mounts]
+    mounts = list(ks.mounts)
     working_dir = volume = None
     if not host.is_local and settings.remote_workspace:
         # the server's directories do not exist there: a named volume per notebook directory
@@ -121,15 +127,31 @@ def _user(settings: Any, host: DockerHost) -> str | None:
     return settings.user
 
 
+def enforce_policy(policy: Any, settings: Any, ks: KernelSettings, host: DockerHost, mounts: list[Mount],
+                   user: str | None) -> tuple[int | None, float | None, list[Mount], tuple[str, ...]]:
+    """The admin ``KernelPolicy`` (PolicyError naming the rule) and the container boundary's masks:
+    (memory, cpus) after the policy's caps, the mounts with the masks, the tmpfs paths."""
+    if not hasattr(policy, "check_launch"):  # a bare image allowlist (tests, old callers)
+        return ks.memory, ks.cpus, mounts, ()
+    own = set(ks.mounts)
+    root_mount = next((m.source for m in mounts if m not in own and not m.is_volume), None)
+    memory, cpus = policy.check_launch(ks, mounts, user=user, cap_drop=settings.cap_drop, local=host.is_local,
+                                       root_mount=root_mount, connection_dir=CONNECTION_DIR)
+    if not host.is_local:
+        return memory, cpus, mounts, ()
+    extra, tmpfs = masks(mounts)
+    return memory, cpus, [*mounts, *extra], tmpfs
+
+
 def build_plan(settings: Any, host: DockerHost, ctx: LaunchContext, policy: Any) -> LaunchPlan:
     """The complete, validated plan. ``settings`` has the provisioner's traits; ``policy`` the image allowlist."""
-    image = policy.check(check_image_ref(settings.image))
-    gpu_request = parse_gpus(settings.gpus)
-    memory = parse_size(settings.memory, "memory limit")
-    shm = parse_size(settings.shm_size, "shm size")
-    cpus = parse_cpus(settings.cpus)
-    mounts, working_dir, volume = _mounts_and_workdir(settings, host, ctx)
+    ks = KernelSettings.from_config({k: getattr(settings, k) for k in KernelSettings.KEYS},
+                                    check_mounts=host.is_local)  # the one parse path (specs/settings.py)
+    image = policy.check(ks.image)
+    gpu_request, memory, shm, cpus = ks.gpus, ks.memory, ks.shm_size, ks.cpus
+    mounts, working_dir, volume = _mounts_and_workdir(settings, ks, host, ctx)
     user = _user(settings, host)
+    memory, cpus, mounts, tmpfs = enforce_policy(policy, settings, ks, host, mounts, user)
     env = container_env(settings, ctx, f"{CONNECTION_DIR}/home" if user else None)
     owner = current_owner()
     record = KernelContainer(
@@ -173,4 +195,5 @@ def build_plan(settings: Any, host: DockerHost, ctx: LaunchContext, policy: Any)
         workspace_dir=settings.remote_workspace if volume else None,
         entrypoint=parse_entrypoint(getattr(settings, "entrypoint", None)),
         find_python=find_python,
+        tmpfs=tmpfs,
     )

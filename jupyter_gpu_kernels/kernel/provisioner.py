@@ -39,8 +39,8 @@ from ..daemon.images import PULL_POLICIES
 from ..daemon.leases import hold_for
 from ..daemon.plan import KERNEL_PORT_NAMES, LaunchPlan, LaunchResult
 from ..errors import GPUKernelsError, http_errors_under_server
-from ..hosts.registry import DockerHost, DockerHosts
-from ..policy import image_policy, server_config
+from ..hosts.registry import DockerHost
+from ..settings import Settings
 from .launcher import KernelLauncher
 from .planning import LaunchContext, build_plan
 from .watch import ContainerWatch
@@ -108,6 +108,10 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         "any other name is used as is.",
     )
     argv = List(Unicode(), config=True, help="Kernel command in the container; default: the kernelspec's argv.")
+    entrypoint = List(
+        Unicode(), default_value=None, allow_none=True, config=True,
+        help="The container's ENTRYPOINT: unset keeps the image's, [] clears it, a list replaces it.",
+    )
     cap_drop = List(Unicode(), default_value=["ALL"], config=True, help="Linux capabilities to drop.")
     environment = Unicode("", config=True, help="Name of the environment this kernel was started from (a label).")
     orphan_timeout = Float(60.0, config=True, help="Seconds the kernel outlives its owner (the server or client "
@@ -176,12 +180,14 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             self._watch = ContainerWatch(self.kernel_id, self.ops, self.log)
         return self._watch
 
-    def _hosts(self) -> DockerHosts:
-        """Admin hosts come from the server's config files too (also outside a server, e.g. nbclient)."""
-        return DockerHosts(config=server_config(getattr(self.parent, "config", None) or self.config))
+    @property
+    def settings(self) -> Settings:
+        """The server's one Settings (hosts, image policy), found up the parent chain; outside a
+        server, the process's one (from the server's config files, so admin hosts apply to nbclient)."""
+        return Settings.for_parent(self)
 
     def _resolve_host(self) -> DockerHost:
-        host = self._hosts().get(self.host)
+        host = self.settings.hosts.get(self.host)
         if host.scheme == "context" and host.resolved_url.startswith(("unix://", "ssh://")):
             # a Docker CLI context pointing at a socket or an SSH host: handle it like one of ours
             host = dataclasses.replace(host, url=host.resolved_url)
@@ -211,8 +217,9 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             spec_argv=tuple(self.kernel_spec.argv if self.kernel_spec else ()),
             kernel_name=getattr(km, "kernel_name", "") or "",
             root_dir=self._root_dir(),
+            extra_arguments=tuple(kwargs.pop("extra_arguments", None) or ()),
         )
-        self.plan = build_plan(self, self._host, ctx, image_policy(self.config))
+        self.plan = build_plan(self, self._host, ctx, self.settings.image_policy)
         if km is not None:
             self._prepare_keys(km)
             choosing = any(not getattr(km, name) for name in KERNEL_PORT_NAMES)  # new ports (a restart)
