@@ -8,15 +8,17 @@ its sshd sets DOCKER_HOST for SSH sessions. No --remote-socket here."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
 from jupyter_gpu_kernels import cli
 from jupyter_gpu_kernels.errors import HostError
 from jupyter_gpu_kernels.hosts import ssh, transport
-from jupyter_gpu_kernels.hosts.registry import DockerHosts
+from jupyter_gpu_kernels.settings import Settings
 
 from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers, run_cell, start_kernel, stop_kernel
 
@@ -40,21 +42,32 @@ def remote():
 def jdirs(tmp_path, monkeypatch):
     isolated_jupyter_dirs(tmp_path, monkeypatch)
     monkeypatch.setenv("JGK_SSH_DIR", f"/tmp/jgk-ssh-rs-{os.getpid()}")
+    monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)  # undone at teardown, with what _add sets
     (tmp_path / "work").mkdir()
     monkeypatch.chdir(tmp_path / "work")
     yield tmp_path
     ssh.close_all()
+    Settings.reset()
 
 
-def _add(remote, name: str, *extra: str) -> None:
-    opts = [f"--ssh-option={o}" for o in remote.ssh_options]
-    assert cli.main(["hosts", "add", name, remote.url, *opts, *extra]) == 0
+def _add(remote, name: str, remote_socket: str | None = None):
+    """An admin host (SSH options such as ``-F ssh_config`` come only from the admin config)."""
+    tmp = Path(os.environ["JUPYTER_CONFIG_DIR"]).parent
+    admin = tmp / "admin-config"
+    admin.mkdir(exist_ok=True)
+    path = admin / "jupyter_server_config.json"
+    config = json.loads(path.read_text()) if path.exists() else {"GPUKernelsHosts": {"hosts": {}}}
+    options = {"ssh_options": list(remote.ssh_options), **({"remote_socket": remote_socket} if remote_socket else {})}
+    config["GPUKernelsHosts"]["hosts"][name] = {"url": remote.url, "options": options}
+    path.write_text(json.dumps(config))
+    os.environ["JUPYTER_CONFIG_PATH"] = str(admin)  # restored by the jdirs fixture's monkeypatch
+    Settings.reset()
+    return Settings.for_process().hosts.get(name)
 
 
 def test_remote_socket_found_like_the_docker_cli(jdirs, remote, test_image, capsys):
     assert remote.remote_socket != "/var/run/docker.sock"
-    _add(remote, "rbox")
-    host = DockerHosts().get("rbox")
+    host = _add(remote, "rbox")
     capsys.readouterr()
     assert cli.main(["hosts", "check", "rbox"]) == 0
     report = capsys.readouterr().out
@@ -72,8 +85,7 @@ def test_remote_socket_found_like_the_docker_cli(jdirs, remote, test_image, caps
 
 
 def test_socket_that_does_not_answer_fails_fast(jdirs, remote, capsys):
-    _add(remote, "wrong", "--remote-socket", "/run/nothing-here.sock")
-    host = DockerHosts().get("wrong")
+    host = _add(remote, "wrong", "/run/nothing-here.sock")
     t0 = time.monotonic()
     with pytest.raises(HostError) as e:
         transport.connect(host, fresh=True)
