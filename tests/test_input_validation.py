@@ -34,7 +34,7 @@ BAD_FIELDS = [
     ("cpus", -1, "invalid cpus"),
     ("cpus", "١", "invalid cpus"),
     ("memory", "nan", "invalid memory limit"),
-    ("memory", -5, "invalid memory limit"),
+    ("memory", "-5g", "invalid memory limit"),
     ("shm_size", "1e9", "invalid shm size"),
     ("env", {"A=B": "x"}, "invalid environment variable name"),
     ("env", {"A\n": "x"}, "invalid environment variable name"),
@@ -66,6 +66,7 @@ def _kernel_dirs() -> list[str]:
 
 
 async def test_rest_refuses_bad_fields_naming_them(jp_fetch):
+    kernel_dirs = _kernel_dirs()
     for field, value, message in BAD_FIELDS:
         code, reply = await _post(jp_fetch, "environments", body={"name": "x", "image": IMAGE, field: value})
         assert code == 400 and reply["field"] == field and message in reply["message"], (field, value, reply)
@@ -78,7 +79,7 @@ async def test_rest_refuses_bad_fields_naming_them(jp_fetch):
     code, reply = await _post(jp_fetch, "environments", body={"name": "x", "image": "python:3.12\nx"})
     assert (code, reply["field"]) == (400, "image")
     listed = json.loads((await jp_fetch("gpu-kernels", "api", "environments")).body)["environments"]
-    assert listed == [] and not _kernel_dirs()  # nothing created by any refused request
+    assert listed == [] and _kernel_dirs() == kernel_dirs  # nothing created by any refused request
 
 
 async def test_rest_refuses_malformed_bodies(jp_fetch):
