@@ -157,3 +157,27 @@ async def test_environment_recreated_from_notebook_metadata(jp_fetch, jp_root_di
     plain = tmp_path / "plain.ipynb"
     plain.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     assert cli.main(["envs", "from-notebook", str(plain)]) == 2
+
+
+async def test_rest_kernel_start_shows_pull_progress(jp_fetch, pushed_big, docker_client):
+    """A kernel start whose image must be pulled is listed by GET gpu-kernels/api/starting with the
+    pull's bytes and layers while it runs (the sidebar and status bar show them), then not at all."""
+    env = {"name": "bigpull", "image": pushed_big, "gpus": "none"}
+    await jp_fetch("gpu-kernels", "api", "environments", method="POST", body=json.dumps(env))
+    start = asyncio.ensure_future(jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "gpu-bigpull"}),
+                                           request_timeout=600))
+    seen: list[dict] = []
+    while not start.done():
+        seen += json.loads((await jp_fetch("gpu-kernels", "api", "starting")).body)["starting"]
+        await asyncio.sleep(0.05)
+    kernel = json.loads((await start).body)
+    try:
+        pulling = [r for r in seen if r["phase"] == "pulling" and r["bytes_total"]]
+        assert pulling, f"no pulling progress seen while the kernel started: {seen[-3:]}"
+        assert all(r["kernel_id"] == kernel["id"] and r["image"] == pushed_big for r in seen)
+        assert any(r["bytes_done"] < r["bytes_total"] for r in pulling), "progress seen before the end"
+        assert max(r["bytes_total"] for r in pulling) > 500e6  # the fresh 600 MB layer
+        assert all(1 <= r["layers_total"] and 0 <= r["layers_done"] <= r["layers_total"] for r in pulling)
+        assert json.loads((await jp_fetch("gpu-kernels", "api", "starting")).body)["starting"] == []
+    finally:
+        await jp_fetch("api", "kernels", kernel["id"], method="DELETE")

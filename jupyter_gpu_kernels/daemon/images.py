@@ -32,6 +32,11 @@ _REFERENCE = re.compile(  # fullmatch, ASCII: no trailing newline, no non-ASCII 
 _IMAGE_ID = re.compile(r"(?:sha256:)?[0-9a-f]{64}")
 
 ProgressFn = Callable[[str], None]
+CountsFn = Callable[[dict], None]  # {bytes_done, bytes_total, layers_done, layers_total} of a pull
+
+_LAYER_DONE = ("Pull complete", "Already exists")
+_LAYER_STATES = ("Pulling fs layer", "Waiting", "Downloading", "Verifying Checksum", "Download complete",
+                 "Extracting", *_LAYER_DONE)
 
 
 def check_image_ref(ref: object) -> str:
@@ -65,8 +70,10 @@ def ensure_image(
     *,
     host_name: str = "local",
     progress: ProgressFn | None = None,
+    counts: CountsFn | None = None,
 ) -> docker.models.images.Image:
-    """Make ``ref`` present on the host according to ``policy`` (missing/always/never)."""
+    """Make ``ref`` present on the host according to ``policy`` (missing/always/never); a pull
+    reports text to ``progress`` and byte/layer counts to ``counts``."""
     if policy not in PULL_POLICIES:
         raise SpecError(f"invalid pull policy {policy!r}: expected one of {', '.join(PULL_POLICIES)}")
     image = None
@@ -84,7 +91,7 @@ def ensure_image(
             f"build or load it there, or set pull_policy to 'missing'"
         )
     try:
-        pull(client, ref, progress=progress)
+        pull(client, ref, progress=progress, counts=counts)
     except ImageError:
         if image is not None:  # policy 'always': a cached copy is still usable
             if progress:
@@ -94,17 +101,53 @@ def ensure_image(
     return client.images.get(ref)
 
 
-def pull(client: docker.DockerClient, ref: str, *, progress: ProgressFn | None = None) -> None:
-    """Pull ``ref``, reporting per-layer progress about once a second; ImageError says why it failed."""
+class _PullCounts:
+    """Download bytes and layers of one pull, from the daemon's progress events."""
+
+    def __init__(self) -> None:
+        self.layers: dict[str, tuple[int, int]] = {}  # id -> (downloaded, total) bytes
+        self.states: dict[str, str] = {}
+
+    def add(self, event: dict) -> None:
+        layer, status = event.get("id"), event.get("status", "")
+        if not layer or status not in _LAYER_STATES:
+            return
+        self.states[layer] = status
+        detail = event.get("progressDetail") or {}
+        done, total = self.layers.get(layer, (0, 0))
+        if status == "Downloading" and detail.get("total"):
+            done, total = detail.get("current", 0), detail["total"]
+        elif status in ("Download complete", "Extracting", "Pull complete"):
+            done = total
+        self.layers[layer] = (done, total)
+
+    def to_json(self) -> dict:
+        return {
+            "bytes_done": sum(d for d, _ in self.layers.values()),
+            "bytes_total": sum(t for _, t in self.layers.values()),
+            "layers_done": sum(1 for s in self.states.values() if s in _LAYER_DONE),
+            "layers_total": len(self.states),
+        }
+
+
+def pull(client: docker.DockerClient, ref: str, *, progress: ProgressFn | None = None,
+         counts: CountsFn | None = None) -> None:
+    """Pull ``ref``, reporting per-layer progress about once a second (text to ``progress``, byte
+    and layer counts to ``counts``); ImageError says why it failed."""
     log = progress or (lambda msg: logging.getLogger(__name__).info(msg))
     repo, tag = split_tag(ref)
     log(f"pulling {ref} …")
     layers: dict[str, tuple[int, int]] = {}
-    last = 0.0
+    tally = _PullCounts()
+    last = last_counts = 0.0
     try:
         for event in client.api.pull(repo, tag=tag, stream=True, decode=True):
             if "error" in event:
                 raise ImageError(f"pull of {ref!r} failed: {event['error']}")
+            tally.add(event)
+            if counts and time.monotonic() - last_counts > 0.25:
+                counts(tally.to_json())
+                last_counts = time.monotonic()
             detail = event.get("progressDetail") or {}
             if event.get("id") and detail.get("total"):
                 layers[event["id"]] = (detail.get("current", 0), detail["total"])
@@ -118,6 +161,8 @@ def pull(client: docker.DockerClient, ref: str, *, progress: ProgressFn | None =
         raise ImageError(f"pull of {ref!r} failed: {e.explanation or e}") from e
     except docker.errors.DockerException as e:
         raise ImageError(f"pull of {ref!r} failed: {e}") from e
+    if counts:
+        counts(tally.to_json())
     log(f"pulled {ref}")
 
 

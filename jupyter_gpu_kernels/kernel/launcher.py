@@ -30,6 +30,7 @@ from ..daemon.plan import KERNEL_PORT_NAMES, LaunchPlan, LaunchResult, Placement
 from ..errors import KernelLaunchError
 from ..hosts import transport
 from ..hosts.registry import DockerHost
+from . import progress
 
 HEARTBEAT_POLL_MS = 250
 STATE_CHECK_SECONDS = 0.5
@@ -56,7 +57,7 @@ class KernelLauncher:
         for a kernel that exits or never answers."""
         client = await _thread(transport.connect, self.host)
         image = await _thread(ensure_image, client, plan.image, plan.pull_policy, host_name=self.host.name,
-                              progress=self.log.info)
+                              progress=self.log.info, counts=progress.pull_reporter(plan.kernel_id))
         plan = await _thread(with_interpreter, client, plan, image)
         if plan.gpus.wants_gpu and self.check_cuda:  # an image the driver cannot run: refused before creating
             inventory = await _thread(GPUAllocator.for_host(self.host).devices, client, plan.image)
@@ -65,12 +66,23 @@ class KernelLauncher:
         return client, mode, plan, entrypoint_hint(image.attrs, plan.entrypoint)
 
     async def launch(self, plan: LaunchPlan, info: dict, previous: LaunchResult | None) -> LaunchResult:
-        """Create, copy in, start and wait; ``previous`` (a restart) keeps GPUs, address and ports."""
+        """Create, copy in, start and wait; ``previous`` (a restart) keeps GPUs, address and ports.
+        While it runs, :mod:`.progress` has a record of the start (REST ``starting``)."""
+        record = plan.record
+        progress.begin(plan.kernel_id, self.host.name, plan.image, record.environment, record.notebook)
+        try:
+            return await self._launch(plan, info, previous)
+        finally:
+            progress.finish(plan.kernel_id)
+
+    async def _launch(self, plan: LaunchPlan, info: dict, previous: LaunchResult | None) -> LaunchResult:
         client, mode, plan, hint = await self.prepare(plan)
         ports = {name: int(info[name]) for name in KERNEL_PORT_NAMES if info.get(name)}
         container = None
         try:
+            progress.update(plan.kernel_id, phase="creating")
             container, placement = await self._create(client, plan, mode, ports, previous)
+            progress.update(plan.kernel_id, phase="starting")
             await _thread(self.ops.copy_in, container, plan, info)
             await _thread(self.ops.start, container, plan, self.host)
             address, reached = self.ops.address(container, plan, placement, ports)

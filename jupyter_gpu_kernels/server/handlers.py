@@ -277,6 +277,7 @@ class KernelHandler(BaseHandler):
 def handlers(base_url: str) -> list[tuple[str, type]]:
     from .build_handlers import build_routes  # here, not at the top: it imports this module
     from .orphans import orphan_routes  # the same
+    from .progress_handlers import progress_routes  # the same
 
     def route(path: str) -> str:
         return url_path_join(base_url, NAMESPACE, path)
@@ -294,4 +295,5 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
         (route(rf"kernels/(?P<kernel_id>{name})"), KernelHandler),
         *build_routes(route, name),
         *orphan_routes(route),
+        *progress_routes(route),
     ]

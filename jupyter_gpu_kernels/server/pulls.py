@@ -24,6 +24,10 @@ class Pull:
     error: str | None = None
     started: float = field(default_factory=time.time)
     finished: float | None = None
+    bytes_done: int | None = None  # download progress (daemon/images.py pull counts)
+    bytes_total: int | None = None
+    layers_done: int | None = None
+    layers_total: int | None = None
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -56,9 +60,13 @@ class PullTracker:
             p.message = msg
             p.log.append(msg)
 
+        def counts(c: dict) -> None:
+            p.bytes_done, p.bytes_total = c["bytes_done"], c["bytes_total"]
+            p.layers_done, p.layers_total = c["layers_done"], c["layers_total"]
+
         def run() -> None:
             try:
-                pull(connect(host), image, progress=progress)
+                pull(connect(host), image, progress=progress, counts=counts)
                 p.status = "done"
             except GPUKernelsError as e:
                 p.status, p.error = "failed", str(e)
