@@ -115,14 +115,18 @@ def build_image(
     build_args: dict[str, str] | None = None,
     progress: LogFn | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    network_mode: str | None = None,
+    labels: dict[str, str] | None = None,
 ) -> BuildOutcome:
-    """Build ``directory`` as ``tag``; each log line goes to ``progress``. ImageError says why it failed."""
+    """Build ``directory`` as ``tag``; each log line goes to ``progress``. ImageError says why it failed.
+    ``network_mode="none"``: the RUN steps have no network; ``labels`` are added to the image."""
     path, name = check_context(directory, dockerfile)
     outcome = BuildOutcome(image_id="", tag=tag)
     log = progress or (lambda line: None)
     try:
         stream = client.api.build(path=path, dockerfile=name, tag=tag, buildargs=build_args or None,
-                                  rm=True, forcerm=True, decode=True)
+                                  rm=True, forcerm=True, decode=True,
+                                  network_mode=network_mode, labels=labels or None)
         for event in stream:
             if "error" in event:
                 detail = (event.get("errorDetail") or {}).get("message") or event["error"]

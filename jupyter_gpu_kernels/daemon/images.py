@@ -30,6 +30,7 @@ _REFERENCE = re.compile(  # fullmatch, ASCII: no trailing newline, no non-ASCII 
     rf"(?:{_DOMAIN}/)?{_PATH_COMP}(?:/{_PATH_COMP})*(?::{_TAG})?(?:@{_DIGEST})?", re.ASCII
 )
 _IMAGE_ID = re.compile(r"(?:sha256:)?[0-9a-f]{64}")
+DERIVED_FROM_LABEL = "org.jupyter.gpu-kernels.derived-from"  # a thin ipykernel image's base image id (.derive)
 
 ProgressFn = Callable[[str], None]
 CountsFn = Callable[[dict], None]  # {bytes_done, bytes_total, layers_done, layers_total} of a pull
@@ -206,6 +207,7 @@ def list_images(client: docker.DockerClient, detect: bool = True,
                 "python": found.path if found else None,
                 "python_version": found.version if found else None,
                 "cuda_requirement": " ; ".join(image_requirements(attrs)) or None,
+                "derived_from": ((attrs.get("Config") or {}).get("Labels") or {}).get(DERIVED_FROM_LABEL),
             }
         )
     result.sort(key=lambda i: (i["tags"] or [""])[0])
