@@ -74,6 +74,12 @@ export interface IImage {
   has_ipykernel: boolean | null;
   ipykernel_version: string | null;
   allowed: boolean;
+  /** The image's NVIDIA_REQUIRE_* requirements (" ; "-separated), null for none. */
+  cuda_requirement?: string | null;
+  /** Whether the host's driver meets them (null/absent: unknown or no GPU host). */
+  cuda_ok?: boolean | null;
+  /** "needs CUDA ≥ 13.1; gpu-box's driver 580.159 supports 13.0" */
+  cuda_message?: string | null;
 }
 
 /** An image pull (`POST hosts/{host}/images/pull`, `GET .../pulls/{id}`). */
@@ -85,6 +91,11 @@ export interface IPull {
   message: string;
   log: string[];
   error: string | null;
+  /** Download progress (null before the daemon reports it). */
+  bytes_done?: number | null;
+  bytes_total?: number | null;
+  layers_done?: number | null;
+  layers_total?: number | null;
 }
 
 /** The editable fields of an environment. */
@@ -133,6 +144,57 @@ export interface IKernelRow {
   server: string;
   this_server: boolean;
   execution_state?: string | null;
+  /** Why the container last died unasked (the kernel was restarted). */
+  last_death?: IKernelDeath | null;
+  /** State "dead" (a restart failed) or "unreachable": why. */
+  error?: string | null;
+  /** GPU-minutes of its current container. */
+  gpu_minutes?: number | null;
+}
+
+/** `last_death` of a kernel row (daemon/containers.py `death`). */
+export interface IKernelDeath {
+  reason: string;
+  exit_code: number | null;
+  oom_killed: boolean;
+  memory_limit: number | null;
+  /** When it died (ISO 8601): a new value is a new death. */
+  at: string | null;
+  container?: string;
+}
+
+/** A kernel start in progress (`GET starting`, kernel/progress.py). */
+export interface IStartingKernel {
+  kernel_id: string;
+  host: string;
+  image: string;
+  environment: string;
+  notebook: string;
+  /** preparing | pulling | creating | starting */
+  phase: string;
+  bytes_done: number | null;
+  bytes_total: number | null;
+  layers_done: number | null;
+  layers_total: number | null;
+}
+
+/** An orphaned kernel container (`GET orphans`, daemon/reaper.py). */
+export interface IOrphan {
+  kernel_id: string;
+  host: string;
+  image: string;
+  environment: string;
+  notebook: string;
+  gpus: string;
+  owner: string;
+  server: string;
+  container: string;
+  /** The owner that is gone, "hostname:pid". */
+  holder: string;
+  gone_for: number;
+  orphan_timeout: number;
+  due: boolean;
+  removed: boolean;
 }
 
 /**
@@ -207,6 +269,33 @@ export class GPUKernelsAPI {
 
   async shutdownKernel(kernelId: string): Promise<void> {
     await this._send<void>('DELETE', `kernels/${enc(kernelId)}`);
+  }
+
+  /** The last `tail` lines of a kernel container's stdout/stderr. */
+  async kernelLogs(kernelId: string, tail = 200): Promise<string> {
+    const reply = await this._get<{ logs: string }>(
+      `kernels/${enc(kernelId)}/logs?tail=${tail}`
+    );
+    return reply.logs ?? '';
+  }
+
+  /** Kernel starts of this server in progress (image pulls, containers being created). */
+  async starting(): Promise<IStartingKernel[]> {
+    const reply = await this._get<{ starting: IStartingKernel[] }>('starting');
+    return reply.starting ?? [];
+  }
+
+  async orphans(): Promise<IOrphan[]> {
+    const reply = await this._get<{ orphans: IOrphan[] }>('orphans');
+    return reply.orphans ?? [];
+  }
+
+  /** Remove orphaned kernel containers (`all`: also those not due yet). */
+  async removeOrphans(all = true): Promise<IOrphan[]> {
+    const reply = await this._send<{ orphans: IOrphan[] }>('POST', 'orphans', {
+      all
+    });
+    return reply.orphans ?? [];
   }
 
   private _get<T>(endPoint: string): Promise<T> {

@@ -16,6 +16,8 @@ export namespace CommandIDs {
   export const useEnvironment = 'gpu-kernels:use-environment';
   /** Shut down the current notebook's kernel container. */
   export const shutdownCurrent = 'gpu-kernels:shutdown-current-kernel';
+  /** Show a kernel container's recent log in the main area (args: kernelId, name). */
+  export const showLog = 'gpu-kernels:show-log';
 }
 
 /** The command palette category. */

@@ -30,6 +30,7 @@ import {
 } from './api';
 import { ILoaded, LoadedMap, LoadedValue } from './loaded';
 import { PullTracker } from './pulls';
+import { StatusTracker } from './statusTracker';
 import { loadTrans } from './translation';
 
 export { ILoaded } from './loaded';
@@ -66,7 +67,33 @@ export class GPUKernelsModel implements IDisposable {
       changed: emit(this._pullsChanged),
       done: host => void this.refreshImages(host)
     });
+    this._status = new StatusTracker({
+      api: this.api,
+      error: reason => errorMessage(reason, this._trans),
+      startingChanged: emit(this._startingChanged),
+      orphansChanged: emit(this._orphansChanged)
+    });
     this._restored = this._restore();
+  }
+
+  /** Kernel starts in progress changed (phase, pull bytes). */
+  get startingChanged(): ISignal<this, void> {
+    return this._startingChanged;
+  }
+
+  /** The orphaned kernel containers changed. */
+  get orphansChanged(): ISignal<this, void> {
+    return this._orphansChanged;
+  }
+
+  /** A kernel of this server died unasked (a new `last_death`); once per death. */
+  get kernelDied(): ISignal<this, IKernelRow> {
+    return this._kernelDied;
+  }
+
+  /** Starts in progress and orphaned containers (statusTracker.ts). */
+  get status(): StatusTracker {
+    return this._status;
   }
 
   readonly api: GPUKernelsAPI;
@@ -115,6 +142,7 @@ export class GPUKernelsModel implements IDisposable {
     }
     this._isDisposed = true;
     this._pulls.dispose();
+    this._status.dispose();
     Signal.clearData(this);
   }
 
@@ -191,7 +219,8 @@ export class GPUKernelsModel implements IDisposable {
         Promise.all([this.refreshGPUs(), this.refreshImages()])
       ),
       this.refreshEnvironments(),
-      this.refreshKernels()
+      this.refreshKernels(),
+      this._status.refreshOrphans()
     ]);
     this._tick = 0;
   }
@@ -201,7 +230,7 @@ export class GPUKernelsModel implements IDisposable {
     this._tick += 1;
     const jobs: Promise<void>[] = [this.refreshGPUs(), this.refreshKernels()];
     if (this._tick % HOSTS_EVERY === 0) {
-      jobs.push(this.refreshHosts());
+      jobs.push(this.refreshHosts(), this._status.refreshOrphans());
     }
     await Promise.all(jobs);
   }
@@ -240,7 +269,13 @@ export class GPUKernelsModel implements IDisposable {
   }
 
   async refreshKernels(): Promise<void> {
-    await this._load(this._kernels, () => this.api.kernels());
+    await Promise.all([
+      this._load(this._kernels, () => this.api.kernels()),
+      this._status.refreshStarting()
+    ]);
+    for (const row of this._status.newDeaths(this.kernels.value)) {
+      this._kernelDied.emit(row);
+    }
   }
 
   /** Create (name not yet known) or update an environment; throws the server's error. */
@@ -322,6 +357,10 @@ export class GPUKernelsModel implements IDisposable {
   private _environmentsChanged = new Signal<this, void>(this);
   private _kernelsChanged = new Signal<this, void>(this);
   private _pullsChanged = new Signal<this, void>(this);
+  private _startingChanged = new Signal<this, void>(this);
+  private _orphansChanged = new Signal<this, void>(this);
+  private _kernelDied = new Signal<this, IKernelRow>(this);
+  private _status: StatusTracker;
   private _isDisposed = false;
   private _host = '';
   private _tick = 0;

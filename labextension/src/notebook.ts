@@ -10,7 +10,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { IDisposable } from '@lumino/disposable';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
-import { IEnvironment, IKernelRow } from './api';
+import { IEnvironment, IKernelRow, IStartingKernel } from './api';
 import { GPUKernelsModel } from './model';
 
 /** The notebook metadata key. */
@@ -27,6 +27,8 @@ export interface ICurrentKernel {
   environment: IEnvironment | null;
   /** Its container, once `GET kernels` lists it. */
   container: IKernelRow | null;
+  /** Its start in progress (image pull, container creation), if any. */
+  starting?: IStartingKernel | null;
 }
 
 /**
@@ -44,6 +46,7 @@ export class CurrentKernelTracker implements IDisposable {
     _model.environmentsChanged.connect(this._onModelChanged, this);
     _model.kernelsChanged.connect(this._onModelChanged, this);
     _model.imagesChanged.connect(this._onModelChanged, this);
+    _model.startingChanged.connect(this._onModelChanged, this);
     this._onCurrentChanged();
   }
 
@@ -72,7 +75,8 @@ export class CurrentKernelTracker implements IDisposable {
       kernelName,
       kernelStatus: kernel?.status ?? null,
       environment: this._model.environmentForKernel(kernelName ?? undefined),
-      container: this._model.kernel(kernel?.id)
+      container: this._model.kernel(kernel?.id),
+      starting: startingOf(this._model, kernel?.id, panel.context.path)
     };
   }
 
@@ -130,6 +134,9 @@ export class CurrentKernelTracker implements IDisposable {
       this._lastStatus !== 'busy'
     ) {
       void this._model.refreshKernels();
+    }
+    if (status === 'starting' || status === 'restarting') {
+      void this._model.status.refreshStarting(); // an image pull shows its progress
     }
     this._lastStatus = status;
     this._changed.emit();
@@ -219,5 +226,22 @@ function stableJSON(value: unknown): string {
             .map(k => [k, v[k]])
         )
       : v
+  );
+}
+
+/** The start in progress of a kernel (by id), or of a notebook's kernel (by path: no id yet). */
+function startingOf(
+  model: GPUKernelsModel,
+  kernelId: string | undefined,
+  path: string
+): IStartingKernel | null {
+  const all = model.status.starting.value ?? [];
+  return (
+    all.find(s => !!kernelId && s.kernel_id === kernelId) ??
+    all.find(
+      s =>
+        !!s.notebook && (s.notebook === path || s.notebook.endsWith(`/${path}`))
+    ) ??
+    null
   );
 }

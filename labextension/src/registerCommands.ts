@@ -14,6 +14,7 @@ import { addIcon, refreshIcon, stopIcon } from '@jupyterlab/ui-components';
 import { errorMessage, IEnvironment } from './api';
 import { CommandIDs } from './commands';
 import { gpuIcon } from './icon';
+import { addKernelStatusCommands } from './kernelCommands';
 import { GPUKernelsModel } from './model';
 import { CurrentKernelTracker } from './notebook';
 import { GPUKernelsSidebar } from './widgets/Sidebar';
@@ -33,6 +34,7 @@ export function addCommands(context: ICommandContext): void {
   addPanelCommands(context);
   addEnvironmentCommands(context);
   addShutdownCommand(context);
+  addKernelStatusCommands(context);
 }
 
 /** The environment named in a command's args, loading the list if needed. */

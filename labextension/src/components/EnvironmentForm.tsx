@@ -8,6 +8,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { IImage } from '../api';
+import { cudaWarning } from '../kernelStatus';
 import {
   ADVANCED_FIELDS,
   FormField,
@@ -57,6 +58,14 @@ function ImageNote(props: {
     return (
       <div className="jp-GPUKernels-hint">
         {trans.__('Not on %1 yet: it is pulled when a kernel starts.', host)}
+      </div>
+    );
+  }
+  const cuda = cudaWarning(images, image);
+  if (cuda) {
+    return (
+      <div className="jp-GPUKernels-warning jp-GPUKernels-cudaWarning">
+        {trans.__('CUDA: %1', cuda)}
       </div>
     );
   }

@@ -13,6 +13,7 @@ import * as React from 'react';
 
 import { errorMessage, IImage, IPull } from '../api';
 import { formatBytes, since } from '../format';
+import { cudaBadge, pullText } from '../kernelStatus';
 import { GPUKernelsModel } from '../model';
 
 /** The name to show: first tag, else digest, else the short id. */
@@ -31,7 +32,7 @@ function PullStatus(props: {
       ? pull.error || trans.__('pull failed')
       : pull.status === 'done'
         ? trans.__('Pulled %1', pull.image)
-        : pull.message || trans.__('Pulling %1…', pull.image);
+        : pullText(pull, trans);
   return (
     <div
       className={`jp-GPUKernels-pull jp-mod-${pull.status}`}
@@ -43,6 +44,9 @@ function PullStatus(props: {
         <progress
           className="jp-GPUKernels-pullProgress"
           aria-label={trans.__('Pulling %1', pull.image)}
+          {...(pull.bytes_total
+            ? { max: pull.bytes_total, value: pull.bytes_done ?? 0 }
+            : {})}
         />
       )}
       <span className="jp-GPUKernels-pullText" title={pull.log.join('\n')}>
@@ -92,6 +96,7 @@ function ImageItem(props: {
   const { image, onUseImage, trans } = props;
   const name = imageName(image);
   const extra = image.tags.slice(1);
+  const cuda = cudaBadge(image, trans);
   return (
     <li
       className={
@@ -140,6 +145,18 @@ function ImageItem(props: {
           </button>
         )}
       </div>
+      {cuda && (
+        <div
+          className={`jp-GPUKernels-cuda${cuda.warn ? ' jp-mod-warn' : ''}`}
+          title={cuda.title}
+        >
+          {cuda.warn && '⚠ '}
+          {cuda.text}
+          {cuda.warn && cuda.title && (
+            <div className="jp-GPUKernels-cudaMessage">{cuda.title}</div>
+          )}
+        </div>
+      )}
     </li>
   );
 }

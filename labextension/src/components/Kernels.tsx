@@ -9,6 +9,7 @@ import * as React from 'react';
 import { errorMessage, IKernelRow } from '../api';
 import { basename, describeHeldGpus, shortImage, since } from '../format';
 import { GPUKernelsModel } from '../model';
+import { KernelNotes, StartingKernels } from './KernelNotes';
 
 /** The tooltip of a kernel: its ids, container, environment, image, server. */
 function kernelTitle(kernel: IKernelRow, trans: TranslationBundle): string {
@@ -28,6 +29,7 @@ function KernelItem(props: {
   kernel: IKernelRow;
   onOpen: (path: string) => void;
   onShutdown: () => Promise<void>;
+  onShowLog?: (kernel: IKernelRow) => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { kernel, onOpen, trans } = props;
@@ -93,6 +95,7 @@ function KernelItem(props: {
           .filter(Boolean)
           .join(' · ')}
       </div>
+      <KernelNotes kernel={kernel} onShowLog={props.onShowLog} trans={trans} />
       {error && (
         <div className="jp-GPUKernels-error" role="alert">
           {error}
@@ -105,10 +108,12 @@ function KernelItem(props: {
 export function KernelsView(props: {
   model: GPUKernelsModel;
   onOpen: (path: string) => void;
+  onShowLog?: (kernel: IKernelRow) => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { model, onOpen, trans } = props;
   const { value: kernels, error } = model.kernels;
+  const starting = model.status.starting.value ?? [];
   return (
     <div className="jp-GPUKernels-kernelsView">
       {error && (
@@ -116,7 +121,8 @@ export function KernelsView(props: {
           {error}
         </div>
       )}
-      {kernels && kernels.length === 0 && (
+      <StartingKernels starting={starting} trans={trans} />
+      {kernels && kernels.length === 0 && starting.length === 0 && (
         <div className="jp-GPUKernels-message">
           {trans.__('No kernel container is running.')}
         </div>
@@ -128,6 +134,7 @@ export function KernelsView(props: {
             kernel={k}
             onOpen={onOpen}
             onShutdown={() => model.shutdownKernel(k.kernel_id)}
+            onShowLog={props.onShowLog}
             trans={trans}
           />
         ))}

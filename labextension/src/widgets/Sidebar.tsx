@@ -26,6 +26,7 @@ import { GPUsView } from '../components/GPUCards';
 import { HostBar } from '../components/HostBar';
 import { ImagesView } from '../components/Images';
 import { KernelsView } from '../components/Kernels';
+import { OrphansView } from '../components/Orphans';
 import { IEnvironmentDraft } from '../formState';
 import { GPUKernelsModel } from '../model';
 import { loadTrans } from '../translation';
@@ -75,22 +76,50 @@ export class GPUKernelsSidebar extends SidePanel {
       className: 'jp-GPUKernels-imagesSection'
     });
     this._kernels = new ModelSection({
-      signals: [model.kernelsChanged],
+      signals: [model.kernelsChanged, model.startingChanged],
       render: () => (
-        <KernelsView model={model} onOpen={p => this._open(p)} trans={trans} />
+        <KernelsView
+          model={model}
+          onOpen={p => this._open(p)}
+          onShowLog={k =>
+            void this._commands.execute(CommandIDs.showLog, {
+              kernelId: k.kernel_id
+            })
+          }
+          trans={trans}
+        />
       ),
       label: trans.__('Running kernels'),
       className: 'jp-GPUKernels-kernelsSection'
+    });
+    const orphans = new ModelSection({
+      signals: [model.orphansChanged],
+      render: () => <OrphansView model={model} trans={trans} />,
+      label: trans.__('Orphaned containers'),
+      className: 'jp-GPUKernels-orphansSection'
     });
     for (const section of [
       this._gpus,
       this._envs,
       this._images,
-      this._kernels
+      this._kernels,
+      orphans
     ]) {
       this.addWidget(section);
     }
-    this.accordion.setRelativeSizes([4, 3, 2, 2]);
+    // shown only when there are orphaned kernel containers
+    const showOrphans = () => {
+      const hidden = !model.status.orphans.value?.length;
+      orphans.setHidden(hidden);
+      const title =
+        this.accordion.titles[this.accordion.widgets.indexOf(orphans)];
+      if (title) {
+        title.style.display = hidden ? 'none' : '';
+      }
+    };
+    model.orphansChanged.connect(showOrphans);
+    showOrphans();
+    this.accordion.setRelativeSizes([4, 3, 2, 2, 1]);
     // The host bar above grows and shrinks with its content; the accordion's
     // (absolutely positioned) sections must follow its new height.
     this._resizeObserver = new ResizeObserver(() => {

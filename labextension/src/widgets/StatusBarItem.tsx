@@ -10,6 +10,7 @@ import * as React from 'react';
 
 import { describeGpuRequest, describeHeldGpus, shortImage } from '../format';
 import { gpuIcon } from '../icon';
+import { startingText } from '../kernelStatus';
 import { CurrentKernelTracker, ICurrentKernel } from '../notebook';
 import { loadTrans } from '../translation';
 
@@ -26,6 +27,18 @@ export function kernelStatusText(
     return { text: '', title: '', state: 'none' };
   }
   const { container: row, environment: env, kernelName } = current;
+  if (current.starting) {
+    const s = current.starting;
+    return {
+      text: `${s.host} · ${startingText(s, trans)}`,
+      title: trans.__(
+        'Starting a kernel with image %1 on host %2',
+        s.image,
+        s.host
+      ),
+      state: 'starting'
+    };
+  }
   if (row) {
     const lines = [
       trans.__('Kernel container %1 on host %2', row.container, row.host),

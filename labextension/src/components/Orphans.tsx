@@ -1,0 +1,93 @@
+/**
+ * The Orphaned containers section: kernel containers whose owner (a Jupyter
+ * server or client process) is gone, with the holder that is gone, how long
+ * ago, and when they are reaped; "Remove" removes them all (`POST orphans`).
+ * A view of `model.status.orphans`; the sidebar shows it only when there are any.
+ */
+import { TranslationBundle } from '@jupyterlab/translation';
+import * as React from 'react';
+
+import { errorMessage, IOrphan } from '../api';
+import { basename, describeHeldGpus, shortImage } from '../format';
+import { GPUKernelsModel } from '../model';
+
+function OrphanItem(props: {
+  orphan: IOrphan;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { orphan: o, trans } = props;
+  return (
+    <li className="jp-GPUKernels-orphan" data-kernel-id={o.kernel_id}>
+      <div className="jp-GPUKernels-kernelName">
+        {basename(o.notebook) || o.environment || o.kernel_id.slice(0, 8)}
+      </div>
+      <div className="jp-GPUKernels-dim">
+        {[o.host, shortImage(o.image), describeHeldGpus(o.gpus, trans)]
+          .filter(Boolean)
+          .join(' · ')}
+      </div>
+      <div className="jp-GPUKernels-dim">
+        {trans.__(
+          'owner %1 (%2) gone for %3 s; %4',
+          o.holder || o.server,
+          o.owner || '?',
+          Math.round(o.gone_for),
+          o.due
+            ? trans.__('due for removal')
+            : trans.__('removed after %1 s', o.orphan_timeout)
+        )}
+      </div>
+    </li>
+  );
+}
+
+export function OrphansView(props: {
+  model: GPUKernelsModel;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { model, trans } = props;
+  const { value: orphans, error } = model.status.orphans;
+  const [busy, setBusy] = React.useState(false);
+  const [removeError, setRemoveError] = React.useState<string | null>(null);
+  const remove = async () => {
+    setBusy(true);
+    setRemoveError(null);
+    try {
+      await model.status.removeOrphans();
+    } catch (reason) {
+      setRemoveError(errorMessage(reason, trans));
+    }
+    setBusy(false);
+  };
+  return (
+    <div className="jp-GPUKernels-orphansView">
+      {error && (
+        <div className="jp-GPUKernels-error" role="alert">
+          {error}
+        </div>
+      )}
+      <ul className="jp-GPUKernels-kernels">
+        {(orphans ?? []).map(o => (
+          <OrphanItem key={o.kernel_id} orphan={o} trans={trans} />
+        ))}
+      </ul>
+      {(orphans ?? []).length > 0 && (
+        <button
+          className="jp-mod-styled jp-mod-warn jp-GPUKernels-removeOrphans"
+          disabled={busy}
+          title={trans.__(
+            'Remove these containers now, freeing their GPUs (their kernels are lost)'
+          )}
+          onClick={() => void remove()}
+        >
+          {busy ? trans.__('Removing…') : trans.__('Remove')}
+        </button>
+      )}
+      {removeError && (
+        <div className="jp-GPUKernels-error" role="alert">
+          {removeError}
+        </div>
+      )}
+    </div>
+  );
+}
