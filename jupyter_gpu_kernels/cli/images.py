@@ -1,8 +1,9 @@
-"""``jupyter gpu-kernels images | pull | copy-image``: images on the Docker hosts.
+"""``jupyter gpu-kernels images [derive | remove-derived] | pull | copy-image``: images on the Docker hosts.
 
 Subcommands of the root app in :mod:`.app`. They connect to a host's Docker daemon through
 :mod:`jupyter_gpu_kernels.hosts.transport` and list, pull (checked against the image policy) or copy
-images (``docker save`` on one host into ``docker load`` on another); progress goes to stderr.
+images (``docker save`` on one host into ``docker load`` on another), and build or remove the thin
+derived ipykernel images of :mod:`jupyter_gpu_kernels.daemon.derive`; progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -12,7 +13,60 @@ import sys
 
 from traitlets import Bool, Unicode
 
-from .base import Command, flag, print_table
+from .base import Command, UsageError, flag, print_table
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class DeriveApp(Command):
+    name = "jupyter-gpu-kernels images derive"
+    usage = "IMAGE [--host HOST] [--install auto|pip|unzip]"
+    description = ("Build (once) on the host a thin image FROM IMAGE with ipykernel for IMAGE's own Python; "
+                   "kernels from IMAGE then run from it.")
+
+    host = Unicode("local", help="the Docker host that builds it (and has IMAGE)").tag(config=True)
+    install = Unicode("auto", help="auto: the interpreter's pip when it has one; pip; unzip: unpack the "
+                      "wheels onto sys.path").tag(config=True)
+    aliases = {**Command.aliases, "host": "DeriveApp.host", "install": "DeriveApp.install"}
+
+    def run(self) -> int:
+        from ..daemon.derive import derive
+        from ..daemon.images import check_image_ref
+        from ..hosts.transport import connect
+
+        (image,) = self.positionals("IMAGE")
+        if self.install not in ("auto", "pip", "unzip"):
+            raise UsageError(f"invalid value for --install: {self.install!r}; one of auto, pip, unzip")
+        ref = self.settings.image_policy.check(check_image_ref(image))  # the BASE image is what is allowed
+        host = self.settings.hosts.get(self.host)
+        done = derive(connect(host), ref, progress=_progress, install=self.install)
+        print(f"{'Built' if done.built else 'Already there:'} {done.tag} (from {ref} on host {host.name!r})")
+        return 0
+
+
+class RemoveDerivedApp(Command):
+    name = "jupyter-gpu-kernels images remove-derived"
+    usage = "[IMAGE] [--host HOST]"
+    description = "Remove the derived ipykernel image of IMAGE (a base image or the derived tag), or all of them."
+
+    host = Unicode("local", help="the Docker host").tag(config=True)
+    aliases = {**Command.aliases, "host": "RemoveDerivedApp.host"}
+
+    def run(self) -> int:
+        from ..daemon.derive import remove_derived
+        from ..hosts.transport import connect
+
+        args = list(self.extra_args)
+        if len(args) > 1:
+            raise UsageError(f"at most one IMAGE, got {len(args)}")
+        removed = remove_derived(connect(self.settings.hosts.get(self.host)), args[0] if args else None)
+        for name in removed:
+            print(f"Removed {name}")
+        if not removed:
+            print("No derived images")
+        return 0
 
 
 class ImagesApp(Command):
@@ -23,6 +77,10 @@ class ImagesApp(Command):
     json = Bool(False, help="print the images as the REST API returns them").tag(config=True)
     aliases = {**Command.aliases, "host": "ImagesApp.host"}
     flags = {**Command.flags, "json": flag("ImagesApp", "json", True, "print the images as the REST API returns them")}
+    subcommands = {
+        "derive": (DeriveApp, DeriveApp.description),
+        "remove-derived": (RemoveDerivedApp, RemoveDerivedApp.description),
+    }
 
     def run(self) -> int:
         from ..daemon.images import list_images

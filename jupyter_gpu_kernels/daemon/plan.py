@@ -63,6 +63,7 @@ class LaunchPlan:
     workspace_dir: str | None = None  # …and where it is mounted
     entrypoint: tuple[str, ...] | None = None  # None: the image's own; (): cleared
     find_python: bool = False  # argv[0] is the default `python`: replace it by the image's interpreter
+    derive_ipykernel: bool = True  # an image with Python but no ipykernel: run a derived image (daemon/derive.py)
     tmpfs: tuple[str, ...] = ()  # container paths masked by an empty read-only tmpfs (kernel/boundary.py)
 
     @property

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlparse
@@ -22,6 +23,7 @@ import zmq
 import zmq.asyncio
 
 from ..daemon.containers import ContainerOps
+from ..daemon.derive import derive, needs_ipykernel
 from ..daemon.images import ensure_image, require_cuda
 from ..daemon.interpreters import entrypoint_hint, with_interpreter
 from ..daemon.allocator import GPUAllocator
@@ -58,12 +60,27 @@ class KernelLauncher:
         client = await _thread(transport.connect, self.host)
         image = await _thread(ensure_image, client, plan.image, plan.pull_policy, host_name=self.host.name,
                               progress=self.log.info, counts=progress.pull_reporter(plan.kernel_id))
+        if plan.find_python and plan.derive_ipykernel:
+            image = await _thread(self._derived, client, plan, image)
+            plan = replace(plan, image=(image.tags or [image.id])[0])
         plan = await _thread(with_interpreter, client, plan, image)
         if plan.gpus.wants_gpu and self.check_cuda:  # an image the driver cannot run: refused before creating
             inventory = await _thread(GPUAllocator.for_host(self.host).devices, client, plan.image)
             require_cuda(image.attrs, plan.image, self.host.name, inventory, plan.env)
         mode = await _thread(self.ops.connection_mode, client, self.host, plan.connection_mode)
         return client, mode, plan, entrypoint_hint(image.attrs, plan.entrypoint)
+
+    def _derived(self, client: Any, plan: LaunchPlan, image: Any) -> Any:
+        """The image to run: ``image``, or its derived ipykernel image when it has Python but no
+        ipykernel (built on first use; phase "preparing ipykernel" while it is built)."""
+        if needs_ipykernel(client, image) is None:
+            return image
+
+        def report(line: str) -> None:
+            self.log.info("kernel %s: %s", plan.kernel_id, line)
+            progress.update(plan.kernel_id, phase="preparing ipykernel", message=line[:200])
+
+        return derive(client, plan.image, progress=report, image=image).image
 
     async def launch(self, plan: LaunchPlan, info: dict, previous: LaunchResult | None) -> LaunchResult:
         """Create, copy in, start and wait; ``previous`` (a restart) keeps GPUs, address and ports.
@@ -141,6 +158,9 @@ class KernelLauncher:
                 await _thread(ensure_kernel_network, client)
             started = datetime.now(timezone.utc).isoformat(timespec="seconds")
             container = await _thread(self.ops.create, client, plan, placement, ports, started)
+            if previous is not None and previous.container_id != container.id:
+                # a restart: its reserved old container (kernel/watch.py) held the GPUs until now
+                await _thread(self.ops.release, client, previous.container_id)
         return container, placement
 
     async def wait_ready(self, container: Any, plan: LaunchPlan, result: LaunchResult, info: dict) -> None:

@@ -195,5 +195,6 @@ def build_plan(settings: Any, host: DockerHost, ctx: LaunchContext, policy: Any)
         workspace_dir=settings.remote_workspace if volume else None,
         entrypoint=parse_entrypoint(getattr(settings, "entrypoint", None)),
         find_python=find_python,
+        derive_ipykernel=bool(getattr(settings, "derive_ipykernel", True)),
         tmpfs=tmpfs,
     )

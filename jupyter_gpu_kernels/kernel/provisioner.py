@@ -113,6 +113,11 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         help="The container's ENTRYPOINT: unset keeps the image's, [] clears it, a list replaces it.",
     )
     cap_drop = List(Unicode(), default_value=["ALL"], config=True, help="Linux capabilities to drop.")
+    derive_ipykernel = Bool(
+        True, config=True,
+        help="An image with Python but no ipykernel: build (once, on its host) a thin image FROM it with "
+        "ipykernel for its own interpreter, and run the kernel from that. False: refuse such images.",
+    )
     environment = Unicode("", config=True, help="Name of the environment this kernel was started from (a label).")
     orphan_timeout = Float(60.0, config=True, help="Seconds the kernel outlives its owner (the server or client "
                            "process that started it) before any reaper removes it; 0: at once.")
