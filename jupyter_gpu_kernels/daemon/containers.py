@@ -22,12 +22,14 @@ import docker.errors
 from ..errors import ImageError, KernelLaunchError, NoGPUDriverError, SpecError
 from ..specs import cuda
 from ..hosts.registry import DockerHost
+from . import labels as L
 from .inventory import NO_DEVICE_DRIVER
 from .networks import KERNEL_NETWORK, endpoint_config
 from .plan import LaunchPlan, Placement, parse_user
-from .records import KernelContainer
+from .records import RESERVED_SUFFIX, KernelContainer
 
 LOG_TAIL_LINES = 30
+ADDRESS_TAKEN = ("address already in use", "no available ipv4 addresses", "is already in use")
 SIGNAL_NAMES = {int(s): s.name for s in signals.Signals}
 TINI_PROCESS_GROUP = {"TINI_KILL_PROCESS_GROUP": "1"}  # docker --init (tini) signals the kernel's process group
 
@@ -125,7 +127,7 @@ class ContainerOps:
         """Start it; GPU driver and toolkit failures are named as such (an unmet NVIDIA_REQUIRE_CUDA
         with ``host``'s driver and CUDA versions)."""
         try:
-            container.start()
+            self._start_at_any_address(container, plan)
         except docker.errors.APIError as e:
             text = str(e.explanation or e)
             if NO_DEVICE_DRIVER in text:
@@ -145,6 +147,48 @@ class ContainerOps:
         container.reload()
         if container.status not in ("created", "running"):
             raise KernelLaunchError(self.explain(container, plan.image, "exited before it was ready"))
+
+    def _start_at_any_address(self, container: Any, plan: LaunchPlan) -> None:
+        """Start; when the address asked for (a restart's old one) was taken meanwhile, on a fresh one."""
+        try:
+            container.start()
+            return
+        except docker.errors.APIError as e:
+            ipam = ((container.attrs.get("NetworkSettings", {}).get("Networks") or {}).get(plan.network) or {})
+            if not ipam.get("IPAMConfig") or not any(t in str(e.explanation or e).lower() for t in ADDRESS_TAKEN):
+                raise
+            self.log.warning("kernel %s: its old address was taken meanwhile (%s); starting on a fresh one",
+                             plan.kernel_id, e.explanation or e)
+        network = container.client.networks.get(plan.network)
+        network.disconnect(container, force=True)
+        network.connect(container)
+        container.start()
+
+    # ------------------------------------------------------------------ restart reservations
+    def reserve(self, container: Any) -> None:
+        """Rename a restarting kernel's container to ``<name>-old``: until its successor exists it keeps
+        holding its GPUs, even stopped (gpu_choice), and the successor can take the kernel's name."""
+        if container.name.endswith(RESERVED_SUFFIX):
+            return
+        try:
+            container.rename(container.name + RESERVED_SUFFIX)
+        except docker.errors.APIError as e:
+            if e.status_code != 409:
+                raise
+            stale = container.client.containers.get(container.name + RESERVED_SUFFIX)  # an earlier, stale one
+            if stale.labels.get(L.KERNEL_ID) != container.labels.get(L.KERNEL_ID):
+                raise
+            self.remove(stale)
+            container.rename(container.name + RESERVED_SUFFIX)
+
+    def release(self, client: docker.DockerClient, container_id: str) -> None:
+        """Remove a restart's reserved old container (its successor exists, or the restart failed)."""
+        try:
+            old = client.containers.get(container_id)
+        except docker.errors.NotFound:
+            return
+        if old.name.endswith(RESERVED_SUFFIX):
+            self.remove(old)
 
     @staticmethod
     def driver_versions(container: Any, host: DockerHost | None) -> tuple[str | None, str | None]:

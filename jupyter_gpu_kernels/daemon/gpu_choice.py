@@ -26,8 +26,9 @@ LIVE_STATES = ("created", "running", "restarting", "paused")  # a created contai
 
 
 def held_ids(holder: KernelContainer) -> set[str]:
-    """The device ids a kernel container holds ('all' for all), CDI names reduced to their id part."""
-    if holder.state and holder.state not in LIVE_STATES:
+    """The device ids a kernel container holds ('all' for all), CDI names reduced to their id part.
+    A stopped container holds nothing, unless it is a restart's reservation (its kernel comes back)."""
+    if holder.state and holder.state not in LIVE_STATES and not holder.reserved:
         return set()
     return {device_key(g) for g in holder.gpus.split(",") if g}
 

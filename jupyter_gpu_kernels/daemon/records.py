@@ -17,6 +17,8 @@ from typing import Any
 from . import labels as L
 
 
+RESERVED_SUFFIX = "-old"  # a restarting kernel's old container, renamed: its reservation (see kernel/watch.py)
+
 @dataclass(frozen=True)
 class KernelContainer:
     """One kernel container, as its labels (and Docker's state) describe it."""
@@ -38,6 +40,7 @@ class KernelContainer:
     # from Docker, not from labels:
     container: str = ""  # short id
     state: str = ""  # Docker's status: created, running, exited, …
+    reserved: bool = False  # the old container of a restart in progress: holds its GPUs even when stopped
 
     def to_labels(self) -> dict[str, str]:
         """The labels this record is stored as (the Docker-side fields are not labels)."""
@@ -83,7 +86,8 @@ class KernelContainer:
     @classmethod
     def from_container(cls, c: Any) -> "KernelContainer":
         """From a docker-py ``Container`` (labels, short id and status)."""
-        return cls.from_labels(c.labels or {}, container=c.short_id, state=c.status)
+        rec = cls.from_labels(c.labels or {}, container=c.short_id, state=c.status)
+        return replace(rec, reserved=True) if (c.name or "").endswith(RESERVED_SUFFIX) else rec
 
     def with_gpus(self, gpu_ids: list[str], all_gpus: bool = False) -> "KernelContainer":
         return replace(self, gpus=",".join(gpu_ids) if gpu_ids else ("all" if all_gpus else ""))

@@ -46,6 +46,23 @@ from .planning import LaunchContext, build_plan
 from .watch import ContainerWatch
 
 
+async def _launch_failed(prov: "GPUDockerProvisioner", km: Any) -> None:
+    """A (re)start failed: nothing of the kernel is left. No connection file; a restart's reserved
+    old container is removed (its GPUs are free again); a server's kernel says ``dead``."""
+    if km is not None:
+        km.cleanup_connection_file()
+    if prov.result is not None:
+        await prov.watch.release(prov._host, prov.result.container_id)
+        if km is not None and hasattr(km, "execution_state"):  # jupyter_server's /api/kernels/{id}
+            km.execution_state = "dead"
+
+
+def _revived(km: Any) -> None:
+    """A start worked after a failed one: jupyter_server's state follows the new kernel's status again."""
+    if getattr(km, "execution_state", None) == "dead":
+        km.execution_state = "starting"
+
+
 class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
     """Runs a kernel in a Docker container on a local or remote daemon, with chosen GPUs."""
 
@@ -202,10 +219,6 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         root = getattr(getattr(self.parent, "parent", None), "root_dir", None)
         return os.path.abspath(os.path.expanduser(root)) if root else None
 
-    def _forget_connection_file(self) -> None:
-        if self.parent is not None:  # nothing of the kernel exists; leave no connection file behind
-            self.parent.cleanup_connection_file()
-
     # ------------------------------------------------------------------ lifecycle
     @http_errors_under_server
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
@@ -265,9 +278,10 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             self.result = await launcher.launch(self.plan, info, previous=self.result)
         except BaseException as e:
             self._running, self.launch_error = False, str(e) or type(e).__name__
-            self._forget_connection_file()
+            await _launch_failed(self, km)
             raise
         self._running, self.launch_error, self.watch.stopping = True, None, False
+        _revived(km)
         await asyncio.to_thread(hold_for, self._host)  # the owner lease (daemon/leases.py)
         info.update(self.result.ports)
         info["ip"] = self.result.address
@@ -300,11 +314,11 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         await self.watch.signal(self._host, self.container_id, signum)
 
     async def kill(self, restart: bool = False) -> None:
-        self.watch.stopping = True
+        await self.watch.begin_stop(self._host, self.container_id, restart)
         await self.send_signal(signal.SIGKILL)
 
     async def terminate(self, restart: bool = False) -> None:
-        self.watch.stopping = True
+        await self.watch.begin_stop(self._host, self.container_id, restart)
         await self.send_signal(signal.SIGTERM)
 
     async def cleanup(self, restart: bool = False) -> None:
@@ -312,13 +326,13 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         address and ports for the new container). An unreachable host is logged, never raised."""
         if self.container_id is not None:
             assert self._host is not None
-            await self.watch.remove(self._host, self.container_id)
+            await self.watch.remove(self._host, self.container_id, keep_reserved=restart)
         self._running = False
         if not restart:
             self.result = None
 
     async def shutdown_requested(self, restart: bool = False) -> None:
-        self.watch.stopping = True  # the kernel is asked to exit: its death is no fault
+        await self.watch.begin_stop(self._host, self.container_id, restart)  # its death is no fault
 
     def get_shutdown_wait_time(self, recommended: float = 5.0) -> float:
         return max(recommended, 5.0)

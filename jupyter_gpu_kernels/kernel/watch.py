@@ -9,6 +9,10 @@ It keeps what the REST kernel list and the restarter need to know about faults:
   limit, killed by a signal, exit code), recorded and logged the first time ``poll`` sees it;
 - ``stopping``: a shutdown or restart is under way, so a death is expected (not recorded) and
   an unreachable host no longer blocks the shutdown (the container is left for the reaper).
+- ``reserved``: on a restart the old container is renamed ``…-old`` before it is stopped
+  (:meth:`begin_stop`) and kept through ``cleanup``: it holds the kernel's GPUs until the
+  launcher has created its successor under the allocation lock and removes it (or, when the
+  restart fails, :meth:`release` does), so no other kernel can take them in between.
 
 Touches only the kernel's container and the transport's port forwards for this kernel.
 """
@@ -40,6 +44,7 @@ class ContainerWatch:
         self.last_death: dict[str, Any] | None = None
         self.stopping = False
         self._explained: str | None = None  # the container id whose death was recorded
+        self.reserved: str | None = None  # the container id kept as a restart's reservation
 
     async def _get(self, host: DockerHost, container_id: str) -> Any:
         client = await asyncio.to_thread(transport.connect, host)
@@ -79,6 +84,29 @@ class ContainerWatch:
         self.log.warning("kernel %s: %s; the kernel restarter (when on) will restart it",
                          self.kernel_id, death["reason"])
 
+    async def begin_stop(self, host: DockerHost | None, container_id: str | None, restart: bool) -> None:
+        """A shutdown or restart begins (its death is expected); a restart reserves the old container."""
+        self.stopping = True
+        if not restart or host is None or container_id is None or self.reserved == container_id:
+            return
+        try:
+            await asyncio.to_thread(self.ops.reserve, await self._get(host, container_id))
+            self.reserved = container_id
+        except UNREACHABLE as e:  # no reservation: the restart competes for its GPUs like a new start
+            self.log.warning("kernel %s: could not reserve its container for the restart: %s", self.kernel_id, e)
+
+    async def release(self, host: DockerHost | None, container_id: str | None) -> None:
+        """A restart failed: remove its reserved old container (the kernel is dead, its GPUs are free)."""
+        if host is None or container_id is None or self.reserved != container_id:
+            return
+        self.reserved = None
+        try:
+            client = await asyncio.to_thread(transport.connect, host)
+            await asyncio.to_thread(self.ops.release, client, container_id)
+        except UNREACHABLE as e:
+            self.log.warning("kernel %s: could not remove its old container %s (%s); it is left for the reaper",
+                             self.kernel_id, container_id[:12], e)
+
     async def signal(self, host: DockerHost, container_id: str, signum: int) -> bool:
         """Deliver ``signum``; False when the host cannot be reached (logged, not raised)."""
         try:
@@ -92,12 +120,13 @@ class ContainerWatch:
             return False
         return True
 
-    async def remove(self, host: DockerHost, container_id: str) -> None:
+    async def remove(self, host: DockerHost, container_id: str, keep_reserved: bool = False) -> None:
         """Remove the container and the kernel's forwards; an unreachable host is logged, never raised
-        (the container is left to be reaped when the host is back)."""
+        (the container is left to be reaped when the host is back). ``keep_reserved`` (a restart's
+        cleanup) keeps a reserved container: the launcher removes it once its successor exists."""
         try:
-            container = await self._get(host, container_id)
-            await asyncio.to_thread(self.ops.remove, container)
+            if not (keep_reserved and self.reserved == container_id):
+                await asyncio.to_thread(self.ops.remove, await self._get(host, container_id))
         except docker.errors.NotFound:
             pass
         except UNREACHABLE as e:
