@@ -13,6 +13,7 @@ import sys
 from jupyter_client.kernelspec import NoSuchKernel
 from traitlets import Bool, Enum, Float, List, Unicode
 
+from ..hosts.registry import check_host_name
 from ..kernel import kernelspecs
 from ..specs.resources import parse_env_pair
 from .base import Command, UsageError, flag, print_table
@@ -82,7 +83,7 @@ choose another place. An existing kernelspec of the same name is replaced."""
         if sum((self.user, self.sys_prefix, self.prefix is not None)) > 1:
             raise UsageError("--user, --sys-prefix and --prefix exclude each other")
         host = self.host or "local"
-        self.settings.hosts.get(host)  # an unknown host: UnknownHostError (exit 2, one line), as `envs add`
+        self.settings.hosts.get(check_host_name(host))  # a bad name, an unknown host: exit 2, one line
         config = kernelspecs.provisioner_config(
             image=self.image, gpus=self.gpus or "none", host=host, memory=self.memory or "", cpus=self.cpus or 0,
             shm_size=self.shm_size or "", mounts=self.mount, env=self.env_dict() or {},
