@@ -8,12 +8,12 @@ the environments store (:mod:`jupyter_gpu_kernels.environments`), which validate
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
-from traitlets import Bool, Unicode
+from traitlets import Bool, Float, Unicode
 
+from ..environments.from_notebook import definition, read_notebook, review_lines
 from ..errors import SpecError
 from .base import Command, flag, print_table
 from .envs_export import EnvsExportApp
@@ -52,7 +52,10 @@ A running server picks the change up without a restart."""
 
     env_description = Unicode(None, allow_none=True, help="a description shown in the environment list").tag(
         config=True)
-    aliases = {**ContainerOptions.aliases, "description": "EnvsEditApp.env_description"}
+    orphan_timeout = Float(None, allow_none=True, help="seconds its kernels outlive their server or client "
+                           "process before the reaper removes them (default 60; 0: at once)").tag(config=True)
+    aliases = {**ContainerOptions.aliases, "description": "EnvsEditApp.env_description",
+               "orphan-timeout": "EnvsEditApp.orphan_timeout"}
     flags = {
         **ContainerOptions.flags,
         "no-share-gpus": flag("ContainerOptions", "share_gpus", False, "only GPUs no other kernel holds (default)"),
@@ -65,7 +68,7 @@ A running server picks the change up without a restart."""
                            ("gpus", self.gpus), ("memory", self.memory), ("shm_size", self.shm_size),
                            ("description", self.env_description), ("pull_policy", self.pull_policy),
                            ("cpus", self.cpus), ("mounts", self.mount), ("env", self.env_dict()),
-                           ("gpu_sharing", self.share_gpus)):
+                           ("gpu_sharing", self.share_gpus), ("orphan_timeout", self.orphan_timeout)):
             if value is not None:
                 data[key] = list(value) if key == "mounts" else value
         return data
@@ -145,40 +148,8 @@ without a terminal and without --yes it refuses). The admin KernelPolicy applies
 
     def definition(self, notebook: str) -> tuple[str, dict[str, Any]]:
         """Name and fields of the environment recorded in ``notebook``."""
-        try:
-            with open(notebook) as f:
-                nb = json.load(f)
-        except (OSError, ValueError) as e:
-            raise SpecError(f"cannot read notebook {notebook!r}: {e}") from None
-        meta = (nb.get("metadata") or {}).get("jupyter_gpu_kernels")
-        if not isinstance(meta, dict) or not meta.get("image"):
-            raise SpecError(
-                f"{notebook!r} has no GPU kernel environment in its metadata (metadata.jupyter_gpu_kernels); "
-                "it was not run in one, or recording was turned off"
-            )
-        data: dict[str, Any] = {k: meta[k] for k in ("image", "host", "gpus", "memory", "cpus", "shm_size",
-                                                      "gpu_sharing", "pull_policy", "mounts") if k in meta}
-        if self.host:
-            data["host"] = self.host
-        if self.pin_digest:
-            digests = meta.get("image_digests") or []
-            if not digests:
-                raise SpecError(f"{notebook!r} records no image digest to pin (the image was never pushed/pulled)")
-            data["image"] = digests[0]
-        data["description"] = f"recreated from {os.path.basename(notebook)}"
-        return str(self.env_name or meta.get("environment")), data
-
-
-def review_lines(name: str, data: dict[str, Any]) -> list[str]:
-    """What ``from-notebook`` would create, for review: the image, each mount, each non-default field."""
-    lines = [f"environment {name!r} from notebook metadata: image {data.get('image')}"]
-    for mount in data.get("mounts") or []:
-        lines.append(f"mount {mount}")
-    defaults = {"host": "local", "gpus": "none", "gpu_sharing": False}
-    for key, value in data.items():
-        if key not in ("image", "mounts", "description") and value not in (None, "", defaults.get(key)):
-            lines.append(f"{key} = {value}")
-    return lines
+        return definition(read_notebook(notebook), notebook, name=self.env_name, host=self.host,
+                          pin_digest=self.pin_digest)
 
 
 class EnvsApp(EnvsListApp):

@@ -277,6 +277,7 @@ class KernelHandler(BaseHandler):
 def handlers(base_url: str) -> list[tuple[str, type]]:
     from .build_handlers import build_routes  # here, not at the top: it imports this module
     from .orphans import orphan_routes  # the same
+    from .notebook_handlers import FromNotebookHandler  # the same
     from .progress_handlers import progress_routes  # the same
 
     def route(path: str) -> str:
@@ -290,6 +291,7 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
         (route(rf"hosts/(?P<host>{name})/images/pull"), PullHandler),
         (route(rf"hosts/(?P<host>{name})/images/pulls/(?P<pull_id>{name})"), PullStatusHandler),
         (route("environments"), EnvironmentsHandler),
+        (route("environments/from-notebook"), FromNotebookHandler),  # before environments/{name}
         (route(rf"environments/(?P<name>{name})"), EnvironmentHandler),
         (route("kernels"), KernelsHandler),
         (route(rf"kernels/(?P<kernel_id>{name})"), KernelHandler),
