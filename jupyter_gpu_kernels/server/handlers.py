@@ -283,6 +283,7 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
     def route(path: str) -> str:
         return url_path_join(base_url, NAMESPACE, path)
 
+    from .terminal import KernelTerminalHandler
     name = r"[^/]+"
     return [
         (route("hosts"), HostsHandler),
@@ -299,3 +300,4 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
         *orphan_routes(route),
         *progress_routes(route),
     ]
+        (route(rf"kernels/(?P<kernel_id>{name})/terminal"), KernelTerminalHandler),
