@@ -279,11 +279,11 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
     from .orphans import orphan_routes  # the same
     from .notebook_handlers import FromNotebookHandler  # the same
     from .progress_handlers import progress_routes  # the same
+    from .terminal import KernelTerminalHandler
 
     def route(path: str) -> str:
         return url_path_join(base_url, NAMESPACE, path)
 
-    from .terminal import KernelTerminalHandler
     name = r"[^/]+"
     return [
         (route("hosts"), HostsHandler),
@@ -296,8 +296,8 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
         (route(rf"environments/(?P<name>{name})"), EnvironmentHandler),
         (route("kernels"), KernelsHandler),
         (route(rf"kernels/(?P<kernel_id>{name})"), KernelHandler),
+        (route(rf"kernels/(?P<kernel_id>{name})/terminal"), KernelTerminalHandler),
         *build_routes(route, name),
         *orphan_routes(route),
         *progress_routes(route),
     ]
-        (route(rf"kernels/(?P<kernel_id>{name})/terminal"), KernelTerminalHandler),
