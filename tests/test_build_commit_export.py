@@ -22,6 +22,7 @@ from jupyter_gpu_kernels.daemon.builds import next_tag
 from jupyter_gpu_kernels.daemon.commits import BASE_IMAGE, COMMITTED_FROM
 from jupyter_gpu_kernels.daemon.labels import ENVIRONMENT, KERNEL_ID
 
+from .test_remote import admin_host
 from .kernel_helpers import install_spec, isolated_jupyter_dirs, run_cell, start_kernel, stop_kernel
 
 pytestmark = pytest.mark.docker
@@ -43,6 +44,12 @@ def remove_images(client, *refs: str) -> None:
             client.images.remove(ref, force=True)
         except docker.errors.ImageNotFound:
             pass
+
+
+def expected_pin(client, ref: str) -> str:
+    """A RepoDigest when the image has one (another test may have pushed it), else the image id."""
+    image = client.images.get(ref)
+    return (image.attrs.get("RepoDigests") or [image.id])[0]
 
 
 @pytest.fixture
@@ -102,7 +109,7 @@ def test_build_kernel_commit_and_kernel_from_commit(jdirs, tmp_path, docker_clie
         stop_kernel(km, kc, now=True)
 
 
-def test_failed_build_leaves_no_tag_nor_containers(tmp_path, docker_client, test_image, built, capsys):
+def test_failed_build_leaves_no_tag_nor_containers(jdirs, tmp_path, docker_client, test_image, built, capsys):
     tag = f"{REPO}:fails"
     built.append(tag)
     ctx = write_context(tmp_path / "bad", test_image, run="false")
@@ -115,7 +122,7 @@ def test_failed_build_leaves_no_tag_nor_containers(tmp_path, docker_client, test
     assert {c.id for c in docker_client.containers.list(all=True)} == before
 
 
-def test_build_and_commit_refusals(tmp_path, docker_client, test_image, capsys):
+def test_build_and_commit_refusals(jdirs, tmp_path, docker_client, test_image, capsys):
     ctx = write_context(tmp_path / "ctx", test_image)
     assert cli.main(["build", ctx, "--tag", "Bad Tag"]) == 2
     assert cli.main(["build", str(tmp_path / "nowhere"), "--tag", f"{REPO}:x"]) == 2
@@ -143,17 +150,19 @@ def _inspect_created(line: str, name: str, command: list[str]) -> dict:
                                      text=True).stdout)[0]
 
 
-def test_export_run_line_runs_with_its_limits(jdirs, tmp_path, docker_client, test_image, capsys):
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "x.txt").write_text("mounted")
+def test_export_run_line_runs_with_its_limits(request, jdirs, tmp_path, docker_client, test_image, capsys):
+    volume = f"jgk-export-test-{os.getpid()}"
+    docker_client.containers.run(test_image, ["python3", "-c", "open('/v/x.txt', 'w').write('mounted')"], user="0",
+                                 volumes={volume: {"bind": "/v", "mode": "rw"}}, remove=True)
+    request.addfinalizer(lambda: docker_client.volumes.get(volume).remove(force=True))
     assert cli.main(["envs", "add", "share", "--image", test_image, "--gpus", "device=0,2", "--memory", "256m",
-                     "--cpus", "0.5", "--shm-size", "64m", "--mount", f"{data}:/data:ro", "--env", "A=b c"]) == 0
+                     "--cpus", "0.5", "--shm-size", "64m", "--mount", f"volume:{volume}:/data:ro",
+                     "--env", "A=b c"]) == 0
     capsys.readouterr()
     assert cli.main(["envs", "export", "share", "--format", "run"]) == 0
     line = capsys.readouterr().out.strip()
     image_id = docker_client.images.get(test_image).id
-    assert image_id in line and "'\"device=0,2\"'" in line, line
+    assert expected_pin(docker_client, test_image) in line and "'\"device=0,2\"'" in line, line
     name = f"jgk-export-test-{os.getpid()}"
     try:
         c = _inspect_created(line, name, ["python3", "-c", "print(1)"])
@@ -161,7 +170,7 @@ def test_export_run_line_runs_with_its_limits(jdirs, tmp_path, docker_client, te
         assert c["Image"] == image_id
         assert hc["Memory"] == 256 * 1024**2 and hc["NanoCpus"] == 5 * 10**8 and hc["ShmSize"] == 64 * 1024**2
         assert hc["DeviceRequests"][0]["DeviceIDs"] == ["0", "2"] and hc["DeviceRequests"][0]["Capabilities"] == [["gpu"]]
-        assert f"{data}:/data:ro" in hc["Binds"] and hc["Init"] is True and hc["CapDrop"] == ["ALL"]
+        assert f"{volume}:/data:ro" in hc["Binds"] and hc["Init"] is True and hc["CapDrop"] == ["ALL"]
         assert hc["SecurityOpt"] == ["no-new-privileges"] and c["Config"]["User"] == f"{os.getuid()}:{os.getgid()}"
         assert "A=b c" in c["Config"]["Env"]
     finally:
@@ -184,7 +193,7 @@ def test_export_compose_dockerfile_json(jdirs, docker_client, test_image, capsys
     capsys.readouterr()
     assert cli.main(["envs", "export", "comp", "--format", "compose"]) == 0
     service = yaml.safe_load(capsys.readouterr().out)["services"]["comp"]
-    image_id = docker_client.images.get(test_image).id
+    image_id = expected_pin(docker_client, test_image)
     assert service["image"] == image_id
     assert service["deploy"]["resources"]["reservations"]["devices"] == [
         {"driver": "nvidia", "capabilities": ["gpu"], "count": 2}]
@@ -293,8 +302,8 @@ def test_build_on_ssh_host_uploads_through_the_tunnel(tmp_path, monkeypatch, cap
     except Exception as e:
         pytest.fail(f"the simulated remote host could not be started: {e}", pytrace=False)
     try:
-        opts = [f"--ssh-option={o}" for o in remote.ssh_options]
-        assert cli.main(["hosts", "add", "far", remote.url, *opts, "--remote-socket", remote.remote_socket]) == 0
+        admin_host(tmp_path, monkeypatch, "far", remote.url, remote.ssh_options, remote.remote_socket)
+        remove_images(remote.daemon.client, f"{REPO}:remote")  # the remote daemon's images outlive a run
         ctx = write_context(tmp_path / "ctx", remote.daemon.test_image, run="ls /opt/ctx > /tmp/listing")
         assert cli.main(["build", ctx, "--tag", f"{REPO}:remote", "--host", "far"]) == 0
         out, err = capsys.readouterr()
@@ -303,5 +312,6 @@ def test_build_on_ssh_host_uploads_through_the_tunnel(tmp_path, monkeypatch, cap
         names = listing.decode().split()
         assert "keep.txt" in names and "secret.txt" not in names, names
     finally:
+        remove_images(remote.daemon.client, f"{REPO}:remote")
         ssh.close_all()
         remote.stop()

@@ -66,7 +66,7 @@ def run_args(env: Environment, image: str) -> list[str]:
         args += ["--cpus", f"{s.cpus:g}"]
     args += ["--shm-size", _size(s.shm_size) or DEFAULT_SHM]
     for mount in s.mounts:
-        args += ["-v", str(mount)]
+        args += ["-v", mount.to_docker()]  # docker's spelling (NAME:/dst for a volume)
     for key, value in s.env.items():
         args += ["-e", f"{key}={value}"]
     args += ["--user", server_user(), "--security-opt", "no-new-privileges", "--cap-drop", "ALL", "--init"]
@@ -85,7 +85,7 @@ def compose_service(env: Environment, image: str) -> dict[str, Any]:
         "shm_size": _size(s.shm_size) or DEFAULT_SHM, "security_opt": ["no-new-privileges"], "cap_drop": ["ALL"],
     }
     if s.mounts:
-        service["volumes"] = [str(m) for m in s.mounts]
+        service["volumes"] = [m.to_docker() for m in s.mounts]
     if s.env:
         service["environment"] = dict(s.env)
     resources: dict[str, Any] = {}
