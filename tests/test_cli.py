@@ -161,6 +161,25 @@ def test_usage_error_is_one_line_exit_2(jdirs, args, msg):
     assert not (jdirs / "data" / "kernels" / "x").exists()
 
 
+def test_envs_from_notebook_without_tty_or_yes_refuses(jdirs, tmp_path):
+    """A notebook is untrusted input: with no terminal to confirm on and no --yes, nothing is created."""
+    nb = tmp_path / "evil.ipynb"
+    nb.write_text(json.dumps({"cells": [], "nbformat": 4, "nbformat_minor": 5, "metadata": {"jupyter_gpu_kernels": {
+        "environment": "evil", "image": "python:3.12", "mounts": [f"{tmp_path}:/data"]}}}))
+    env = {"JUPYTER_DATA_DIR": str(jdirs / "data"), "JUPYTER_CONFIG_DIR": str(jdirs / "config")}
+    r = subprocess.run([sys.executable, "-m", "jupyter_gpu_kernels.cli", "envs", "from-notebook", str(nb)],
+                       capture_output=True, text=True, timeout=60, env={**os.environ, **env},
+                       stdin=subprocess.DEVNULL)  # not a TTY
+    assert r.returncode != 0, r
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "--yes" in lines[0], r.stderr
+    assert f"mount {tmp_path}:/data" in lines[0]  # what it would have created is shown
+    assert "Traceback" not in r.stderr and "Added" not in r.stdout
+    assert run_cli("envs", "--json", env=env).stdout.count("evil") == 0
+    assert not (jdirs / "config" / "gpu_kernels" / "environments.json").exists()
+    assert not (jdirs / "data" / "kernels" / "gpu-evil").exists()
+
+
 @pytest.mark.parametrize("args", [["images", "--host", "gone"], ["gpus", "--host", "gone"],
                                   ["pull", "python:3.12", "--host", "gone"], ["--debug", "hosts", "check", "gone"]])
 def test_runtime_failure_is_one_line_exit_1(jdirs, args):

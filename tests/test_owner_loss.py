@@ -136,16 +136,17 @@ async def run_cell_over_ws(site: Site, kernel_id: str, code: str) -> str:
                                           "user_expressions": {}, "allow_stdin": False})
     msg["channel"] = "shell"
     ws.write_message(json.dumps(msg, default=str))
-    out = ""
-    while True:
+    out, replied, idle = "", False, False
+    while not (replied and idle):  # shell and iopub are separate streams: the reply may come before the output
         reply = json.loads(await asyncio.wait_for(ws.read_message(), 60))
         if reply.get("parent_header", {}).get("msg_id") != msg["header"]["msg_id"]:
             continue
         if reply["msg_type"] == "stream":
             out += reply["content"]["text"]
-        if reply["msg_type"] == "execute_reply":
-            ws.close()
-            return out
+        replied = replied or reply["msg_type"] == "execute_reply"
+        idle = idle or (reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle")
+    ws.close()
+    return out
 
 
 def test_restarted_server_adopts_its_gpu_kernel(site, fake_gpu_daemon):

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from jupyter_gpu_kernels.daemon import labels as L
 from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json
 
-from .kernel_helpers import run_cell
 
 pytestmark = pytest.mark.docker
 
@@ -56,10 +57,10 @@ def jp_server_config(jp_system_config_path, test_image):
             "GPUDockerProvisioner": {"user": "1000:1000"}}
 
 
-async def call(jp_fetch, *parts, method="GET", body=None, expect=200):
+async def call(jp_fetch, *parts, method="GET", body=None, expect=200, params=None):
     try:
         r = await jp_fetch(*parts, method=method, body=None if body is None else json.dumps(body),
-                           allow_nonstandard_methods=True)
+                           allow_nonstandard_methods=True, params=params)
         code, data = r.code, r.body
     except HTTPClientError as e:
         code, data = e.code, (e.response.body if e.response else b"")
@@ -67,9 +68,16 @@ async def call(jp_fetch, *parts, method="GET", body=None, expect=200):
     return json.loads(data) if data else None
 
 
+def ours(kernel_leftovers, client):
+    """Kernel containers made by this process (the in-process server): the daemon is shared with
+    concurrent sessions and a developer's own server, whose kernels are not this test's."""
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    return [c for c in kernel_leftovers(client) if (c.labels or {}).get(L.SERVER) == me]
+
+
 def nothing_left(jp_serverapp, docker_client, kernel_leftovers, jp_runtime_dir):
     assert not jp_serverapp.kernel_manager.list_kernel_ids()
-    assert not kernel_leftovers(docker_client), "no container"
+    assert not ours(kernel_leftovers, docker_client), "no container"
     assert not [f for f in os.listdir(jp_runtime_dir) if f.startswith("kernel-")], "no connection file"
 
 
@@ -127,7 +135,7 @@ async def test_the_user_config_dir_cannot_widen_the_allowlist(jp_fetch, plain_im
 
     plain_id = docker_client.images.get(plain_image).id
     interpreters.forget(plain_id)
-    out = await call(jp_fetch, "gpu-kernels", "api", "hosts", "local", "images?detect=1")
+    out = await call(jp_fetch, "gpu-kernels", "api", "hosts", "local", "images", params={"detect": "1"})
     row = next(i for i in out["images"] if i["id"] == plain_id)
     assert row["allowed"] is False
     assert interpreters.cached(plain_id) == (False, None), "a disallowed image was probed"
@@ -142,23 +150,32 @@ async def test_kernel_cannot_write_the_servers_files_but_can_write_notebooks(
                body={"name": "plain", "image": test_image}, expect=201)
     kernel = await call(jp_fetch, "api", "kernels", method="POST", body={"name": "gpu-plain"}, expect=201)
     km = jp_serverapp.kernel_manager.get_kernel(kernel["id"])
-    kc = km.client()
+    code = (
+        "import os, json\n"
+        "res = {}\n"
+        f"for p in [{str(jp_home_dir / '.jupyter' / 'gpu_kernels' / 'hosts.json')!r},"
+        f" {str(jp_home_dir / '.local' / 'share' / 'jupyter' / 'kernels' / 'x' / 'kernel.json')!r},"
+        f" {str(jp_home_dir / '.ssh' / 'config')!r}, {str(jp_home_dir / 'notebook.txt')!r}]:\n"
+        "    try:\n"
+        "        os.makedirs(os.path.dirname(p), exist_ok=True); open(p, 'w').write('x'); res[p] = 'ok'\n"
+        "    except OSError as e:\n"
+        "        res[p] = type(e).__name__\n"
+        "print(json.dumps(res))\n"
+    )
+
+    kc = km.client()  # the server's manager is async, so is its client
     kc.start_channels()
+    stdout: list[str] = []
+
+    def hook(msg):
+        if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+            stdout.append(msg["content"]["text"])
+
     try:
-        await asyncio.to_thread(kc.wait_for_ready, 60)
-        code = (
-            "import os, json\n"
-            "res = {}\n"
-            f"for p in [{str(jp_home_dir / '.jupyter' / 'gpu_kernels' / 'hosts.json')!r},"
-            f" {str(jp_home_dir / '.local' / 'share' / 'jupyter' / 'kernels' / 'x' / 'kernel.json')!r},"
-            f" {str(jp_home_dir / '.ssh' / 'config')!r}, {str(jp_home_dir / 'notebook.txt')!r}]:\n"
-            "    try:\n"
-            "        os.makedirs(os.path.dirname(p), exist_ok=True); open(p, 'w').write('x'); res[p] = 'ok'\n"
-            "    except OSError as e:\n"
-            "        res[p] = type(e).__name__\n"
-            "print(json.dumps(res))\n"
-        )
-        out = await asyncio.to_thread(run_cell, kc, code)
+        await kc.wait_for_ready(60)
+        reply = await kc.execute_interactive(code, output_hook=hook, timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        out = {"stdout": "".join(stdout)}
         res = json.loads(out["stdout"].strip().splitlines()[-1])
     finally:
         kc.stop_channels()
@@ -168,4 +185,4 @@ async def test_kernel_cannot_write_the_servers_files_but_can_write_notebooks(
     assert all(v != "ok" for v in res.values()), res
     assert not (jp_home_dir / ".jupyter" / "gpu_kernels" / "hosts.json").exists()
     assert not (jp_home_dir / ".ssh" / "config").exists()
-    assert not kernel_leftovers(docker_client)
+    assert not ours(kernel_leftovers, docker_client)

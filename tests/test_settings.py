@@ -112,6 +112,31 @@ def test_environment_is_validated_once_and_its_kernelspec_carries_to_config():
     assert e.value.field == "memory"
 
 
+def test_orphan_timeout_reaches_the_kernelspec_and_the_provisioner(tmp_path, monkeypatch, capsys):
+    """An environment's orphan_timeout (REST field or `envs add --orphan-timeout`) is validated and
+    becomes the provisioner config of its kernelspec; unset keeps the provisioner's default."""
+    from jupyter_gpu_kernels import cli
+    from jupyter_gpu_kernels.kernel.provisioner import GPUDockerProvisioner
+
+    env = build_environment("short", {"image": "python:3.12", "orphan_timeout": 5}, "user")
+    config = env.kernel_spec().metadata["kernel_provisioner"]["config"]
+    assert config["orphan_timeout"] == 5.0
+    assert GPUDockerProvisioner(config=Config({"GPUDockerProvisioner": config})).orphan_timeout == 5.0
+    assert "orphan_timeout" not in build_environment("dflt", {"image": "python:3.12"}, "user").settings.to_config()
+    assert KernelSettings.from_config({"image": "x", "orphan_timeout": "0"}).orphan_timeout == 0.0
+    for bad in (-1, "nan", "1e9", True, "²", 10**9):
+        with pytest.raises(SpecError) as e:
+            build_environment("bad", {"image": "python:3.12", "orphan_timeout": bad}, "user")
+        assert e.value.field == "orphan_timeout", bad
+    for var, sub in (("JUPYTER_DATA_DIR", "data"), ("JUPYTER_CONFIG_DIR", "config")):
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    assert cli.main(["envs", "add", "quick", "--image", "python:3.12", "--orphan-timeout", "7"]) == 0
+    stored = json.loads((tmp_path / "config" / "gpu_kernels" / "environments.json").read_text())
+    assert stored["environments"]["quick"]["orphan_timeout"] == 7.0
+    assert cli.main(["envs", "add", "bad", "--image", "python:3.12", "--orphan-timeout", "-3"]) == 2
+    assert "orphan_timeout" in capsys.readouterr().err
+
+
 def test_a_broken_admin_environment_is_skipped_with_a_warning(config_dir, caplog):
     store = GPUKernelsEnvironments(config=Config({"GPUKernelsEnvironments": {"environments": {
         "ok": {"image": "python:3.12"}, "broken": {"image": "python:3.12", "gpus": "two"}}}}))

@@ -3,6 +3,7 @@ subprocess against the simulated SSH host leaves no OpenSSH ControlMaster behind
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -40,9 +41,13 @@ def test_hosts_check_leaves_no_ssh_master(tmp_path, remote):
         return subprocess.run([sys.executable, "-m", "jupyter_gpu_kernels.cli.app", *args], env=env,
                               capture_output=True, text=True, timeout=120)
 
-    opts = [f"--ssh-option={o}" for o in remote.ssh_options]
-    added = cli("hosts", "add", "gpubox", remote.url, *opts, "--remote-socket", remote.remote_socket)
-    assert added.returncode == 0, added.stderr
+    # SSH options are the administrator's (#11): the host lives in an admin config dir
+    admin = tmp_path / "admin-config"
+    admin.mkdir()
+    (admin / "jupyter_server_config.json").write_text(json.dumps({"GPUKernelsHosts": {"hosts": {"gpubox": {
+        "url": remote.url, "options": {"ssh_options": list(remote.ssh_options),
+                                       "remote_socket": remote.remote_socket}}}}}))
+    env["JUPYTER_CONFIG_PATH"] = str(admin)
     try:
         checked = cli("hosts", "check", "gpubox")
         assert checked.returncode == 0, checked.stdout + checked.stderr  # it did connect over SSH

@@ -65,6 +65,7 @@ class Environment:
     env: dict[str, str] = field(default_factory=dict)
     pull_policy: str = ""
     description: str = ""
+    orphan_timeout: float | None = None  # seconds its kernels outlive their owner (None: the default)
     source: str = "user"  # user | admin
     settings: KernelSettings = field(init=False, repr=False, compare=False)
 

@@ -22,6 +22,7 @@ from traitlets import Dict, Instance, Unicode, default
 from ..configurable import PrefixedConfigurable
 from ..errors import SpecError, UnknownHostError
 from ..hosts.registry import GPUKernelsHosts
+from ..kernel.boundary import check_sources
 from ..kernel.kernelspecs import check_kernel_name
 from ..policy import GPUKernelsImagePolicy
 from ..userfile import read_section, write_section
@@ -104,6 +105,7 @@ class GPUKernelsEnvironments(PrefixedConfigurable):
             raise UnknownHostError(str(e), field="host") from None
         if host.is_local:
             env.settings.check_local_mounts()
+            check_sources(env.settings.mounts)  # not inside the server's config, keys or start-up files
         self.image_policy.check(env.image)  # ImageNotAllowedError names the field itself
         check_settings = getattr(self.image_policy, "check_settings", None)
         if check_settings is not None:  # the admin KernelPolicy: fail early, not at the first start

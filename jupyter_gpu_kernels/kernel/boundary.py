@@ -51,16 +51,26 @@ def _container_path(path: str, mount: Mount) -> str:
     return os.path.normpath(os.path.join(mount.target, os.path.relpath(path, os.path.realpath(mount.source))))
 
 
-def masks(mounts: Iterable[Mount]) -> tuple[list[Mount], tuple[str, ...]]:
-    """(read-only file binds, tmpfs directories) masking what ``mounts`` would expose."""
-    binds = [m for m in mounts if not m.is_volume]
+def check_sources(mounts: Iterable[Mount]) -> None:
+    """PolicyError when a bind mount's source lies inside a directory kernels may not see
+    (also called when an environment is created or changed, to fail early)."""
     dirs = protected_dirs()
-    for m in binds:
+    for m in mounts:
+        if m.is_volume:
+            continue
         src = os.path.realpath(m.source)
         for d, _ in dirs:
             if _under(src, os.path.realpath(d)):
                 raise PolicyError(f"refused: mount source {m.source} is inside {d}, which kernels may not see "
                                   "(server configuration, keys or start-up files)", field="mounts", rule="boundary")
+
+
+def masks(mounts: Iterable[Mount]) -> tuple[list[Mount], tuple[str, ...]]:
+    """(read-only file binds, tmpfs directories) masking what ``mounts`` would expose."""
+    mounts = list(mounts)
+    check_sources(mounts)
+    binds = [m for m in mounts if not m.is_volume]
+    dirs = protected_dirs()
     extra: list[Mount] = []
     tmpfs: dict[str, None] = {}
     for m in binds:

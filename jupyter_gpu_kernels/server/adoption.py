@@ -23,6 +23,7 @@ import os
 import socket
 import tarfile
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlparse
 
@@ -192,8 +193,9 @@ class OwnerLoss:
         km.write_connection_file()
         km.provisioner = KernelProvisionerFactory.instance(parent=mkm.parent).create_provisioner_instance(
             kernel_id, km.kernel_spec, parent=km)
-        await km.provisioner.load_provisioner_info({**result.to_info(), "host": host.name})
-        km.provisioner.connection_info = km.get_connection_info()
+        # what get_provisioner_info() would have saved (the base class reads kernel_id and connection_info)
+        await km.provisioner.load_provisioner_info({**result.to_info(), "host": host.name, "kernel_id": kernel_id,
+                                                    "connection_info": km.get_connection_info()})
         km.ready.set_result(None)
         self._register(mkm, km, kernel_id)
         await asyncio.to_thread(hold_for, host)
@@ -201,12 +203,10 @@ class OwnerLoss:
     @staticmethod
     def _register(mkm: Any, km: Any, kernel_id: str) -> None:
         """What MappingKernelManager.start_kernel records for a kernel it started."""
-        from jupyter_server.utils import utcnow
-
         km._attempted_start = True
         mkm._kernels[kernel_id] = km
         mkm._kernel_connections[kernel_id] = 0
-        km.execution_state, km.reason, km.last_activity = "idle", "", utcnow()
+        km.execution_state, km.reason, km.last_activity = "idle", "", datetime.now(timezone.utc)
         km.start_restarter()
         km._connect_control_socket()
         mkm._kernel_ports[kernel_id] = km.ports

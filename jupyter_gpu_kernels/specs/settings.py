@@ -15,6 +15,7 @@ optional existence check of bind-mount sources (:meth:`KernelSettings.check_loca
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -58,6 +59,26 @@ def _string(name: str, value: object) -> str:
     return value.strip()
 
 
+MAX_ORPHAN_TIMEOUT = 30 * 24 * 3600.0
+_SECONDS = re.compile(r"\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*")
+
+
+def parse_orphan_timeout(value: object) -> float | None:
+    """Seconds a kernel outlives its owner (None: the provisioner's default); ASCII decimal, finite,
+    0 to 30 days."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or (
+            isinstance(value, str) and not _SECONDS.fullmatch(value)):
+        raise SpecError(f"invalid orphan_timeout {value!r}: use a number of seconds such as 60",
+                        field="orphan_timeout")
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_ORPHAN_TIMEOUT:
+        raise SpecError(f"invalid orphan_timeout {value!r}: must be between 0 and {MAX_ORPHAN_TIMEOUT:g} seconds",
+                        field="orphan_timeout")
+    return seconds
+
+
 def _mounts(value: object, check_exists: bool) -> tuple[Mount, ...]:
     if value is None:
         return ()
@@ -96,9 +117,10 @@ class KernelSettings:
     env: dict[str, str] = field(default_factory=dict)
     pull_policy: str = ""  # "" | missing | always | never
     environment: str = ""  # the environment the kernel was started from (a label)
+    orphan_timeout: float | None = None  # seconds the kernel outlives its owner (None: the default)
 
     KEYS = ("image", "host", "gpus", "gpu_sharing", "memory", "cpus", "shm_size", "mounts", "env",
-            "pull_policy", "environment")
+            "pull_policy", "environment", "orphan_timeout")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, check_mounts: bool = False) -> KernelSettings:
@@ -133,6 +155,7 @@ class KernelSettings:
             env=_env(get("env")),
             pull_policy=policy,
             environment=_string("environment", get("environment")),
+            orphan_timeout=parse_orphan_timeout(get("orphan_timeout")),
         )
 
     def to_config(self) -> dict[str, Any]:
@@ -154,6 +177,8 @@ class KernelSettings:
             cfg["gpu_sharing"] = True
         if self.environment:
             cfg["environment"] = self.environment
+        if self.orphan_timeout is not None:
+            cfg["orphan_timeout"] = self.orphan_timeout
         return cfg
 
     def check_local_mounts(self) -> KernelSettings:
