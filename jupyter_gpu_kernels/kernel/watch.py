@@ -123,7 +123,10 @@ class ContainerWatch:
     async def remove(self, host: DockerHost, container_id: str, keep_reserved: bool = False) -> None:
         """Remove the container and the kernel's forwards; an unreachable host is logged, never raised
         (the container is left to be reaped when the host is back). ``keep_reserved`` (a restart's
-        cleanup) keeps a reserved container: the launcher removes it once its successor exists."""
+        cleanup) reserves the container (when no earlier hook did: ``restart_kernel(now=True)`` kills
+        without saying it is a restart) and keeps it: the launcher removes it once its successor exists."""
+        if keep_reserved:
+            await self.begin_stop(host, container_id, restart=True)
         try:
             if not (keep_reserved and self.reserved == container_id):
                 await asyncio.to_thread(self.ops.remove, await self._get(host, container_id))
