@@ -25,6 +25,7 @@ import { gpuIcon } from './icon';
 import { GPUKernelsModel } from './model';
 import { CurrentKernelTracker } from './notebook';
 import { addCommands } from './registerCommands';
+import { OPEN_KERNEL_TERMINAL } from './terminalCommands';
 import { IGPUKernels } from './tokens';
 import { loadTrans } from './translation';
 import { GPUKernelsSidebar } from './widgets/Sidebar';
@@ -94,6 +95,10 @@ const plugin: JupyterFrontEndPlugin<IGPUKernels> = {
       for (const command of PALETTE_COMMANDS) {
         palette.addItem({ command, category: trans.__(PALETTE_CATEGORY) });
       }
+      palette.addItem({
+        command: OPEN_KERNEL_TERMINAL,
+        category: trans.__(PALETTE_CATEGORY)
+      });
     }
     if (statusBar && tracker && current) {
       addStatusItem(app, statusBar, tracker, current, labShell, trans);

@@ -17,6 +17,7 @@ import { gpuIcon } from './icon';
 import { addKernelStatusCommands } from './kernelCommands';
 import { GPUKernelsModel } from './model';
 import { CurrentKernelTracker } from './notebook';
+import { addTerminalCommand } from './terminalCommands';
 import { GPUKernelsSidebar } from './widgets/Sidebar';
 
 export interface ICommandContext {
@@ -35,6 +36,7 @@ export function addCommands(context: ICommandContext): void {
   addEnvironmentCommands(context);
   addShutdownCommand(context);
   addKernelStatusCommands(context);
+  addTerminalCommand(context);
 }
 
 /** The environment named in a command's args, loading the list if needed. */
