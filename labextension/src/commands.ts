@@ -18,6 +18,14 @@ export namespace CommandIDs {
   export const shutdownCurrent = 'gpu-kernels:shutdown-current-kernel';
   /** Show a kernel container's recent log in the main area (args: kernelId, name). */
   export const showLog = 'gpu-kernels:show-log';
+  /** Build an image from a Dockerfile (args: path, host). */
+  export const buildImage = 'gpu-kernels:build-image';
+  /** Save a running kernel's container as an image (args: kernelId). */
+  export const commitKernel = 'gpu-kernels:commit-kernel';
+  /** Export an environment: docker run, compose, Dockerfile, JSON (args: environment). */
+  export const exportEnvironment = 'gpu-kernels:export-environment';
+  /** Recreate the environment the current notebook's metadata records. */
+  export const recreateEnvironment = 'gpu-kernels:recreate-environment';
 }
 
 /** The command palette category. */
@@ -28,5 +36,6 @@ export const PALETTE_COMMANDS = [
   CommandIDs.openPanel,
   CommandIDs.refresh,
   CommandIDs.newEnvironment,
-  CommandIDs.shutdownCurrent
+  CommandIDs.shutdownCurrent,
+  CommandIDs.recreateEnvironment
 ];

@@ -12,6 +12,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { addIcon, refreshIcon, stopIcon } from '@jupyterlab/ui-components';
 
 import { errorMessage, IEnvironment } from './api';
+import { addBuildCommands } from './buildCommands';
 import { CommandIDs } from './commands';
 import { gpuIcon } from './icon';
 import { addKernelStatusCommands } from './kernelCommands';
@@ -36,6 +37,7 @@ export function addCommands(context: ICommandContext): void {
   addEnvironmentCommands(context);
   addShutdownCommand(context);
   addKernelStatusCommands(context);
+  addBuildCommands(context);
   addTerminalCommand(context);
 }
 

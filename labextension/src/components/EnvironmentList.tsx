@@ -42,6 +42,7 @@ function EnvironmentItem(props: {
   onUse: () => void;
   onEdit: () => void;
   onDelete: () => void;
+  onExport?: () => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { env, trans } = props;
@@ -102,6 +103,18 @@ function EnvironmentItem(props: {
         >
           {trans.__('Use for current notebook')}
         </button>
+        {props.onExport && (
+          <button
+            className="jp-mod-styled jp-GPUKernels-smallButton jp-GPUKernels-exportEnv"
+            title={trans.__(
+              'Share %1: a docker run line, compose service, Dockerfile or JSON',
+              env.name
+            )}
+            onClick={props.onExport}
+          >
+            {trans.__('Export…')}
+          </button>
+        )}
       </div>
     </li>
   );
@@ -114,6 +127,7 @@ export function EnvironmentsView(props: {
   onNewNotebook: (env: IEnvironment) => void;
   onUse: (env: IEnvironment) => void;
   onDelete: (env: IEnvironment) => void;
+  onExport?: (env: IEnvironment) => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { trans } = props;
@@ -146,6 +160,7 @@ export function EnvironmentsView(props: {
             onUse={() => props.onUse(env)}
             onEdit={() => props.onOpenForm(env, env.name)}
             onDelete={() => props.onDelete(env)}
+            onExport={props.onExport && (() => props.onExport?.(env))}
             trans={trans}
           />
         ))}

@@ -240,6 +240,8 @@ export function filterImages(images: IImage[], filter: string): IImage[] {
 export function ImagesView(props: {
   model: GPUKernelsModel;
   onUseImage: (image: string) => void;
+  /** "Build image…" on this host (the build dialog). */
+  onBuild?: () => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { model, onUseImage, trans } = props;
@@ -250,6 +252,15 @@ export function ImagesView(props: {
   return (
     <div className="jp-GPUKernels-imagesView">
       <PullForm model={model} trans={trans} />
+      {props.onBuild && (
+        <button
+          className="jp-mod-styled jp-GPUKernels-smallButton jp-GPUKernels-buildImage"
+          title={trans.__('Build an image from a Dockerfile on %1', host)}
+          onClick={props.onBuild}
+        >
+          {trans.__('Build image…')}
+        </button>
+      )}
       <input
         className="jp-mod-styled jp-GPUKernels-input jp-GPUKernels-filter"
         type="search"

@@ -30,6 +30,7 @@ function KernelItem(props: {
   onOpen: (path: string) => void;
   onShutdown: () => Promise<void>;
   onShowLog?: (kernel: IKernelRow) => void;
+  onCommit?: (kernel: IKernelRow) => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { kernel, onOpen, trans } = props;
@@ -96,6 +97,15 @@ function KernelItem(props: {
           .join(' · ')}
       </div>
       <KernelNotes kernel={kernel} onShowLog={props.onShowLog} trans={trans} />
+      {props.onCommit && kernel.this_server && kernel.state === 'running' && (
+        <button
+          className="jp-GPUKernels-link jp-GPUKernels-commit"
+          title={trans.__('Save this kernel’s container as an image')}
+          onClick={() => props.onCommit?.(kernel)}
+        >
+          {trans.__('Save as image…')}
+        </button>
+      )}
       {error && (
         <div className="jp-GPUKernels-error" role="alert">
           {error}
@@ -109,6 +119,7 @@ export function KernelsView(props: {
   model: GPUKernelsModel;
   onOpen: (path: string) => void;
   onShowLog?: (kernel: IKernelRow) => void;
+  onCommit?: (kernel: IKernelRow) => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { model, onOpen, trans } = props;
@@ -135,6 +146,7 @@ export function KernelsView(props: {
             onOpen={onOpen}
             onShutdown={() => model.shutdownKernel(k.kernel_id)}
             onShowLog={props.onShowLog}
+            onCommit={props.onCommit}
             trans={trans}
           />
         ))}

@@ -86,6 +86,11 @@ export class GPUKernelsSidebar extends SidePanel {
               kernelId: k.kernel_id
             })
           }
+          onCommit={k =>
+            void this._commands.execute(CommandIDs.commitKernel, {
+              kernelId: k.kernel_id
+            })
+          }
           trans={trans}
         />
       ),
@@ -255,6 +260,7 @@ export class GPUKernelsSidebar extends SidePanel {
         onNewNotebook={env => void this._run(CommandIDs.newNotebook, env)}
         onUse={env => void this._run(CommandIDs.useEnvironment, env)}
         onDelete={env => void this._delete(env)}
+        onExport={env => void this._run(CommandIDs.exportEnvironment, env)}
         trans={this._bundle}
       />
     );
@@ -269,6 +275,11 @@ export class GPUKernelsSidebar extends SidePanel {
         model={model}
         onUseImage={image =>
           void this.openEnvironmentForm({ image, host: model.host })
+        }
+        onBuild={() =>
+          void this._commands.execute(CommandIDs.buildImage, {
+            host: model.host
+          })
         }
         trans={this._bundle}
       />
