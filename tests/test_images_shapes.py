@@ -151,6 +151,7 @@ def test_no_python_and_no_ipykernel_are_refused_before_anything_exists(shapes, j
     msg = _refused("nopy", ImageError, "has no Python", docker_client)
     assert shapes["no-python"] in msg and "python3" in msg and "ipykernel" in msg
     install_spec("noipk", shapes["no-ipykernel"])
+    edit_spec("noipk", config={"derive_ipykernel": False})  # on (the default): tests/test_derived_images.py
     msg = _refused("noipk", ImageError, "but no ipykernel", docker_client)
     assert shapes["no-ipykernel"] in msg and "python3 3." in msg and "/usr/bin/python3" in msg
     assert "pip install ipykernel" in msg
@@ -226,7 +227,8 @@ async def test_shapes_through_the_server(jp_fetch, jp_ws_fetch, jp_environ, shap
             await jp_fetch("api", "kernels", kid, method="DELETE")
     before = {c.id for c in our_containers(docker_client)}
     for shape, text in (("no-python", "has no Python"), ("no-ipykernel", "but no ipykernel")):
-        install(f"s-{shape}", kernel_json(shape, provisioner_config(image=shapes[shape])), user=True)
+        config = {**provisioner_config(image=shapes[shape]), "derive_ipykernel": False}
+        install(f"s-{shape}", kernel_json(shape, config), user=True)
         with pytest.raises(HTTPClientError) as e:
             await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": f"s-{shape}"}))
         body = e.value.response.body.decode()

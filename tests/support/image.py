@@ -425,12 +425,47 @@ USER 1000
 RUN rm -rf /usr/bin/python* /usr/lib/python3* /usr/local/lib/python3*
 USER 1000
 """),
+    # Python + pip but no ipykernel, and a module only this image has (tests/test_derived_images.py)
+    "base-module": ("plain", """
+RUN printf 'WHERE = "base image"\\n' > /usr/lib/python3/dist-packages/jgk_base_only.py
+USER 1000
+"""),
+    # the same without pip: a derived image has to unpack the wheels itself
+    "no-pip": ("plain", """
+RUN printf 'WHERE = "base image"\\n' > /usr/lib/python3/dist-packages/jgk_base_only.py \\
+ && rm -rf /usr/lib/python3/dist-packages/pip /usr/lib/python3/dist-packages/pip-* /usr/bin/pip*
+USER 1000
+"""),
     # an ENTRYPOINT that ignores its arguments and exits
     "bad-entrypoint": ("ipykernel", """
 ENTRYPOINT ["/bin/sh", "-c", "echo 'entrypoint: ignoring the command'; exit 0"]
 USER 1000
 """),
 }
+
+
+def ensure_ipykernel_wheels(python_version: str) -> Path:
+    """A directory of wheels that install the host's ipykernel (and jupyter_client) pins for CPython
+    ``python_version`` (``3.11``) on manylinux x86_64: downloaded from PyPI ONCE into the test cache,
+    then served locally (``PIP_FIND_LINKS`` + ``PIP_NO_INDEX``) to the server's own ``pip download``."""
+    pins = host_pins()
+    abi = "cp" + python_version.replace(".", "")
+    out = CACHE_DIR / f"wheels-{abi}-{'-'.join(f'{k}-{v}' for k, v in sorted(pins.items()))}"
+    if any(out.glob("ipykernel-*.whl")):
+        return out
+    with _cache_lock():
+        if any(out.glob("ipykernel-*.whl")):
+            return out
+        tmp = Path(tempfile.mkdtemp(prefix=".wheels-", dir=CACHE_DIR))
+        try:
+            env = dict(os.environ, PIP_CERT=str(HOST_CA_BUNDLE)) if HOST_CA_BUNDLE.exists() else None
+            run([sys.executable, "-m", "pip", "download", *pins_str(pins).split(), "--only-binary=:all:",
+                 "--python-version", python_version, "--platform", "manylinux2014_x86_64", "--implementation",
+                 "cp", "--abi", abi, "-d", str(tmp), "-q"], env=env)
+            tmp.rename(out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
 def ensure_shape_image(client, shape: str) -> str:
