@@ -165,3 +165,39 @@ def test_failed_derive_leaves_no_tag_and_no_temp_dir(bases, jdirs, docker_client
     for shape in ("base-module", "no-pip"):
         assert derived.find_derived(docker_client, docker_client.images.get(bases[shape]).id) is None
     assert not _events(docker_client, since, type="image", event="tag")
+
+
+# ------------------------------------------------------------------ through the server
+@pytest.fixture
+def jp_server_config():
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}}}
+
+
+async def test_rest_derive_is_pollable_and_removable(jp_fetch, jp_environ, bases, docker_client, monkeypatch):
+    import asyncio
+    import json
+
+    monkeypatch.setenv("PIP_FIND_LINKS", bases["wheels"])
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    base = docker_client.images.get(bases["no-pip"])
+    if derived.find_derived(docker_client, base.id) is not None:
+        derived.remove_derived(docker_client, bases["no-pip"])
+    r = await jp_fetch("gpu-kernels", "api", "hosts", "local", "images", "derive", method="POST",
+                       body=json.dumps({"image": bases["no-pip"]}))
+    assert r.code == 202
+    job = json.loads(r.body)
+    while job["status"] == "running":
+        await asyncio.sleep(0.5)
+        r = await jp_fetch("gpu-kernels", "api", "hosts", "local", "images", "derives", job["id"])
+        job = json.loads(r.body)
+    assert job["status"] == "done", job
+    made = derived.find_derived(docker_client, base.id)
+    assert made is not None and job["image_id"] == made.id
+    r = await jp_fetch("gpu-kernels", "api", "hosts", "local", "images")
+    rows = {i["id"]: i for i in json.loads(r.body)["images"]} if isinstance(json.loads(r.body), dict) else {
+        i["id"]: i for i in json.loads(r.body)}
+    assert rows[made.id]["derived_from"] == base.id
+    r = await jp_fetch("gpu-kernels", "api", "hosts", "local", "images", "derive", method="DELETE",
+                       params={"image": bases["no-pip"]})
+    assert json.loads(r.body)["removed"] == made.tags
+    assert derived.find_derived(docker_client, base.id) is None

@@ -276,6 +276,7 @@ class KernelHandler(BaseHandler):
 
 def handlers(base_url: str) -> list[tuple[str, type]]:
     from .build_handlers import build_routes  # here, not at the top: it imports this module
+    from .derive_handlers import derive_routes  # the same
     from .orphans import orphan_routes  # the same
     from .notebook_handlers import FromNotebookHandler  # the same
     from .progress_handlers import progress_routes  # the same
@@ -298,6 +299,7 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
         (route(rf"kernels/(?P<kernel_id>{name})"), KernelHandler),
         (route(rf"kernels/(?P<kernel_id>{name})/terminal"), KernelTerminalHandler),
         *build_routes(route, name),
+        *derive_routes(route, name),
         *orphan_routes(route),
         *progress_routes(route),
     ]
