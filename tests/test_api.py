@@ -67,7 +67,8 @@ async def test_hosts_and_images(jp_fetch, test_image, plain_image):
     images = (await call(jp_fetch, "hosts", "local", "images"))["images"]
     by_tag = {t: i for i in images for t in i["tags"]}
     assert by_tag[test_image]["has_ipykernel"] is True and by_tag[test_image]["allowed"] is True
-    assert by_tag[plain_image]["has_ipykernel"] is False and by_tag[plain_image]["allowed"] is False
+    # a disallowed image is never probed (#11): whether it has ipykernel is unknown
+    assert by_tag[plain_image]["has_ipykernel"] is None and by_tag[plain_image]["allowed"] is False
     assert by_tag[test_image]["size"] > 0 and by_tag[test_image]["created"]
     inv = await call(jp_fetch, "hosts", "local", "gpus")
     assert inv["driver"] in (True, False) and inv["status"]
