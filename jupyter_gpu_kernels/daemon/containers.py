@@ -23,6 +23,7 @@ from ..errors import ImageError, KernelLaunchError, NoGPUDriverError, SpecError
 from ..specs import cuda
 from ..hosts.registry import DockerHost
 from . import labels as L
+from . import restarts
 from .inventory import NO_DEVICE_DRIVER
 from .networks import KERNEL_NETWORK, endpoint_config
 from .plan import LaunchPlan, Placement, parse_user
@@ -279,6 +280,11 @@ class ContainerOps:
             reason += f" ({state['Error']})"
         return {"reason": reason, "exit_code": code, "oom_killed": oom, "memory_limit": limit,
                 "at": state.get("FinishedAt"), "container": container.short_id}
+
+    @staticmethod
+    def daemon_restarted(client: docker.DockerClient, container: Any) -> bool | None:
+        """Did the daemon restart since ``container`` stopped? None: cannot tell (daemon/restarts.py)."""
+        return restarts.daemon_restarted_since(client, container)
 
     @staticmethod
     def signal(container: Any, signum: int) -> None:

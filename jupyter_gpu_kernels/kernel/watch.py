@@ -6,7 +6,8 @@ It keeps what the REST kernel list and the restarter need to know about faults:
 
 - ``host_error``: the host cannot be reached now (the kernel's state is unknown, not "dead");
 - ``last_death``: why the container died when nobody asked it to (OOM-killed at its memory
-  limit, killed by a signal, exit code), recorded and logged the first time ``poll`` sees it;
+  limit, killed by a signal, exit code, the Docker daemon restarted: daemon/restarts.py), recorded
+  and logged the first time ``poll`` sees it;
 - ``stopping``: a shutdown or restart is under way, so a death is expected (not recorded) and
   an unreachable host no longer blocks the shutdown (the container is left for the reaper).
 - ``reserved``: on a restart the old container is renamed ``…-old`` before it is stopped
@@ -24,6 +25,7 @@ from typing import Any
 
 import docker.errors
 
+from ..daemon import restarts
 from ..daemon.containers import ContainerOps
 from ..errors import GPUKernelsError
 from ..hosts import transport
@@ -45,6 +47,7 @@ class ContainerWatch:
         self.stopping = False
         self._explained: str | None = None  # the container id whose death was recorded
         self.reserved: str | None = None  # the container id kept as a restart's reservation
+        self.outage = False  # the host was unreachable since the container was last seen running
 
     async def _get(self, host: DockerHost, container_id: str) -> Any:
         client = await asyncio.to_thread(transport.connect, host)
@@ -54,6 +57,7 @@ class ContainerWatch:
         if self.host_error is None:
             self.log.warning("kernel %s: host %s is unreachable, its state is unknown: %s", self.kernel_id, host.name, e)
         self.host_error = f"host {host.name!r} is unreachable: {e}"
+        self.outage = True
 
     async def poll(self, host: DockerHost, container_id: str) -> int | None:
         """None while the container runs (or its host cannot say), else its exit code."""
@@ -72,9 +76,25 @@ class ContainerWatch:
             self.log.info("kernel %s: host %s is reachable again", self.kernel_id, host.name)
             self.host_error = None
         code = self.ops.state(container)
-        if code is not None and self._explained != container_id and not self.stopping:
-            self._died(container_id, await asyncio.to_thread(self.ops.death, container))
+        if code is None:
+            self.outage = False
+        elif self._explained != container_id and not self.stopping:
+            self._died(container_id, await self._why(host, container))
         return code
+
+    async def _why(self, host: DockerHost, container: Any) -> dict[str, Any]:
+        """``ops.death``, with "the Docker daemon restarted" when its event log says so (or, when the
+        log cannot tell, when the daemon was unreachable since the container was last seen running)."""
+        death = await asyncio.to_thread(self.ops.death, container)
+        if death.get("oom_killed"):
+            return death
+        try:
+            client = await asyncio.to_thread(transport.connect, host)
+            restarted = await asyncio.to_thread(self.ops.daemon_restarted, client, container)
+        except UNREACHABLE as e:
+            self.log.debug("kernel %s: cannot tell whether the daemon restarted: %s", self.kernel_id, e)
+            restarted = None
+        return restarts.explained(death) if (self.outage if restarted is None else restarted) else death
 
     def _died(self, container_id: str, death: dict[str, Any]) -> None:
         if self._explained == container_id or self.stopping:

@@ -23,6 +23,7 @@ Usage::
     d.set_fake_gpus([...])      # change what the fake nvidia-smi reports in containers started next
     d.hook_invocations()        # what the fake hook saw, one dict per container start
     d.ns_run(["ip", "addr"])    # run a command inside the namespace (e.g. an sshd for a fake remote)
+    d.restart_dockerd()         # stop only dockerd (its containers stop), start it again on the same state
     d.stop()
 
 Leftovers of a crashed run with the same name/index (dockerd, containerd, mounts, veth, routes,
@@ -202,6 +203,27 @@ class NetnsDaemon:
         except OSError:
             return []
 
+    def stop_dockerd(self) -> None:
+        """Stop only dockerd (SIGTERM, as ``systemctl stop docker`` does: it stops its containers and
+        its managed containerd); the data root, containerd's state, the netns and routes stay."""
+        pid = self.proc.pid if self.proc is not None else read_pidfile(self.pidfile)
+        if pid and pid_alive(pid):
+            kill_pid(pid, timeout=30, name=f"dockerd[{self.name}]")
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+
+    def start_dockerd(self) -> None:
+        """Start dockerd again after :meth:`stop_dockerd` (same data root, fake GPU table and hook log)."""
+        self._start_dockerd(fresh=False)
+
+    def restart_dockerd(self) -> None:
+        self.stop_dockerd()
+        self.start_dockerd()
+
     # ------------------------------------------------------------------ internals
     def _preflight(self) -> None:
         if not is_root():
@@ -377,7 +399,7 @@ class NetnsDaemon:
         log(f"[{self.name}] netns {self.netns}: {self.veth_host} {self.host_ip} <-> {self.veth_ns} {self.ns_ip}; "
             f"routes {', '.join(self.routed_subnets)} via {self.ns_ip} (k={k})")
 
-    def _start_dockerd(self) -> None:
+    def _start_dockerd(self, fresh: bool = True) -> None:
         dockerd = which("dockerd")
         path = SYSTEM_PATH
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "NVIDIA_"))}
@@ -385,8 +407,9 @@ class NetnsDaemon:
             path = f"{FAKE_NVIDIA_DIR}:{path}"
             env["FAKE_NVIDIA_HOOK_LOG"] = str(self.hook_log)
             env["FAKE_NVIDIA_GPUS_FILE"] = str(self.gpus_file)
-            self.hook_log.write_text("")
-            self.set_fake_gpus(None)
+            if fresh:
+                self.hook_log.write_text("")
+                self.set_fake_gpus(None)
             for f in ("nvidia-container-runtime-hook", "nvidia-smi"):
                 (FAKE_NVIDIA_DIR / f).chmod(0o755)
         env["PATH"] = path

@@ -1,0 +1,108 @@
+"""A kernel survives a restart of its Docker daemon (issue #14), against a real dockerd.
+
+A dedicated fake-GPU daemon (its own netns; restarting it must not disturb the session's
+``fake_gpu_daemon`` or the main daemon) runs a GPU kernel under jupyter_client's restarter, as a
+Jupyter server runs it. Its dockerd is stopped (SIGTERM: it stops its containers, as ``systemctl
+restart docker`` does) and started again on the same state. While it is down the kernel's state is
+unknown (``host_error``) and the restarter waits; once it answers, the container is exited, the
+restarter restarts the kernel on the same GPU, a cell runs, and ``last_death`` says that the Docker
+daemon restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from jupyter_client.ioloop import AsyncIOLoopKernelManager
+
+from jupyter_gpu_kernels.daemon.allocator import GPUAllocator
+from jupyter_gpu_kernels.hosts import transport
+from jupyter_gpu_kernels.hosts.registry import DockerHosts
+from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
+
+from .kernel_helpers import our_containers
+
+pytestmark = [pytest.mark.docker, pytest.mark.gpu_fake]
+
+
+@pytest.fixture
+def restartable_daemon(jp_environ):
+    """A fake-GPU daemon of this test alone, registered as host 'rst'; removed even on failure."""
+    from tests.support.netns_daemon import start_netns_daemon
+
+    daemon = start_netns_daemon("dockerd-rst", fake_gpu=True, first_index=7)
+    try:
+        DockerHosts().add("rst", daemon.url)
+        GPUAllocator._instances.clear()
+        yield daemon
+    finally:
+        try:
+            transport.forget(DockerHosts().get("rst"))
+        finally:
+            daemon.stop()
+
+
+async def until(check, what: str, timeout: float = 180.0, pause: float = 0.3):
+    """Wait (generously) for ``check()`` to be truthy; the deadline only keeps a broken run from hanging."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(pause)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def cell(km, code: str) -> str:
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=60)
+        out: list[str] = []
+        reply = await kc.execute_interactive(
+            code, timeout=30,
+            output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        return "".join(out)
+    finally:
+        kc.stop_channels()
+
+
+async def test_kernel_is_restarted_on_its_gpus_after_its_daemon_restarts(restartable_daemon):
+    daemon = restartable_daemon
+    cfg = provisioner_config(image=daemon.test_image, host="rst", gpus="1")
+    install("rst-gpu", kernel_json("rst-gpu", cfg), user=True)
+    km = AsyncIOLoopKernelManager(kernel_name="rst-gpu")
+    await km.start_kernel()
+    restarts: list[int] = []
+    km.add_restart_callback(lambda: restarts.append(1), "restart")
+    km.start_restarter()
+    try:
+        prov = km.provisioner
+        first, gpus = prov.container_id, list(prov.gpu_ids)
+        assert len(gpus) == 1
+        assert await cell(km, "print('before')") == "before\n"
+
+        daemon.stop_dockerd()
+        assert await prov.poll() is None and prov.host_error  # unknown, not dead: the restarter waits
+        assert not restarts
+        daemon.start_dockerd()
+
+        async def back():
+            return restarts and prov.container_id not in (None, first) and await km.is_alive()
+
+        await until(back, "the restarter brings the kernel back after the daemon restart")
+        assert prov.gpu_ids == gpus
+        assert "Docker daemon restarted" in prov.last_death["reason"], prov.last_death
+        assert prov.host_error is None
+        assert await cell(km, "print('after')") == "after\n"
+        names = [c.name for c in our_containers(daemon.client)]
+        assert names == [f"jupyter-kernel-{km.kernel_id}"], names  # the old container is gone
+    finally:
+        km.stop_restarter()
+        await km.shutdown_kernel(now=True)
+    assert not our_containers(daemon.client)
