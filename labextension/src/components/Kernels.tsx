@@ -31,6 +31,7 @@ function KernelItem(props: {
   onShutdown: () => Promise<void>;
   onShowLog?: (kernel: IKernelRow) => void;
   onCommit?: (kernel: IKernelRow) => void;
+  onTerminal?: (kernel: IKernelRow) => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { kernel, onOpen, trans } = props;
@@ -97,6 +98,15 @@ function KernelItem(props: {
           .join(' · ')}
       </div>
       <KernelNotes kernel={kernel} onShowLog={props.onShowLog} trans={trans} />
+      {props.onTerminal && kernel.this_server && kernel.state === 'running' && (
+        <button
+          className="jp-GPUKernels-link jp-GPUKernels-terminalAction"
+          title={trans.__('Open a shell in this kernel’s container')}
+          onClick={() => props.onTerminal?.(kernel)}
+        >
+          {trans.__('Terminal in container')}
+        </button>
+      )}
       {props.onCommit && kernel.this_server && kernel.state === 'running' && (
         <button
           className="jp-GPUKernels-link jp-GPUKernels-commit"
@@ -120,6 +130,7 @@ export function KernelsView(props: {
   onOpen: (path: string) => void;
   onShowLog?: (kernel: IKernelRow) => void;
   onCommit?: (kernel: IKernelRow) => void;
+  onTerminal?: (kernel: IKernelRow) => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { model, onOpen, trans } = props;
@@ -147,6 +158,7 @@ export function KernelsView(props: {
             onShutdown={() => model.shutdownKernel(k.kernel_id)}
             onShowLog={props.onShowLog}
             onCommit={props.onCommit}
+            onTerminal={props.onTerminal}
             trans={trans}
           />
         ))}

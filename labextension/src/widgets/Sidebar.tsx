@@ -29,6 +29,8 @@ import { KernelsView } from '../components/Kernels';
 import { OrphansView } from '../components/Orphans';
 import { IEnvironmentDraft } from '../formState';
 import { GPUKernelsModel } from '../model';
+import { basename } from '../format';
+import { OPEN_KERNEL_TERMINAL } from '../terminalCommands';
 import { loadTrans } from '../translation';
 import { openEnvironmentDialog } from './EnvironmentDialog';
 import { ModelSection } from './ModelSection';
@@ -89,6 +91,12 @@ export class GPUKernelsSidebar extends SidePanel {
           onCommit={k =>
             void this._commands.execute(CommandIDs.commitKernel, {
               kernelId: k.kernel_id
+            })
+          }
+          onTerminal={k =>
+            void this._commands.execute(OPEN_KERNEL_TERMINAL, {
+              kernelId: k.kernel_id,
+              label: basename(k.notebook) || k.environment || ''
             })
           }
           trans={trans}
