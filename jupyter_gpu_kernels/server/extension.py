@@ -25,6 +25,7 @@ from ..environments import install_kernelspec_manager
 from ..settings import WEB_SETTINGS_KEY, Settings
 from .gateway import gateway_handlers, gateway_url, use_gateway_kernelspec_manager
 from .adoption import OwnerLoss, server_owner_id
+from .culler import GPUKernelsCuller
 from .handlers import handlers
 from .pulls import PullTracker
 
@@ -48,6 +49,8 @@ class GPUKernelsApp(ExtensionApp):
         set_owner_id(server_owner_id(self.serverapp.runtime_dir, self.serverapp.root_dir, self.serverapp.port))
         self._owner_loss = OwnerLoss(self.serverapp, settings, self.log)
         IOLoop.current().add_callback(self._owner_loss.start)
+        self._culler = GPUKernelsCuller(self.serverapp.kernel_manager, parent=self.serverapp)
+        IOLoop.current().add_callback(self._culler.start)
         self.settings.update({
             WEB_SETTINGS_KEY: settings,
             # the objects themselves, under the keys the handlers read
@@ -55,6 +58,7 @@ class GPUKernelsApp(ExtensionApp):
             "gpu_kernels_environments": settings.environments,
             "gpu_kernels_policy": settings.image_policy,
             "gpu_kernels_pulls": PullTracker(),
+            "gpu_kernels_culler": self._culler,
         })
         # Every environment appears as a kernelspec (launcher, kernel picker, /api/kernelspecs).
         ksm = install_kernelspec_manager(self.serverapp, settings.environments)
@@ -68,6 +72,8 @@ class GPUKernelsApp(ExtensionApp):
     async def stop_extension(self) -> None:
         if getattr(self, "_owner_loss", None) is not None:
             self._owner_loss.stop()
+        if getattr(self, "_culler", None) is not None:
+            self._culler.stop()
 
     def initialize_handlers(self) -> None:
         if gateway_url(self.serverapp):

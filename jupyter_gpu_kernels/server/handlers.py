@@ -22,6 +22,7 @@ from ..environments import EnvironmentNotFound, Environments, ReadOnlyEnvironmen
 from ..errors import GPUKernelsError, HostError, SpecError
 from ..hosts.registry import DockerHosts
 from ..daemon.status import kernel_rows
+from ..daemon.usage import running_gpu_minutes
 from .pulls import PullTracker
 
 NAMESPACE = "gpu-kernels/api"
@@ -135,7 +136,8 @@ class HostImagesHandler(BaseHandler):
 
         h = self.host_or_404(host)
         client = await asyncio.to_thread(connect, h)
-        images = await asyncio.to_thread(list_images, client, self.get_query_argument("detect", "1") != "0")
+        images = await asyncio.to_thread(list_images, client, self.get_query_argument("detect", "1") != "0",
+                                         self.settings["gpu_kernels_policy"].allows)  # probe allowed images only
         if any(i.get("cuda_requirement") for i in images):  # CUDA images: can this host's driver run them?
             from ..daemon.allocator import GPUAllocator
             from ..daemon.images import add_cuda_status
@@ -248,6 +250,10 @@ class KernelsHandler(BaseHandler):
                 kernel = self.kernel_manager.get_kernel(row["kernel_id"])
                 row["execution_state"] = "dead" if row["state"] == "dead" else getattr(kernel, "execution_state", None)
                 row["last_death"] = getattr(getattr(kernel, "provisioner", None), "last_death", None)
+            running = row.get("state") == "running"  # GPU-minutes of its current container (daemon/usage.py)
+            row["gpu_minutes"] = running_gpu_minutes(row.get("started", ""), row.get("gpus", "")) if running else 0.0
+            culler = self.settings.get("gpu_kernels_culler")
+            row["cull_at"] = culler.cull_at(row["kernel_id"]) if culler is not None and row["this_server"] else None
         self.write_json({"kernels": rows})
 
 
@@ -278,9 +284,10 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
     from .build_handlers import build_routes  # here, not at the top: it imports this module
     from .derive_handlers import derive_routes  # the same
     from .orphans import orphan_routes  # the same
-    from .notebook_handlers import FromNotebookHandler  # the same
-    from .progress_handlers import progress_routes  # the same
+    from .usage_handlers import usage_routes  # the same
     from .terminal import KernelTerminalHandler
+    from .progress_handlers import progress_routes  # the same
+    from .notebook_handlers import FromNotebookHandler  # the same
 
     def route(path: str) -> str:
         return url_path_join(base_url, NAMESPACE, path)
@@ -301,5 +308,6 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
         *build_routes(route, name),
         *derive_routes(route, name),
         *orphan_routes(route),
+        *usage_routes(route, name),
         *progress_routes(route),
     ]
