@@ -88,7 +88,11 @@ def _mounts_and_workdir(
         if settings.mount_root:
             root = ctx.root_dir or ctx.cwd
             if os.path.commonpath([root, ctx.cwd]) != root:
-                root = ctx.cwd
+                # a start without a notebook path (POST api/kernels with no path): jupyter_server
+                # passes no cwd, so ctx.cwd is the server process's own directory. Never mount that
+                # (it is outside the root dir the kernel may see); start in the root dir, as
+                # jupyter_server's cwd_for_path("") would.
+                working_dir = root
             if root not in {m.target for m in mounts}:
                 mounts.insert(0, Mount(root, root))
     return mounts, working_dir, volume
