@@ -13,6 +13,7 @@ import pytest
 from jupyter_client.manager import KernelManager
 
 from jupyter_gpu_kernels import cli
+from jupyter_gpu_kernels.daemon import leases
 from jupyter_gpu_kernels.hosts import ssh
 from jupyter_gpu_kernels.errors import HostError
 from jupyter_gpu_kernels.hosts.registry import DockerHosts  # noqa: F401
@@ -157,6 +158,27 @@ def test_kernel_on_remote_host_over_ssh(rhost, remote, test_image):
         km.shutdown_kernel(now=True)
     assert not our_containers(remote.daemon.client)
     assert not ssh.tunnel_for(rhost).forwards, "forwards are removed with the kernel"
+    # its owner lease is no longer renewed there: nothing reconnects (a new SSH master) to a host
+    # where this process has no kernel any more
+    assert "gpubox" not in leases.keeper.held()
+
+
+def test_a_cached_failure_belongs_to_its_host_definition(tmp_path, monkeypatch):
+    """The same host name and URL redefined with other SSH options (a new admin config) is tried
+    again, not answered with the old definition's cached failure."""
+    from jupyter_gpu_kernels.hosts import transport
+    from jupyter_gpu_kernels.hosts.registry import DockerHost
+
+    monkeypatch.setenv("JGK_SSH_DIR", f"/tmp/jgk-ssh-test-{os.getpid()}")
+    hosts = [DockerHost("stale", "ssh://root@10.213.250.98", source="config",
+                        options={"ssh_options": ["-F", str(tmp_path / f"gone-{n}")]}) for n in "ab"]
+    try:
+        for host in hosts:  # ssh refuses a missing -F file before it connects anywhere
+            with pytest.raises(HostError, match=f"{host.options['ssh_options'][1]}: No such file"):
+                transport.connect(host)
+    finally:
+        transport.forget(hosts[0])
+        ssh.close_all()
 
 
 def test_workspace_volume_and_sync(rhost, remote, test_image, tmp_path):
@@ -212,5 +234,6 @@ def test_unreachable_or_misconfigured_host(rhost, remote, test_image, url, tmp_p
     with pytest.raises(HostError, match="not reachable"):
         km.start_kernel()
     assert time.monotonic() - t0 < 10
-    assert subprocess.run(["pgrep", "-c", "-f", "ssh "], capture_output=True, text=True).stdout == before
+    after = subprocess.run(["pgrep", "-c", "-f", "ssh "], capture_output=True, text=True).stdout
+    assert after == before, subprocess.run(["pgrep", "-af", "ssh "], capture_output=True, text=True).stdout
     assert cli.main(["hosts", "check", "broken"]) == 1

@@ -42,7 +42,10 @@ def remote():
 def jdirs(tmp_path, monkeypatch):
     isolated_jupyter_dirs(tmp_path, monkeypatch)
     monkeypatch.setenv("JGK_SSH_DIR", f"/tmp/jgk-ssh-rs-{os.getpid()}")
-    monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)  # undone at teardown, with what _add sets
+    # the admin dir _add writes to; setenv (not delenv of an unset variable, which records nothing)
+    # makes monkeypatch restore the caller's JUPYTER_CONFIG_PATH, so no later test reads this dead dir
+    (tmp_path / "admin-config").mkdir()
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(tmp_path / "admin-config"))
     (tmp_path / "work").mkdir()
     monkeypatch.chdir(tmp_path / "work")
     yield tmp_path

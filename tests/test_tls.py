@@ -10,8 +10,9 @@ import zmq
 from jupyter_client.manager import KernelManager
 
 from jupyter_gpu_kernels import cli
-from jupyter_gpu_kernels.errors import HostError
+from jupyter_gpu_kernels.errors import HostError, SpecError
 from jupyter_gpu_kernels.hosts.registry import DockerHosts
+from jupyter_gpu_kernels.settings import Settings
 
 from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers, run_cell
 
@@ -73,15 +74,24 @@ def test_kernel_over_tls_is_curve_encrypted(jdirs, tls_host, test_image):
         km.shutdown_kernel(now=True)
 
 
-def test_only_the_admin_can_waive_encryption(jdirs, tls_host, test_image):
+def test_only_the_admin_can_waive_encryption(jdirs, tls_host, test_image, monkeypatch):
     c = tls_host.certs
     spec = {"url": tls_host.url, "tls_ca": str(c["ca"]), "tls_cert": str(c["client"]), "tls_key": str(c["client-key"]),
             "options": {"allow_unencrypted": True}}
-    # a user's own hosts file cannot turn encryption off …
-    DockerHosts().add("usertls", tls_host.url, tls_ca=str(c["ca"]), tls_cert=str(c["client"]),
-                      tls_key=str(c["client-key"]), options={"allow_unencrypted": True})
-    # … the administrator's config can
-    (jdirs / "config" / "jupyter_server_config.json").write_text(json.dumps({"DockerHosts": {"hosts": {"admintls": spec}}}))
+    # a user cannot turn encryption off: adding such a host is refused (#11) …
+    with pytest.raises(SpecError, match="allow_unencrypted can only be set by the administrator"):
+        DockerHosts().add("usertls", tls_host.url, tls_ca=str(c["ca"]), tls_cert=str(c["client"]),
+                          tls_key=str(c["client-key"]), options={"allow_unencrypted": True})
+    # … and in a hand-written hosts file (kernel code may write it) the option is ignored
+    user_file = jdirs / "config" / "gpu_kernels" / "hosts.json"
+    user_file.parent.mkdir(parents=True, exist_ok=True)
+    user_file.write_text(json.dumps({"hosts": {"usertls": spec}}))
+    # … the administrator's config (an admin config dir, not the user's) can
+    admin = jdirs / "admin-config"
+    admin.mkdir()
+    (admin / "jupyter_server_config.json").write_text(json.dumps({"GPUKernelsHosts": {"hosts": {"admintls": spec}}}))
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(admin))
+    Settings.reset()
     for host, encrypted in (("usertls", True), ("admintls", False)):
         install_spec(f"k-{host}", test_image, "--host", host)
         km = KernelManager(kernel_name=f"k-{host}")

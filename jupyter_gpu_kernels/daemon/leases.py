@@ -7,15 +7,17 @@ container is created, so the *current* holder of a lease id lives in a lease obj
 a tiny named volume ``jupyter-gpu-kernels-lease-<owner id>-<seq>`` whose labels name the holder
 (hostname, pid, start time) and whose ``CreatedAt`` (the daemon's clock) is the last renewal. A
 renewal creates the next volume and only then removes the older ones, so a lease never vanishes
-between two renewals. Every daemon this process started a kernel on is renewed every
-``RENEW_INTERVAL`` seconds by one daemon thread (:class:`LeaseKeeper`).
+between two renewals. Every daemon this process has a kernel on is renewed every
+``RENEW_INTERVAL`` seconds by one daemon thread (:class:`LeaseKeeper`); when its last kernel
+there is cleaned up (:func:`release_for`) renewing stops, so no connection (an SSH master) to a
+host without our kernels is kept or reopened.
 
 Liveness (:func:`owner_state`): when the holder runs on this machine, ``/proc`` decides (pid
 alive with the same start time); otherwise the lease must have been renewed within
 ``LEASE_TTL``. A server persists its lease id in its runtime dir (per root dir and port), so a
 restarted server holds the same lease and adopts its kernels (server/adoption.py).
 
-Called by the provisioner (``hold`` after a launch), planning (``current_owner`` for the labels),
+Called by the provisioner (``hold_for`` after a launch, ``release_for`` at cleanup), adoption, planning (``current_owner`` for the labels),
 the server extension (``set_owner_id``) and the reaper. Touches only lease volumes.
 """
 
@@ -197,24 +199,43 @@ def owner_state(rec: Any, lease: Lease | None, now: float, hostname: str | None 
 
 
 class LeaseKeeper:
-    """Renews this process's lease on every daemon it started a kernel on (one daemon thread)."""
+    """Renews this process's lease on every daemon it has kernels on (one daemon thread)."""
 
     def __init__(self) -> None:
         self._clients: dict[str, Callable[[], Any]] = {}
+        self._holders: dict[str, set[str]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
 
-    def hold(self, key: str, client_factory: Callable[[], Any]) -> None:
-        """Renew now on this daemon, and from now on every ``RENEW_INTERVAL`` seconds."""
+    def hold(self, key: str, client_factory: Callable[[], Any], holder: str = "") -> None:
+        """Renew now on this daemon, and from now on every ``RENEW_INTERVAL`` seconds while
+        ``holder`` (a kernel id) or another holder has not released it (:meth:`release`)."""
         with self._lock:
             if self._pid != os.getpid():  # a forked child: its own keeper, its own lease
-                self._clients, self._thread, self._pid = {}, None, os.getpid()
-            self._clients[key] = client_factory
+                self._clients, self._holders, self._thread, self._pid = {}, {}, None, os.getpid()
+            self._clients[key] = client_factory  # the newest host definition wins
+            self._holders.setdefault(key, set()).add(holder)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="jgk-lease", daemon=True)
                 self._thread.start()
         renew(client_factory(), current_owner())
+
+    def release(self, key: str, holder: str = "") -> None:
+        """``holder`` no longer needs the lease on this daemon; the last one gone stops the renewals."""
+        with self._lock:
+            holders = self._holders.get(key)
+            if holders is None:
+                return
+            holders.discard(holder)
+            if not holders:
+                del self._holders[key]
+                self._clients.pop(key, None)
+
+    def held(self) -> set[str]:
+        """The daemons (host names) renewed now."""
+        with self._lock:
+            return set(self._clients)
 
     def _run(self) -> None:
         while True:
@@ -231,11 +252,16 @@ class LeaseKeeper:
 keeper = LeaseKeeper()
 
 
-def hold_for(host: Any) -> None:
-    """Hold this process's lease on ``host``'s daemon (after a kernel started there); never raises."""
+def hold_for(host: Any, holder: str = "") -> None:
+    """Hold this process's lease on ``host``'s daemon for ``holder`` (a kernel started there); never raises."""
     from ..hosts.transport import connect
 
     try:
-        keeper.hold(host.name, lambda: connect(host))
+        keeper.hold(host.name, lambda: connect(host), holder)
     except Exception as e:  # the kernel runs; the next renewal round tries again
         log.warning("could not renew the owner lease on host %r: %s", host.name, e)
+
+
+def release_for(host: Any, holder: str = "") -> None:
+    """``holder``'s kernel on ``host`` is gone: stop renewing there once no other kernel holds it."""
+    keeper.release(host.name, holder)

@@ -11,6 +11,7 @@ operation does not pay a new connection.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -78,7 +79,7 @@ def _base_url(host: DockerHost) -> tuple[str, object]:
 
 def connect(host: DockerHost, *, timeout: float = CONNECT_TIMEOUT, fresh: bool = False) -> docker.DockerClient:
     """A client for ``host``, verified with a ping; HostError (within ``timeout``) if unreachable."""
-    key = (host.name, host.url, host.tls_ca, host.tls_cert, host.tls_key)
+    key = _key(host)
     with _lock:
         client = None if fresh else _clients.get(key)
         failed = None if fresh else _failures.get(key)
@@ -114,6 +115,13 @@ def connect(host: DockerHost, *, timeout: float = CONNECT_TIMEOUT, fresh: bool =
         _clients[key] = client
         _failures.pop(key, None)
     return client
+
+
+def _key(host: DockerHost) -> tuple:
+    """What a cached client or failure is for: everything that decides how the host is reached
+    (a definition with other SSH options or socket never gets another one's client or failure)."""
+    options = json.dumps(host.options, sort_keys=True, default=str)
+    return (host.name, host.url, host.tls_ca, host.tls_cert, host.tls_key, host.tls_verify, host.source, options)
 
 
 def _remember_failure(key: tuple, error: HostError) -> None:

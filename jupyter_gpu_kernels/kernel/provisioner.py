@@ -36,7 +36,7 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, List, Type, Unico
 
 from ..daemon.containers import ContainerOps
 from ..daemon.images import PULL_POLICIES
-from ..daemon.leases import hold_for
+from ..daemon.leases import hold_for, release_for
 from ..daemon.plan import KERNEL_PORT_NAMES, LaunchPlan, LaunchResult
 from ..errors import GPUKernelsError, http_errors_under_server
 from ..hosts.registry import DockerHost
@@ -282,7 +282,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             raise
         self._running, self.launch_error, self.watch.stopping = True, None, False
         _revived(km)
-        await asyncio.to_thread(hold_for, self._host)  # the owner lease (daemon/leases.py)
+        await asyncio.to_thread(hold_for, self._host, self.kernel_id)  # the owner lease (daemon/leases.py)
         info.update(self.result.ports)
         info["ip"] = self.result.address
         info["transport"] = "tcp"
@@ -330,6 +330,8 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         self._running = False
         if not restart:
             self.result = None
+            if self._host is not None:
+                release_for(self._host, self.kernel_id)  # no more renewals for this kernel
 
     async def shutdown_requested(self, restart: bool = False) -> None:
         await self.watch.begin_stop(self._host, self.container_id, restart)  # its death is no fault

@@ -198,7 +198,7 @@ class OwnerLoss:
                                                     "connection_info": km.get_connection_info()})
         km.ready.set_result(None)
         self._register(mkm, km, kernel_id)
-        await asyncio.to_thread(hold_for, host)
+        await asyncio.to_thread(hold_for, host, kernel_id)  # released by its provisioner's cleanup
 
     @staticmethod
     def _register(mkm: Any, km: Any, kernel_id: str) -> None:
