@@ -61,8 +61,10 @@ class KernelLauncher:
         image = await _thread(ensure_image, client, plan.image, plan.pull_policy, host_name=self.host.name,
                               progress=self.log.info, counts=progress.pull_reporter(plan.kernel_id))
         if plan.find_python and plan.derive_ipykernel:
-            image = await _thread(self._derived, client, plan, image)
-            plan = replace(plan, image=(image.tags or [image.id])[0])
+            derived = await _thread(self._derived, client, plan, image)
+            if derived.id != image.id:  # keep the plan's own reference (a digest pin) when nothing was derived
+                image = derived
+                plan = replace(plan, image=(image.tags or [image.id])[0])
         plan = await _thread(with_interpreter, client, plan, image)
         if plan.gpus.wants_gpu and self.check_cuda:  # an image the driver cannot run: refused before creating
             inventory = await _thread(GPUAllocator.for_host(self.host).devices, client, plan.image)
