@@ -58,12 +58,16 @@ async def test_every_route_requires_authentication(jp_fetch, jp_http_port, jp_ba
     assert checked >= 12
 
 
-async def test_hosts_and_images(jp_fetch, test_image, plain_image):
+async def test_hosts_and_images(jp_fetch, test_image, plain_image, docker_client):
     hosts = (await call(jp_fetch, "hosts"))["hosts"]
     local = next(h for h in hosts if h["name"] == "local")
     # the default daemon may have the NVIDIA toolkit (GPU workstations): "no GPU driver" is checked on a daemon of its own
     assert local["reachable"] and local["engine_version"] and local["gpu_driver"] in (True, False)
     await call(jp_fetch, "hosts", "nowhere", "gpus", expect=404)
+    from jupyter_gpu_kernels.daemon.interpreters import forget
+
+    # the probe cache is per process: an earlier test may have probed the plain image under its own policy
+    forget(docker_client.images.get(plain_image).id)
     images = (await call(jp_fetch, "hosts", "local", "images"))["images"]
     by_tag = {t: i for i in images for t in i["tags"]}
     assert by_tag[test_image]["has_ipykernel"] is True and by_tag[test_image]["allowed"] is True

@@ -29,6 +29,7 @@ from jupyter_gpu_kernels.hosts.registry import DockerHosts
 from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 
 from .kernel_helpers import our_containers, run_cell
+from .support.leftovers import LeftoverTracker
 
 pytestmark = pytest.mark.docker
 
@@ -102,11 +103,10 @@ def fakegpu(jp_environ, fake_gpu_daemon):
     """The fake-GPU daemon as host 'fakegpu' of the server under test; no kernel container left."""
     DockerHosts().add("fakegpu", fake_gpu_daemon.url)
     GPUAllocator._instances.clear()
+    mine = LeftoverTracker(fake_gpu_daemon.client)  # only the containers this test creates count
     yield fake_gpu_daemon
-    left = our_containers(fake_gpu_daemon.client)
-    for c in left:
-        c.remove(force=True)
-    assert not left, f"left behind: {[c.name for c in left]}"
+    left = mine.check_and_remove()
+    assert not left, f"left behind: {left}"
 
 
 # ------------------------------------------------------------------ start errors over REST
@@ -116,6 +116,7 @@ async def test_start_errors_reach_rest_callers(jp_fetch, jp_runtime_dir, fakegpu
     spec("gpu0", image=test_image, host="fakegpu", gpus="device=0")
     spec("refused", image=plain_image)
     spec("crash", argv=CRASH_ARGV, image=test_image)
+    on_fakegpu, on_main = LeftoverTracker(fakegpu.client), LeftoverTracker(docker_client)
     holder = await rest(jp_fetch, "api", "kernels", method="POST", body={"name": "gpu0"}, expect=201)
     try:
         before = set(p.name for p in jp_runtime_dir.glob("kernel-*.json"))
@@ -133,8 +134,8 @@ async def test_start_errors_reach_rest_callers(jp_fetch, jp_runtime_dir, fakegpu
         # nothing left behind: one kernel listed, one container, no extra connection file
         listed = await rest(jp_fetch, "api", "kernels")
         assert [k["id"] for k in listed] == [holder["id"]]
-        assert [c.name for c in our_containers(fakegpu.client)] == [f"jupyter-kernel-{holder['id']}"]
-        assert not our_containers(docker_client)
+        assert [c.name for c in on_fakegpu.leftovers()] == [f"jupyter-kernel-{holder['id']}"]
+        assert not on_main.leftovers()
         assert set(p.name for p in jp_runtime_dir.glob("kernel-*.json")) == before
     finally:
         await rest(jp_fetch, "api", "kernels", holder["id"], method="DELETE", expect=204)
@@ -143,6 +144,7 @@ async def test_start_errors_reach_rest_callers(jp_fetch, jp_runtime_dir, fakegpu
 # ------------------------------------------------------------------ OOM explained, restart happens
 async def test_oom_death_is_recorded_and_the_kernel_restarted(jp_fetch, jp_ws_fetch, test_image, docker_client):
     spec("small", image=test_image, memory="200m")
+    mine = LeftoverTracker(docker_client)  # other sessions may run kernels on this daemon
     kid = (await rest(jp_fetch, "api", "kernels", method="POST", body={"name": "small"}, expect=201))["id"]
     try:
         first = (await rows(jp_fetch))[kid]["container"]
@@ -176,12 +178,13 @@ async def test_oom_death_is_recorded_and_the_kernel_restarted(jp_fetch, jp_ws_fe
         ws.close()
     finally:
         await rest(jp_fetch, "api", "kernels", kid, method="DELETE", expect=204)
-    assert not our_containers(docker_client)
+    assert not mine.leftovers()
 
 
 # ------------------------------------------------------------------ signals to the process group
 def test_interrupt_reaches_the_kernels_subprocesses(jp_environ, test_image, docker_client):
     spec("sig", image=test_image)
+    mine = LeftoverTracker(docker_client)
     km = KernelManager(kernel_name="sig")
     km.start_kernel()
     kc = km.client()
@@ -203,12 +206,13 @@ def test_interrupt_reaches_the_kernels_subprocesses(jp_environ, test_image, dock
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
-    assert not our_containers(docker_client)
+    assert not mine.leftovers()
 
 
 # ------------------------------------------------------------------ restarts with new ports
 def test_restart_with_new_ports(jp_environ, test_image, docker_client):
     spec("ports", image=test_image)
+    mine = LeftoverTracker(docker_client)
     km = KernelManager(kernel_name="ports")
     km.start_kernel()
     try:
@@ -223,11 +227,12 @@ def test_restart_with_new_ports(jp_environ, test_image, docker_client):
         kc.stop_channels()
     finally:
         km.shutdown_kernel(now=True)
-    assert not our_containers(docker_client)
+    assert not mine.leftovers()
 
 
 async def test_kernel_killed_in_its_first_second_is_restarted(jp_environ, test_image, docker_client):
     spec("young", image=test_image)
+    mine = LeftoverTracker(docker_client)
     km = AsyncIOLoopKernelManager(kernel_name="young")
     await km.start_kernel()
     restarts = []
@@ -254,7 +259,7 @@ async def test_kernel_killed_in_its_first_second_is_restarted(jp_environ, test_i
     finally:
         km.stop_restarter()
         await km.shutdown_kernel(now=True)
-    assert not our_containers(docker_client)
+    assert not mine.leftovers()
 
 
 # ------------------------------------------------------------------ a restart that cannot complete

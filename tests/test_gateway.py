@@ -145,10 +145,16 @@ def test_user_server_without_docker_runs_a_gpu_kernel_on_the_gateway(topology, f
 # ------------------------------------------------------------------ gateway mode inside the user's server
 @pytest.fixture
 def jp_server_config():
+    from jupyter_server.gateway.gateway_client import GatewayClient
+
+    # GatewayClient is a singleton: one left by an earlier server of this pytest process (no url)
+    # would be reused and the server would not be in gateway mode; clear it before and after
+    GatewayClient.clear_instance()
     # what the package's config.d file sets, plus --gateway-url (nothing listens on the discard port)
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True},
-                          "kernel_spec_manager_class": CLASS_PATH},
-            "GatewayClient": {"url": "http://127.0.0.1:9"}}
+    yield {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True},
+                         "kernel_spec_manager_class": CLASS_PATH},
+           "GatewayClient": {"url": "http://127.0.0.1:9"}}
+    GatewayClient.clear_instance()
 
 
 def test_gateway_mode_uses_the_gateway_kernelspec_manager(jp_serverapp):

@@ -12,6 +12,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 
 from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 
+from .support.leftovers import LeftoverTracker
+
 pytestmark = pytest.mark.docker
 
 
@@ -82,6 +84,7 @@ async def test_server_answers_while_kernels_start(jp_fetch, gpu_spec, docker_cli
     """Docker calls run off the event loop: status requests keep flowing during three starts."""
     latencies: list[float] = []
     done = asyncio.Event()
+    mine = LeftoverTracker(docker_client)  # only this test's containers (other sessions share the daemon)
 
     async def ping():
         while not done.is_set():
@@ -107,7 +110,7 @@ async def test_server_answers_while_kernels_start(jp_fetch, gpu_spec, docker_cli
     finally:
         for kid in ids:
             await jp_fetch("api", "kernels", kid, method="DELETE")
-    assert not docker_client.containers.list(all=True, filters={"label": "org.jupyter.gpu-kernels.kernel-id"})
+    assert not mine.leftovers()
 
 
 # ------------------------------------------------------------------ the kernel spec manager and Settings
