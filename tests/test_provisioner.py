@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -142,10 +143,16 @@ def test_files_user_env_and_secrets(jdirs, test_image, docker_client, monkeypatc
         stop(km, kc)
 
 
-def test_other_user_and_readonly_mount(jdirs, test_image, tmp_path, no_leftovers):
+def test_other_user_and_readonly_mount(jdirs, test_image, tmp_path, monkeypatch, no_leftovers):
     data = tmp_path / "dataset"
     data.mkdir()
     (data / "a.txt").write_text("A")
+    # outside the server root: only an admin's KernelPolicy.allowed_mount_sources lets kernels mount it (#11)
+    admin = tmp_path / "admin"
+    admin.mkdir()
+    (admin / "jupyter_server_config.json").write_text(
+        json.dumps({"KernelPolicy": {"allowed_mount_sources": [str(data)]}}))
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(admin))
     install_spec("ro", test_image, "--mount", f"{data}:/data:ro")
     edit_spec("ro", config={"user": "1234:2345"})
     km, kc = start("ro")
@@ -218,6 +225,8 @@ def test_crashing_kernel_shows_log(jdirs, test_image, no_leftovers):
 
 def test_plain_image_without_ipykernel_is_explained(jdirs, plain_image, no_leftovers):
     install_spec("plain", plain_image)
+    # without deriving an ipykernel image (the default, tests/test_derived_images.py):
+    edit_spec("plain", config={"derive_ipykernel": False})
     # refused before any container exists (issue #13); an explicit argv still runs and shows the log
     msg = _start_fails("plain", ImageError, "but no ipykernel")
     assert plain_image in msg and "pip install ipykernel" in msg
