@@ -133,3 +133,45 @@ def test_labextension_files_are_small():
     big = [f"{p.relative_to(ROOT)}: {n} lines" for p in sorted(src.rglob("*.ts*"))
            if (n := len(p.read_text().splitlines())) > MAX_LABEXTENSION_LINES]
     assert not big, "\n".join(big)
+
+
+# Layers, lowest first: a module may import (at module level) only from its own layer or below.
+LAYERS = {
+    "specs": 0, "errors": 0, "userfile": 0, "forksafe": 0,
+    "configurable": 1, "hosts": 1,
+    "daemon": 2, "policy": 2,
+    "environments": 3,
+    "settings": 4,
+    "kernel": 5,
+    # kernelspec files and the boundary's path rules are pure (specs/ and errors only): environments use them
+    "kernel.kernelspecs": 2, "kernel.boundary": 2,
+    "server": 6,
+    "cli": 7,
+}
+
+
+def _layer(parts: list[str]) -> int | None:
+    """The layer of jupyter_gpu_kernels.<a>[.<b>…]: the most specific LAYERS key that matches."""
+    if len(parts) < 2:
+        return None
+    return LAYERS.get(".".join(parts[1:3]), LAYERS.get(parts[1]))
+
+
+def test_imports_only_go_down_the_layers():
+    """specs/ → hosts/ → daemon/ → environments/ → settings → kernel/ → server/ → cli/ (docs/architecture.md)."""
+    upward = []
+    for module, path in MODULES.items():
+        parts = module.split(".")
+        own = _layer(parts)
+        if own is None:
+            continue
+        for node in _tree(path).body:
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            for target, _name, line in _imports(module, path):
+                if line != node.lineno:
+                    continue
+                theirs = _layer(target.split("."))
+                if theirs is not None and theirs > own:
+                    upward.append(f"{path.relative_to(ROOT)}:{line} (layer {own}) imports {target} (layer {theirs})")
+    assert not upward, "\n".join(upward)

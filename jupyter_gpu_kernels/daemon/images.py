@@ -8,7 +8,6 @@ copies), always from a worker thread. Touches only images (and, through
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any, Callable
 
@@ -17,19 +16,9 @@ import docker.errors
 
 from ..errors import ImageError, SpecError
 from ..specs import cuda
+from ..specs.images import PULL_POLICIES, check_image_ref
 from .interpreters import cached, find_interpreter
 
-PULL_POLICIES = ("missing", "always", "never")
-
-_DOMAIN_COMP = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = rf"(?:{_DOMAIN_COMP}(?:\.{_DOMAIN_COMP})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
-_PATH_COMP = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_TAG = r"[\w][\w.\-]{0,127}"
-_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[\-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}"
-_REFERENCE = re.compile(  # fullmatch, ASCII: no trailing newline, no non-ASCII word characters
-    rf"(?:{_DOMAIN}/)?{_PATH_COMP}(?:/{_PATH_COMP})*(?::{_TAG})?(?:@{_DIGEST})?", re.ASCII
-)
-_IMAGE_ID = re.compile(r"(?:sha256:)?[0-9a-f]{64}")
 DERIVED_FROM_LABEL = "org.jupyter.gpu-kernels.derived-from"  # a thin ipykernel image's base image id (.derive)
 
 ProgressFn = Callable[[str], None]
@@ -38,19 +27,6 @@ CountsFn = Callable[[dict], None]  # {bytes_done, bytes_total, layers_done, laye
 _LAYER_DONE = ("Pull complete", "Already exists")
 _LAYER_STATES = ("Pulling fs layer", "Waiting", "Downloading", "Verifying Checksum", "Download complete",
                  "Extracting", *_LAYER_DONE)
-
-
-def check_image_ref(ref: object) -> str:
-    """Validate an image reference (``repo[:tag][@digest]`` or an image id)."""
-    if not isinstance(ref, str) or not ref.strip():
-        raise SpecError("no image given: set the image, e.g. 'python:3.12' or 'registry:5000/team/ml:1.2'")
-    ref = ref.strip()
-    if len(ref) > 512 or not (_REFERENCE.fullmatch(ref) or _IMAGE_ID.fullmatch(ref)):
-        raise SpecError(
-            f"invalid image reference {ref!r}: expected [registry/]name[:tag][@sha256:digest] in "
-            "lower case, e.g. 'python:3.12' or 'ghcr.io/org/image:tag'"
-        )
-    return ref
 
 
 def split_tag(ref: str) -> tuple[str, str | None]:

@@ -29,10 +29,9 @@ from traitlets import Dict, Unicode, default
 
 from ..configurable import PrefixedConfigurable
 from ..userfile import read_section, write_section
+from ..specs.hosts import LOCAL, check_host_name
 from ..errors import HostError, SpecError, UnknownHostError
 
-LOCAL = "local"
-_NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,62}")  # fullmatch: "$" would accept a trailing newline
 # what a user's hosts file may carry in "options": file paths the server passes as such, never options
 USER_OPTIONS = frozenset({"identity_file", "remote_socket"})
 URL_FORMS = "unix:///path/docker.sock | tcp://host:2376 (TLS) | ssh://[user@]host[:port] | context://NAME"
@@ -86,15 +85,6 @@ class DockerHost:
         data = asdict(self)
         data.pop("source")
         return {k: v for k, v in data.items() if v not in ("", {}, None) or k in ("name", "url")}
-
-
-def check_host_name(name: object) -> str:
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise SpecError(
-            f"invalid host name {name!r}: use 1-63 lower-case letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
-    return name
 
 
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.\-]{0,252})|\[[0-9A-Fa-f:.]+\]")

@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from ..daemon.images import PULL_POLICIES, check_image_ref
+from .images import PULL_POLICIES, check_image_ref
 from ..errors import SpecError
-from ..hosts.registry import LOCAL, check_host_name
+from .hosts import LOCAL, check_host_name
 from .gpus import GPURequest, parse_gpus
 from .resources import Mount, check_env_name, check_env_value, parse_cpus, parse_mount, parse_size
 
