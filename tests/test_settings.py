@@ -137,6 +137,40 @@ def test_orphan_timeout_reaches_the_kernelspec_and_the_provisioner(tmp_path, mon
     assert "orphan_timeout" in capsys.readouterr().err
 
 
+def test_entrypoint_round_trips_through_settings_environment_and_cli(tmp_path, monkeypatch, capsys):
+    """entrypoint: unset keeps the image's (not in the config), [] clears it, a list replaces it; an
+    environment's reaches its kernelspec and the provisioner; `envs add/edit --entrypoint` (JSON or words)."""
+    from jupyter_gpu_kernels import cli
+    from jupyter_gpu_kernels.kernel.provisioner import GPUDockerProvisioner
+
+    for value in ([], ["tini", "-g", "--"]):
+        ks = KernelSettings.from_config({"image": "x", "entrypoint": value})
+        assert ks.entrypoint == tuple(value) and ks.to_config()["entrypoint"] == value
+        assert KernelSettings.from_config(ks.to_config()) == ks
+    assert "entrypoint" not in KernelSettings.from_config({"image": "x", "entrypoint": None}).to_config()
+    for bad in ("sh -c", ["sh", 5], {"a": 1}, 3):
+        with pytest.raises(SpecError) as e:
+            KernelSettings.from_config({"image": "x", "entrypoint": bad})
+        assert e.value.field == "entrypoint", bad
+    env = build_environment("noep", {"image": "python:3.12", "entrypoint": []}, "user")
+    config = env.kernel_spec().metadata["kernel_provisioner"]["config"]
+    assert config["entrypoint"] == [] and env.to_json()["entrypoint"] == []
+    assert GPUDockerProvisioner(config=Config({"GPUDockerProvisioner": config})).entrypoint == []
+    for var, sub in (("JUPYTER_DATA_DIR", "data"), ("JUPYTER_CONFIG_DIR", "config")):
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    stored = lambda: json.loads((tmp_path / "config" / "gpu_kernels" / "environments.json").read_text())
+    assert cli.main(["envs", "add", "ep", "--image", "python:3.12", "--entrypoint", "[]"]) == 0
+    assert stored()["environments"]["ep"]["entrypoint"] == []
+    assert cli.main(["envs", "edit", "ep", "--entrypoint", "tini -g --"]) == 0
+    assert stored()["environments"]["ep"]["entrypoint"] == ["tini", "-g", "--"]
+    assert cli.main(["envs", "edit", "ep", "--entrypoint", '["/bin/sh", "-c"]']) == 0
+    assert stored()["environments"]["ep"]["entrypoint"] == ["/bin/sh", "-c"]
+    assert cli.main(["envs", "edit", "ep", "--entrypoint", "null"]) == 0
+    assert stored()["environments"]["ep"]["entrypoint"] is None
+    assert cli.main(["envs", "edit", "ep", "--entrypoint", '["sh", 5]']) == 2
+    assert "entrypoint" in capsys.readouterr().err
+
+
 def test_a_broken_admin_environment_is_skipped_with_a_warning(config_dir, caplog):
     store = GPUKernelsEnvironments(config=Config({"GPUKernelsEnvironments": {"environments": {
         "ok": {"image": "python:3.12"}, "broken": {"image": "python:3.12", "gpus": "two"}}}}))

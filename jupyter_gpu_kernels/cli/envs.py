@@ -8,6 +8,7 @@ the environments store (:mod:`jupyter_gpu_kernels.environments`), which validate
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from typing import Any
 
@@ -18,6 +19,21 @@ from ..errors import SpecError
 from .base import Command, flag, print_table
 from .envs_export import EnvsExportApp
 from .kernelspecs import ContainerOptions
+
+
+def entrypoint_option(text: str) -> list[str] | None:
+    """``--entrypoint``: a JSON list (or ``null``: the image's own), else shell words; '' clears it."""
+    text = text.strip()
+    if text.startswith("[") or text == "null":
+        try:
+            value = json.loads(text)
+        except ValueError as e:
+            raise SpecError(f"invalid --entrypoint {text!r}: {e}", field="entrypoint") from None
+        return value
+    try:
+        return shlex.split(text)
+    except ValueError as e:
+        raise SpecError(f"invalid --entrypoint {text!r}: {e}", field="entrypoint") from None
 
 
 class EnvsListApp(Command):
@@ -54,8 +70,11 @@ A running server picks the change up without a restart."""
         config=True)
     orphan_timeout = Float(None, allow_none=True, help="seconds its kernels outlive their server or client "
                            "process before the reaper removes them (default 60; 0: at once)").tag(config=True)
+    entrypoint = Unicode(None, allow_none=True, help="the container's ENTRYPOINT: a JSON list such as "
+                         "'[\"tini\", \"--\"]' or words ('tini --'); '[]' or '' clears it, 'null' keeps the "
+                         "image's").tag(config=True)
     aliases = {**ContainerOptions.aliases, "description": "EnvsEditApp.env_description",
-               "orphan-timeout": "EnvsEditApp.orphan_timeout"}
+               "orphan-timeout": "EnvsEditApp.orphan_timeout", "entrypoint": "EnvsEditApp.entrypoint"}
     flags = {
         **ContainerOptions.flags,
         "no-share-gpus": flag("ContainerOptions", "share_gpus", False, "only GPUs no other kernel holds (default)"),
@@ -71,6 +90,8 @@ A running server picks the change up without a restart."""
                            ("gpu_sharing", self.share_gpus), ("orphan_timeout", self.orphan_timeout)):
             if value is not None:
                 data[key] = list(value) if key == "mounts" else value
+        if self.entrypoint is not None:
+            data["entrypoint"] = entrypoint_option(self.entrypoint)
         return data
 
     def run(self) -> int:

@@ -66,6 +66,7 @@ class Environment:
     pull_policy: str = ""
     description: str = ""
     orphan_timeout: float | None = None  # seconds its kernels outlive their owner (None: the default)
+    entrypoint: list[str] | None = None  # the container's ENTRYPOINT (None: the image's; []: none)
     source: str = "user"  # user | admin
     settings: KernelSettings = field(init=False, repr=False, compare=False)
 

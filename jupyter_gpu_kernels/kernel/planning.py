@@ -24,7 +24,7 @@ from ..daemon.workspace import workspace_volume_name
 from ..errors import SpecError
 from ..hosts.registry import DockerHost
 from ..specs.resources import ENV_NAME, Mount, allowed, check_env_name, check_env_value
-from ..specs.settings import KernelSettings
+from ..specs.settings import KernelSettings, parse_entrypoint  # noqa: F401 (parse_entrypoint: re-exported)
 from .boundary import masks
 
 DEFAULT_ARGV = ("python", "-m", "ipykernel_launcher", "-f", "{connection_file}")
@@ -113,16 +113,6 @@ def kernel_argv(settings: Any, ctx: LaunchContext) -> tuple[tuple[str, ...], boo
     return argv + extra, find_python
 
 
-def parse_entrypoint(value: Any) -> tuple[str, ...] | None:
-    """None (keep the image's ENTRYPOINT), [] (clear it) or a list of strings (replace it)."""
-    if value is None:
-        return None
-    if isinstance(value, str) or not all(isinstance(a, str) for a in value):
-        raise SpecError(f"invalid entrypoint {value!r}: expected a list of strings, [] to clear the "
-                        "image's ENTRYPOINT, or unset to keep it", field="entrypoint")
-    return tuple(value)
-
-
 def _user(settings: Any, host: DockerHost) -> str | None:
     if settings.user == "server":
         return server_user() if host.is_local else None
@@ -197,7 +187,7 @@ def build_plan(settings: Any, host: DockerHost, ctx: LaunchContext, policy: Any)
         launch_timeout=float(settings.launch_timeout),
         workspace_volume=volume,
         workspace_dir=settings.remote_workspace if volume else None,
-        entrypoint=parse_entrypoint(getattr(settings, "entrypoint", None)),
+        entrypoint=ks.entrypoint,
         find_python=find_python,
         derive_ipykernel=bool(getattr(settings, "derive_ipykernel", True)),
         tmpfs=tmpfs,

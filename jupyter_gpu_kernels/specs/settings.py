@@ -79,6 +79,16 @@ def parse_orphan_timeout(value: object) -> float | None:
     return seconds
 
 
+def parse_entrypoint(value: object) -> tuple[str, ...] | None:
+    """None (keep the image's ENTRYPOINT), [] (clear it) or a list of strings (replace it)."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)) and all(isinstance(a, str) for a in value):
+        return tuple(value)
+    raise SpecError(f"invalid entrypoint {value!r}: expected a list of strings, [] to clear the "
+                    "image's ENTRYPOINT, or unset to keep it", field="entrypoint")
+
+
 def _mounts(value: object, check_exists: bool) -> tuple[Mount, ...]:
     if value is None:
         return ()
@@ -118,9 +128,10 @@ class KernelSettings:
     pull_policy: str = ""  # "" | missing | always | never
     environment: str = ""  # the environment the kernel was started from (a label)
     orphan_timeout: float | None = None  # seconds the kernel outlives its owner (None: the default)
+    entrypoint: tuple[str, ...] | None = None  # None: the image's ENTRYPOINT; (): cleared; else replaced
 
     KEYS = ("image", "host", "gpus", "gpu_sharing", "memory", "cpus", "shm_size", "mounts", "env",
-            "pull_policy", "environment", "orphan_timeout")
+            "pull_policy", "environment", "orphan_timeout", "entrypoint")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, check_mounts: bool = False) -> KernelSettings:
@@ -156,6 +167,7 @@ class KernelSettings:
             pull_policy=policy,
             environment=_string("environment", get("environment")),
             orphan_timeout=parse_orphan_timeout(get("orphan_timeout")),
+            entrypoint=parse_entrypoint(get("entrypoint")),
         )
 
     def to_config(self) -> dict[str, Any]:
@@ -179,6 +191,8 @@ class KernelSettings:
             cfg["environment"] = self.environment
         if self.orphan_timeout is not None:
             cfg["orphan_timeout"] = self.orphan_timeout
+        if self.entrypoint is not None:
+            cfg["entrypoint"] = list(self.entrypoint)
         return cfg
 
     def check_local_mounts(self) -> KernelSettings:

@@ -114,6 +114,11 @@ export interface IEnvironmentFields {
   env?: { [key: string]: string };
   pull_policy?: string;
   description?: string;
+  /**
+   * The container's ENTRYPOINT: null keeps the image's, [] clears it, a list
+   * replaces it (a string only to let the server explain what is wrong).
+   */
+  entrypoint?: string[] | string | null;
 }
 
 /** An environment as the server returns it. */

@@ -26,6 +26,7 @@ export type FormField =
   | 'env'
   | 'pull_policy'
   | 'display_name'
+  | 'entrypoint'
   | 'form';
 
 /** A message shown next to one field. */
@@ -39,7 +40,8 @@ export const ADVANCED_FIELDS: FormField[] = [
   'mounts',
   'env',
   'pull_policy',
-  'display_name'
+  'display_name',
+  'entrypoint'
 ];
 
 /**
@@ -56,6 +58,7 @@ export function fieldOf(message: string): FormField {
     [/\bmount/i, 'mounts'],
     [/pull policy/i, 'pull_policy'],
     [/display_name/i, 'display_name'],
+    [/entrypoint/i, 'entrypoint'],
     [/image/i, 'image'],
     [/Docker host|\bhost\b/i, 'host'],
     [/invalid name|needs a name|named .* exists|renaming/i, 'name']
@@ -127,6 +130,8 @@ export interface IFormState {
   pull_policy: string;
   mounts: string;
   env: string;
+  /** '' (the image's), a JSON list such as [] or ["tini", "--"], or words. */
+  entrypoint: string;
 }
 
 /** The form's state for a draft (an environment being edited, or preset fields). */
@@ -154,7 +159,13 @@ export function initialState(
     mounts: (draft.mounts ?? []).join('\n'),
     env: Object.entries(draft.env ?? {})
       .map(([k, v]) => `${k}=${v}`)
-      .join('\n')
+      .join('\n'),
+    entrypoint:
+      draft.entrypoint === null || draft.entrypoint === undefined
+        ? ''
+        : typeof draft.entrypoint === 'string'
+          ? draft.entrypoint
+          : JSON.stringify(draft.entrypoint)
   };
 }
 
@@ -186,6 +197,26 @@ export function parseEnv(text: string): { [key: string]: string } {
   return env;
 }
 
+/**
+ * The entrypoint field as sent: '' → null (the image's), a JSON list as is
+ * ('[]' clears it), other text split into words; JSON that does not parse is
+ * sent as text, for the server to explain.
+ */
+export function parseEntrypoint(text: string): string[] | string | null {
+  const value = text.trim();
+  if (!value) {
+    return null;
+  }
+  if (value.startsWith('[')) {
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  }
+  return value.split(/\s+/);
+}
+
 /** The request body for the server; the server does all the validation. */
 export function toFields(s: IFormState): IEnvironmentFields {
   const cpus = s.cpus.trim();
@@ -204,7 +235,8 @@ export function toFields(s: IFormState): IEnvironmentFields {
       .split('\n')
       .map(m => m.trim())
       .filter(Boolean),
-    env: parseEnv(s.env)
+    env: parseEnv(s.env),
+    entrypoint: parseEntrypoint(s.entrypoint)
   };
 }
 

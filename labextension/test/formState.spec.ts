@@ -7,6 +7,7 @@ import {
   initialState,
   parseEnv,
   saveError,
+  parseEntrypoint,
   toFields
 } from '../src/formState';
 import { responseError } from '../src/request';
@@ -115,6 +116,24 @@ describe('form state', () => {
       'device='
     );
     expect(parseEnv('KEY\n\n A=1 ')).toEqual({ KEY: '', A: '1' });
+  });
+
+  it('sends the entrypoint as null, a list, or text for the server to judge', () => {
+    const s = initialState({ entrypoint: [] }, 'local');
+    expect(s.entrypoint).toBe('[]');
+    expect(toFields(s).entrypoint).toEqual([]);
+    expect(initialState({ entrypoint: null }, 'local').entrypoint).toBe('');
+    expect(toFields({ ...s, entrypoint: ' ' }).entrypoint).toBeNull();
+    expect(toFields({ ...s, entrypoint: 'tini -g --' }).entrypoint).toEqual([
+      'tini',
+      '-g',
+      '--'
+    ]);
+    expect(parseEntrypoint('["a b"]')).toEqual(['a b']);
+    expect(parseEntrypoint('[oops')).toBe('[oops');
+    expect(fieldOf("invalid entrypoint 'x': expected a list")).toBe(
+      'entrypoint'
+    );
   });
 
   it('asks for a name only when creating', () => {

@@ -216,6 +216,11 @@ function AdvancedFields(props: IPartProps): JSX.Element {
         placeholder="KEY=value"
         rows={2}
       />
+      <TextField
+        {...bind(props, 'entrypoint')}
+        label={trans.__('Entrypoint')}
+        placeholder={trans.__("the image's; [] clears it")}
+      />
     </details>
   );
 }
