@@ -1,4 +1,4 @@
-"""Kernel starts in progress in this process: phase (pulling, creating, starting) and pull bytes.
+"""Kernel starts in progress in this process: phase (preparing, pulling, preparing ipykernel, creating, starting) and pull bytes.
 
 A kernel being started is not in jupyter_server's ``/api/kernels`` yet, so the launcher
 (:mod:`.launcher`) records what it is doing here, keyed by kernel id, and the REST route
@@ -13,7 +13,8 @@ import threading
 import time
 from typing import Any
 
-PHASES = ("preparing", "pulling", "creating", "starting")
+# "preparing ipykernel": a derived image with ipykernel is being built for the image (daemon/derive.py)
+PHASES = ("preparing", "pulling", "preparing ipykernel", "creating", "starting")
 
 _lock = threading.Lock()
 _records: dict[str, dict[str, Any]] = {}

@@ -175,7 +175,7 @@ export interface IStartingKernel {
   image: string;
   environment: string;
   notebook: string;
-  /** preparing | pulling | creating | starting */
+  /** preparing | pulling | preparing ipykernel | creating | starting */
   phase: string;
   bytes_done: number | null;
   bytes_total: number | null;

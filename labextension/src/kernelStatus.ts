@@ -112,6 +112,8 @@ export function startingText(
         ? trans.__('pulling image %1', bytes)
         : trans.__('pulling image');
     }
+    case 'preparing ipykernel':
+      return trans.__('adding ipykernel to the image (first use)');
     case 'creating':
       return trans.__('creating container');
     case 'starting':

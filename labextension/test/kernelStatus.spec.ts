@@ -115,6 +115,10 @@ describe('progress text', () => {
       'creating container'
     );
     expect(startingText({ ...s, phase: 'starting' })).toBe('starting kernel');
+    expect(startingText({ ...s, phase: 'preparing ipykernel' })).toBe(
+      'adding ipykernel to the image (first use)'
+    );
+    expect(startingText({ ...s, phase: 'preparing' })).toBe('preparing image');
   });
   it('never goes over 100%', () => {
     expect(bytesProgress({ ...s, bytes_done: 300e6 })).toMatch(/^100% /);
