@@ -1,15 +1,24 @@
-"""Small helpers for tests that drive real kernels."""
+"""Small helpers for tests that drive real kernels.
+
+Also two fixtures, imported by the test modules that use them: ``jdirs`` (isolated Jupyter
+dirs, cwd in ``<tmp>/work``) and ``no_leftovers`` (main daemon only, containers of this process).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import uuid
 from pathlib import Path
 
 import docker
+import pytest
 
 from jupyter_gpu_kernels import cli
 from jupyter_gpu_kernels.daemon.labels import KERNEL_ID
+
+from .support.leftovers import created_here
 
 
 def install_spec(name: str, image: str, *extra: str) -> Path:
@@ -78,3 +87,43 @@ def isolated_jupyter_dirs(tmp_path: Path, monkeypatch) -> None:
         monkeypatch.setenv(var, str(tmp_path / sub))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "data"))
     os.environ.pop("JUPYTER_PREFER_ENV_PATH", None)
+
+
+@pytest.fixture
+def jdirs(tmp_path, monkeypatch):
+    """Isolated Jupyter dirs under ``tmp_path``, the cwd in ``tmp_path/work``; returns ``tmp_path``."""
+    isolated_jupyter_dirs(tmp_path, monkeypatch)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return tmp_path
+
+
+@pytest.fixture
+def no_leftovers(docker_client):
+    """Fail the test if it leaves kernel containers (of this process) on the main daemon."""
+    before = {c.id for c in our_containers(docker_client)}
+    yield
+    left = [c.name for c in our_containers(docker_client) if c.id not in before and created_here(c)]
+    assert not left, f"containers left behind: {left}"
+
+
+async def ws_execute(ws, code: str, timeout: float = 60) -> str:
+    """Run ``code`` over a kernel websocket; its stdout once the reply came and the kernel is idle."""
+    msg_id = uuid.uuid4().hex
+    await ws.write_message(json.dumps({
+        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "t", "session": "s", "version": "5.3"},
+        "parent_header": {}, "metadata": {}, "channel": "shell",
+        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                    "allow_stdin": False},
+    }))
+    out, replied = "", False
+    while True:
+        reply = json.loads(await asyncio.wait_for(ws.read_message(), timeout))
+        if reply.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        if reply["msg_type"] == "stream":
+            out += reply["content"]["text"]
+        replied = replied or reply["msg_type"] == "execute_reply"
+        if replied and reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle":
+            return out

@@ -28,7 +28,7 @@ from jupyter_gpu_kernels.hosts import transport
 from jupyter_gpu_kernels.hosts.registry import DockerHosts
 from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 
-from .kernel_helpers import our_containers, run_cell
+from .kernel_helpers import our_containers, run_cell, ws_execute
 from .support.leftovers import LeftoverTracker
 
 pytestmark = pytest.mark.docker
@@ -65,27 +65,6 @@ async def rest(jp_fetch, *parts, method="GET", body=None, expect=200):
 
 async def rows(jp_fetch) -> dict[str, dict]:
     return {r["kernel_id"]: r for r in (await rest(jp_fetch, "gpu-kernels", "api", "kernels"))["kernels"]}
-
-
-async def execute(ws, code: str, timeout: float = 60) -> str:
-    """Run ``code`` over a kernel websocket; its stdout once the reply came."""
-    msg_id = uuid.uuid4().hex
-    await ws.write_message(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "t", "session": "s", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                    "allow_stdin": False},
-    }))
-    out, replied = "", False
-    while True:
-        reply = json.loads(await asyncio.wait_for(ws.read_message(), timeout))
-        if reply.get("parent_header", {}).get("msg_id") != msg_id:
-            continue
-        if reply["msg_type"] == "stream":
-            out += reply["content"]["text"]
-        replied = replied or reply["msg_type"] == "execute_reply"
-        if replied and reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle":
-            return out
 
 
 async def until(check, what: str, tries: int = 240, pause: float = 0.5):
@@ -149,7 +128,7 @@ async def test_oom_death_is_recorded_and_the_kernel_restarted(jp_fetch, jp_ws_fe
     try:
         first = (await rows(jp_fetch))[kid]["container"]
         ws = await jp_ws_fetch("api", "kernels", kid, "channels")
-        assert (await execute(ws, "print('ok')")).strip() == "ok"
+        assert (await ws_execute(ws, "print('ok')")).strip() == "ok"
         await ws.write_message(json.dumps({
             "header": {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "username": "t", "session": "s",
                        "version": "5.3"},
@@ -173,7 +152,7 @@ async def test_oom_death_is_recorded_and_the_kernel_restarted(jp_fetch, jp_ws_fe
         await until(restarted, "the restarter starts a new container")
         ws.close()
         ws = await jp_ws_fetch("api", "kernels", kid, "channels")
-        assert (await execute(ws, "print(6 * 7)")).strip() == "42"
+        assert (await ws_execute(ws, "print(6 * 7)")).strip() == "42"
         assert (await rows(jp_fetch))[kid]["last_death"]["oom_killed"] is True  # still says why it restarted
         ws.close()
     finally:

@@ -10,11 +10,9 @@ REST API; the ones that cannot run a kernel are refused before any container exi
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import time
-import uuid
 
 import pytest
 from jupyter_client.manager import KernelManager
@@ -25,7 +23,9 @@ from jupyter_gpu_kernels.daemon.interpreters import find_interpreter, forget
 from jupyter_gpu_kernels.errors import ImageError, KernelLaunchError
 from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 
-from .kernel_helpers import edit_spec, install_spec, isolated_jupyter_dirs, our_containers, run_cell, start_kernel, stop_kernel
+from .kernel_helpers import (  # noqa: F401 (jdirs, no_leftovers: fixtures)
+    edit_spec, install_spec, jdirs, no_leftovers, our_containers, run_cell, start_kernel, stop_kernel, ws_execute,
+)
 from .support.image import ensure_shape_image
 
 pytestmark = pytest.mark.docker
@@ -42,23 +42,6 @@ def shapes(docker_client, test_image, plain_image):
     tags = {s: ensure_shape_image(docker_client, s) for s in (*RUNNABLE, "no-python", "bad-entrypoint")}
     tags["no-ipykernel"] = plain_image
     return tags
-
-
-@pytest.fixture
-def jdirs(tmp_path, monkeypatch):
-    isolated_jupyter_dirs(tmp_path, monkeypatch)
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return tmp_path
-
-
-@pytest.fixture
-def no_leftovers(docker_client):
-    before = {c.id for c in our_containers(docker_client)}
-    yield
-    left = [c.name for c in our_containers(docker_client) if c.id not in before]
-    assert not left, f"containers left behind: {left}"
 
 
 def _connection_files() -> set[str]:
@@ -193,27 +176,6 @@ def jp_server_config():
     return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}}}
 
 
-async def _execute(ws, code: str, timeout: float = 30) -> str:
-    msg_id = uuid.uuid4().hex
-    await ws.write_message(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "t", "session": "s", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                    "allow_stdin": False},
-    }))
-    stdout = ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        reply = json.loads(await asyncio.wait_for(ws.read_message(), timeout))
-        if reply.get("parent_header", {}).get("msg_id") != msg_id:
-            continue
-        if reply["msg_type"] == "stream":
-            stdout += reply["content"]["text"]
-        if reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle":
-            return stdout
-    raise TimeoutError(code)
-
-
 async def test_shapes_through_the_server(jp_fetch, jp_ws_fetch, jp_environ, shapes, docker_client):
     for shape in sorted(RUNNABLE):
         install(f"s-{shape}", kernel_json(shape, provisioner_config(image=shapes[shape])), user=True)
@@ -221,7 +183,7 @@ async def test_shapes_through_the_server(jp_fetch, jp_ws_fetch, jp_environ, shap
         kid = json.loads(r.body)["id"]
         try:
             ws = await jp_ws_fetch("api", "kernels", kid, "channels")
-            assert (await _execute(ws, "import sys; print(sys.executable)")).strip() == RUNNABLE[shape]
+            assert (await ws_execute(ws, "import sys; print(sys.executable)")).strip() == RUNNABLE[shape]
             ws.close()
         finally:
             await jp_fetch("api", "kernels", kid, method="DELETE")

@@ -17,18 +17,9 @@ import pytest
 from nbclient import NotebookClient
 from tornado.httpclient import HTTPClientError
 
-from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers
+from .kernel_helpers import install_spec, jdirs, our_containers  # noqa: F401 (jdirs: a fixture)
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def jdirs(tmp_path, monkeypatch):
-    isolated_jupyter_dirs(tmp_path, monkeypatch)
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return tmp_path
 
 
 def run_notebook(kernel_name: str, code: str) -> str:

@@ -9,12 +9,10 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +24,9 @@ from tornado.websocket import websocket_connect
 from jupyter_gpu_kernels.daemon import labels as L
 from jupyter_gpu_kernels.kernel.kernelspecs import kernel_json, provisioner_config
 
+from .support.servers import api_json, free_port, stop_process
+
 pytestmark = [pytest.mark.docker, pytest.mark.gpu_fake]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -51,13 +45,7 @@ class Site:
                               capture_output=True, text=True, timeout=120)
 
     def api(self, path: str, method: str = "GET", body: dict | None = None):
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=60) as r:
-            data = r.read()
-        return json.loads(data) if data else None
+        return api_json(f"http://127.0.0.1:{self.port}", self.token, path, method, body, timeout=60)
 
     def start_server(self) -> None:
         with open(self.log, "ab") as log:
@@ -88,7 +76,7 @@ def site(tmp_path, fake_gpu_daemon, docker_daemon):
            "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]), "HOME": str(dirs["home"]),
            "DOCKER_HOST": docker_daemon.url, "PYTHONUNBUFFERED": "1"}
     env.pop("JUPYTER_PATH", None)
-    s = Site(env, dirs["root"], _free_port(), uuid.uuid4().hex, tmp_path / "server.log")
+    s = Site(env, dirs["root"], free_port(), uuid.uuid4().hex, tmp_path / "server.log")
     (dirs["config"] / "jupyter_server_config.py").write_text(
         f"c.ServerApp.ip = '127.0.0.1'\nc.ServerApp.port = {s.port}\nc.ServerApp.port_retries = 0\n"
         f"c.IdentityProvider.token = {s.token!r}\nc.ServerApp.root_dir = {str(s.root)!r}\n"
@@ -96,12 +84,8 @@ def site(tmp_path, fake_gpu_daemon, docker_daemon):
         "c.ServerApp.jpserver_extensions = {'jupyter_gpu_kernels': True}\n")
     assert s.cli("hosts", "add", "fakegpu", fake_gpu_daemon.url).returncode == 0
     yield s
-    if s.proc is not None and s.proc.poll() is None:
-        s.proc.terminate()
-        try:
-            s.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            s.proc.kill()
+    if s.proc is not None:
+        stop_process(s.proc, grace=30)
     for c in fake_gpu_daemon.client.containers.list(all=True, filters={"label": L.KERNEL_ID}):
         if c.labels.get(L.KERNEL_ID) in s.__dict__.get("kernels", ()):
             c.remove(force=True)

@@ -15,33 +15,15 @@ from jupyter_gpu_kernels.hosts.registry import DockerHosts
 from .kernel_helpers import (
     edit_spec,
     install_spec,
-    isolated_jupyter_dirs,
+    jdirs,  # noqa: F401 (fixture)
+    no_leftovers,  # noqa: F401 (fixture)
     our_containers,
     run_cell,
     start_kernel,
     stop_kernel,
 )
 
-from .support.leftovers import created_here
-
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def jdirs(tmp_path, monkeypatch):
-    isolated_jupyter_dirs(tmp_path, monkeypatch)
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return tmp_path
-
-
-@pytest.fixture
-def no_leftovers(docker_client):
-    before = {c.id for c in our_containers(docker_client)}
-    yield
-    left = [c.name for c in our_containers(docker_client) if c.id not in before and created_here(c)]
-    assert not left, f"containers left behind: {left}"
 
 
 start = start_kernel

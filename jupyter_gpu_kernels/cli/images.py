@@ -20,6 +20,11 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _status_line(text: str, tty: bool) -> None:
+    """Progress on stderr: on a terminal, one line rewritten in place; otherwise a line each."""
+    print(("\r\033[K" if tty else "") + text, end="" if tty else "\n", file=sys.stderr, flush=True)
+
+
 class DeriveApp(Command):
     name = "jupyter-gpu-kernels images derive"
     usage = "IMAGE [--host HOST] [--install auto|pip|unzip]"
@@ -114,14 +119,7 @@ class PullApp(Command):
         ref = self.settings.image_policy.check(check_image_ref(image))
         host = self.settings.hosts.get(self.host)
         tty = sys.stderr.isatty()
-
-        def progress(msg: str) -> None:
-            if tty:
-                print("\r\033[K" + msg[:120], end="", file=sys.stderr, flush=True)
-            else:
-                print(msg, file=sys.stderr)
-
-        pull(connect(host), ref, progress=progress)
+        pull(connect(host), ref, progress=lambda msg: _status_line(msg[:120] if tty else msg, tty))
         if tty:
             print(file=sys.stderr)
         print(f"Pulled {ref} on host {host.name!r}")
@@ -150,7 +148,7 @@ class CopyImageApp(Command):
 
         def progress(done: int, total: int | None) -> None:
             text = f"copying {ref} {src.name} → {dst.name}: {done / 1e6:.1f}" + (f"/{total / 1e6:.1f}" if total else "")
-            print(("\r\033[K" if tty else "") + text + " MB", end="" if tty else "\n", file=sys.stderr, flush=True)
+            _status_line(text + " MB", tty)
 
         copy_image(connect(src), connect(dst), ref, progress=progress)
         if tty:

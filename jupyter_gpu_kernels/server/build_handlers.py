@@ -11,7 +11,7 @@ Every method is ``@web.authenticated`` and ``@authorized`` (as in :mod:`.handler
   (404 otherwise); 201 with the image and the ``docker diff`` summary;
 - ``GET environments/{name}/export?format=run|compose|dockerfile|json``: ``{"format", "text", "image"}``.
 
-Builds run in worker threads (like :mod:`.pulls`), kept in memory (the last 50). Docker calls go
+Builds run in worker threads (:class:`.jobs.JobTracker`, like :mod:`.pulls`), kept in memory (the last 50). Docker calls go
 through :mod:`jupyter_gpu_kernels.hosts.transport`, :mod:`jupyter_gpu_kernels.daemon.builds` and
 :mod:`jupyter_gpu_kernels.daemon.commits`.
 """
@@ -31,10 +31,11 @@ from tornado import web
 
 from ..daemon.builds import build_image, check_context, check_new_tag, parse_build_args
 from ..daemon.images import check_image_ref
-from ..errors import GPUKernelsError, SpecError
+from ..errors import SpecError
 from ..hosts.registry import DockerHost
 from ..hosts.transport import connect
 from .handlers import NAMESPACE, BaseHandler
+from .jobs import JobTracker
 
 KEEP_BUILDS = 50
 
@@ -60,41 +61,19 @@ class Build:
         return data
 
 
-class BuildTracker:
+class BuildTracker(JobTracker[Build]):
     """This server process's builds; one running build per (host, tag)."""
 
     def __init__(self) -> None:
-        self.builds: dict[str, Build] = {}
-        self._tasks: set[asyncio.Task] = set()
+        super().__init__(keep=KEEP_BUILDS)
+        self.builds = self.jobs
 
     def start(self, host: DockerHost, path: str, tag: str, run: Callable[[Build], None]) -> Build:
-        for b in self.builds.values():
-            if b.host == host.name and b.tag == tag and b.status == "running":
-                return b
+        same = self.running(lambda b: b.host == host.name and b.tag == tag)
+        if same is not None:
+            return same
         b = Build(id=uuid.uuid4().hex[:12], host=host.name, tag=tag, path=path)
-        self.builds[b.id] = b
-        finished = [k for k, v in self.builds.items() if v.status != "running"]
-        for key in finished[: max(0, len(self.builds) - KEEP_BUILDS)]:
-            del self.builds[key]
-
-        def work() -> None:
-            try:
-                run(b)
-                b.status = "done"
-            except GPUKernelsError as e:
-                b.status, b.error = "failed", str(e)
-            except Exception as e:  # never leave a build "running"
-                b.status, b.error = "failed", f"{type(e).__name__}: {e}"
-            finally:
-                b.finished = time.time()
-
-        task = asyncio.get_running_loop().create_task(asyncio.to_thread(work))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return b
-
-    def get(self, build_id: str) -> Build | None:
-        return self.builds.get(build_id)
+        return self.launch(b, lambda: run(b))
 
 
 def under_root(root: str, path: object) -> str:

@@ -18,11 +18,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +29,8 @@ import pytest
 
 import jupyter_gpu_kernels
 from jupyter_gpu_kernels.daemon.labels import SERVER as SERVER_LABEL
+
+from ..support.servers import api_json, free_port, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts" / "browser"
@@ -77,12 +77,6 @@ def _check_labextension_build() -> None:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Lab:
     url: str
@@ -94,15 +88,7 @@ class Lab:
     user_settings: Path = field(default=Path())
 
     def api(self, path: str, method: str = "GET", body: dict | None = None):
-        req = urllib.request.Request(
-            f"{self.url}{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=30) as r:
-            data = r.read()
-        return json.loads(data) if data else None
+        return api_json(self.url, self.token, path, method, body, timeout=30)
 
     def log_tail(self, n: int = 60) -> str:
         try:
@@ -150,7 +136,7 @@ def start_lab(tmp_path_factory, docker_daemon, docker_client, kernel_leftovers):
         # no news/update toasts over the screenshots (and no network)
         _write(settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
                {"fetchNews": "false", "checkForUpdates": False})
-        port, token = _free_port(), uuid.uuid4().hex
+        port, token = free_port(), uuid.uuid4().hex
         (dirs["config"] / "jupyter_server_config.py").write_text(
             "c.ServerApp.ip = '127.0.0.1'\n"
             f"c.ServerApp.port = {port}\n"
@@ -190,12 +176,7 @@ def start_lab(tmp_path_factory, docker_daemon, docker_client, kernel_leftovers):
     problems = []
     for server, clients in started:
         # a clean stop shuts down the kernels (and so removes their containers)
-        server.proc.terminate()
-        try:
-            server.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
-            server.proc.wait()
+        stop_process(server.proc, grace=30)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(server.log_path, ARTIFACTS / f"jupyter-lab-{server.url.rsplit(':', 1)[1]}.log")
         for client in clients:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,14 +23,10 @@ from pathlib import Path
 
 import requests
 
+from .servers import free_port, stop_process  # noqa: F401 (free_port: used by tests/test_gateway.py)
+
 NO_DOCKER = "unix:///nonexistent.sock"
 KSM_CLASS = "jupyter_gpu_kernels.environments.GPUKernelSpecManager"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -73,13 +67,7 @@ class JupyterProcess:
         raise RuntimeError(f"{self.name} did not answer {path} ({last}):\n{self.log_text()}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc, grace=20)
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -5,12 +5,9 @@
  * server's suggested next version; any other refusal comes back with the
  * server's message. Run by the `gpu-kernels:build-image` command.
  */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage } from '../api';
 import {
   buildTarget,
   parseBuildArgs,
@@ -18,6 +15,7 @@ import {
   suggestionText
 } from '../build';
 import { BuildsAPI, IBuild } from '../buildApi';
+import { DraftForm, DraftInput, DraftNote, draftDialog } from './DraftDialog';
 
 /** What the dialog edits. */
 export interface IBuildDraft {
@@ -33,28 +31,18 @@ export interface IBuildDraft {
   error?: string;
 }
 
-class BuildForm extends ReactWidget implements Dialog.IBodyWidget<IBuildDraft> {
-  constructor(
-    private _draft: IBuildDraft,
-    private _trans: TranslationBundle
-  ) {
-    super();
-    this.addClass('jp-GPUKernels-buildDialog');
+class BuildForm extends DraftForm<IBuildDraft> {
+  constructor(draft: IBuildDraft, trans: TranslationBundle) {
+    super(draft, trans, 'jp-GPUKernels-buildDialog');
   }
 
-  getValue(): IBuildDraft {
-    return { ...this._draft };
-  }
-
-  protected render(): JSX.Element {
-    const trans = this._trans;
-    const d = this._draft;
-    const set = (patch: Partial<IBuildDraft>) => {
-      this._draft = { ...this._draft, ...patch };
-      this.update();
-    };
+  protected renderFields(
+    d: IBuildDraft,
+    set: (patch: Partial<IBuildDraft>) => void
+  ): React.ReactNode {
+    const trans = this.trans;
     return (
-      <div className="jp-GPUKernels-form">
+      <>
         <label className="jp-GPUKernels-field">
           {trans.__('Host')}
           <select
@@ -70,89 +58,65 @@ class BuildForm extends ReactWidget implements Dialog.IBodyWidget<IBuildDraft> {
             ))}
           </select>
         </label>
-        <label className="jp-GPUKernels-field">
-          {trans.__('Tag (NAME:TAG)')}
-          <input
-            className="jp-mod-styled"
-            name="tag"
-            value={d.tag}
-            onChange={e => set({ tag: e.target.value })}
-          />
-        </label>
-        {d.note && <div className="jp-GPUKernels-message">{d.note}</div>}
-        <label className="jp-GPUKernels-field">
-          {trans.__('Dockerfile (relative to the server root)')}
-          <input
-            className="jp-mod-styled"
-            name="file"
-            value={d.file}
-            onChange={e => set({ file: e.target.value })}
-          />
-        </label>
-        <label className="jp-GPUKernels-field">
-          {trans.__('Build arguments (NAME=value, one per line)')}
-          <textarea
-            className="jp-mod-styled"
-            name="buildArgs"
-            rows={3}
-            value={d.buildArgs}
-            onChange={e => set({ buildArgs: e.target.value })}
-          />
-        </label>
-        {d.error && (
-          <div className="jp-GPUKernels-error" role="alert">
-            {d.error}
-          </div>
-        )}
-      </div>
+        <DraftInput
+          label={trans.__('Tag (NAME:TAG)')}
+          name="tag"
+          value={d.tag}
+          onChange={tag => set({ tag })}
+        />
+        <DraftNote note={d.note} />
+        <DraftInput
+          label={trans.__('Dockerfile (relative to the server root)')}
+          name="file"
+          value={d.file}
+          onChange={file => set({ file })}
+        />
+        <DraftInput
+          label={trans.__('Build arguments (NAME=value, one per line)')}
+          name="buildArgs"
+          rows={3}
+          value={d.buildArgs}
+          onChange={buildArgs => set({ buildArgs })}
+        />
+      </>
     );
   }
 }
 
 /** Show the dialog until a build starts (its status) or the user cancels (null). */
-export async function startBuildDialog(
+export function startBuildDialog(
   builds: BuildsAPI,
   initial: IBuildDraft,
   trans: TranslationBundle
 ): Promise<IBuild | null> {
-  let draft = initial;
-  for (;;) {
-    const result = await showDialog({
-      title: trans.__('Build image'),
-      body: new BuildForm(draft, trans),
-      buttons: [
-        Dialog.cancelButton({ label: trans.__('Cancel') }),
-        Dialog.okButton({ label: trans.__('Build') })
-      ],
-      focusNodeSelector: 'input[name="tag"]'
-    });
-    if (!result.button.accept || !result.value) {
-      return null;
-    }
-    draft = { ...result.value, note: undefined, error: undefined };
-    const { context, dockerfile } = buildTarget(draft.file.trim());
-    const tag = draft.tag.trim();
-    try {
-      return await builds.startBuild(draft.host, {
+  return draftDialog({
+    title: trans.__('Build image'),
+    okLabel: trans.__('Build'),
+    initial,
+    form: draft => new BuildForm(draft, trans),
+    submit: draft => {
+      const { context, dockerfile } = buildTarget(draft.file.trim());
+      const tag = draft.tag.trim();
+      return builds.startBuild(draft.host, {
         path: context || '.',
         dockerfile,
         tag,
         build_args: parseBuildArgs(draft.buildArgs, trans),
         overwrite: !!draft.existing && draft.existing === tag
       });
-    } catch (reason) {
-      const message = errorMessage(reason, trans);
+    },
+    refused: (draft, message) => {
+      const tag = draft.tag.trim();
       const next = suggestedTag(message);
-      if (next) {
-        draft = {
-          ...draft,
-          existing: tag,
-          tag: next,
-          note: suggestionText(tag, next, trans)
-        };
-      } else {
-        draft = { ...draft, error: message };
-      }
-    }
-  }
+      return next
+        ? {
+            ...draft,
+            existing: tag,
+            tag: next,
+            note: suggestionText(tag, next, trans)
+          }
+        : { ...draft, error: message };
+    },
+    trans
+  });
 }

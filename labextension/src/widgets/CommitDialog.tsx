@@ -7,12 +7,11 @@
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage } from '../api';
 import { diffText, suggestedTag, suggestionText } from '../build';
 import { BuildsAPI, ICommit } from '../buildApi';
+import { DraftForm, DraftInput, DraftNote, draftDialog } from './DraftDialog';
 
 interface ICommitDraft {
   tag: string;
@@ -21,56 +20,32 @@ interface ICommitDraft {
   error?: string;
 }
 
-class CommitForm
-  extends ReactWidget
-  implements Dialog.IBodyWidget<ICommitDraft>
-{
-  constructor(
-    private _draft: ICommitDraft,
-    private _trans: TranslationBundle
-  ) {
-    super();
-    this.addClass('jp-GPUKernels-commitDialog');
+class CommitForm extends DraftForm<ICommitDraft> {
+  constructor(draft: ICommitDraft, trans: TranslationBundle) {
+    super(draft, trans, 'jp-GPUKernels-commitDialog');
   }
 
-  getValue(): ICommitDraft {
-    return { ...this._draft };
-  }
-
-  protected render(): JSX.Element {
-    const trans = this._trans;
-    const d = this._draft;
-    const set = (patch: Partial<ICommitDraft>) => {
-      this._draft = { ...this._draft, ...patch };
-      this.update();
-    };
+  protected renderFields(
+    d: ICommitDraft,
+    set: (patch: Partial<ICommitDraft>) => void
+  ): React.ReactNode {
+    const trans = this.trans;
     return (
-      <div className="jp-GPUKernels-form">
-        <label className="jp-GPUKernels-field">
-          {trans.__('Tag (NAME:TAG)')}
-          <input
-            className="jp-mod-styled"
-            name="tag"
-            value={d.tag}
-            onChange={e => set({ tag: e.target.value })}
-          />
-        </label>
-        {d.note && <div className="jp-GPUKernels-message">{d.note}</div>}
-        <label className="jp-GPUKernels-field">
-          {trans.__('Message')}
-          <input
-            className="jp-mod-styled"
-            name="message"
-            value={d.message}
-            onChange={e => set({ message: e.target.value })}
-          />
-        </label>
-        {d.error && (
-          <div className="jp-GPUKernels-error" role="alert">
-            {d.error}
-          </div>
-        )}
-      </div>
+      <>
+        <DraftInput
+          label={trans.__('Tag (NAME:TAG)')}
+          name="tag"
+          value={d.tag}
+          onChange={tag => set({ tag })}
+        />
+        <DraftNote note={d.note} />
+        <DraftInput
+          label={trans.__('Message')}
+          name="message"
+          value={d.message}
+          onChange={message => set({ message })}
+        />
+      </>
     );
   }
 }
@@ -102,28 +77,18 @@ function CommitResult(props: {
 }
 
 /** Ask for a tag and message, commit, show the result; null when cancelled. */
-export async function commitKernelDialog(
+export function commitKernelDialog(
   builds: BuildsAPI,
   kernelId: string,
   suggested: string,
   trans: TranslationBundle
 ): Promise<ICommit | null> {
-  let draft: ICommitDraft = { tag: suggested, message: '' };
-  for (;;) {
-    const result = await showDialog({
-      title: trans.__('Save kernel %1 as an image', kernelId.slice(0, 8)),
-      body: new CommitForm(draft, trans),
-      buttons: [
-        Dialog.cancelButton({ label: trans.__('Cancel') }),
-        Dialog.okButton({ label: trans.__('Save') })
-      ],
-      focusNodeSelector: 'input[name="tag"]'
-    });
-    if (!result.button.accept || !result.value) {
-      return null;
-    }
-    draft = { ...result.value, note: undefined, error: undefined };
-    try {
+  return draftDialog<ICommitDraft, ICommit>({
+    title: trans.__('Save kernel %1 as an image', kernelId.slice(0, 8)),
+    okLabel: trans.__('Save'),
+    initial: { tag: suggested, message: '' },
+    form: draft => new CommitForm(draft, trans),
+    submit: async draft => {
       const commit = await builds.commitKernel(
         kernelId,
         draft.tag.trim(),
@@ -135,12 +100,13 @@ export async function commitKernelDialog(
         buttons: [Dialog.okButton({ label: trans.__('OK') })]
       });
       return commit;
-    } catch (reason) {
-      const message = errorMessage(reason, trans);
+    },
+    refused: (draft, message) => {
       const next = suggestedTag(message);
-      draft = next
+      return next
         ? { ...draft, tag: next, note: suggestionText(draft.tag, next, trans) }
         : { ...draft, error: message };
-    }
-  }
+    },
+    trans
+  });
 }

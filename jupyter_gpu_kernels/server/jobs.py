@@ -1,0 +1,67 @@
+"""Background jobs of this server process (pulls, builds, derives): run in a worker thread, pollable.
+
+A job is a dataclass with ``id``, ``host``, ``status`` (running | done | failed), ``error`` and
+``finished``; :class:`JobTracker` keeps the last ones in memory, returns the running job a new
+request duplicates, and runs the work so that a job never stays "running". Used by
+:mod:`.pulls` and :mod:`.build_handlers` (whose tracker :mod:`.derive_handlers` reuses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Callable, Generic, Protocol, TypeVar
+
+from ..errors import GPUKernelsError
+
+
+class Job(Protocol):
+    id: str
+    status: str
+    error: str | None
+    finished: float | None
+
+
+J = TypeVar("J", bound=Job)
+
+
+class JobTracker(Generic[J]):
+    """The last ``keep`` jobs of this server process, by id."""
+
+    def __init__(self, keep: int = 50) -> None:
+        self.jobs: dict[str, J] = {}
+        self.keep = keep
+        self._tasks: set[asyncio.Task] = set()
+
+    def running(self, same: Callable[[J], bool]) -> J | None:
+        """The running job ``same`` matches, if any (one job per key at a time)."""
+        for job in self.jobs.values():
+            if same(job) and job.status == "running":
+                return job
+        return None
+
+    def launch(self, job: J, work: Callable[[], None]) -> J:
+        """Keep ``job`` (dropping the oldest finished ones) and run ``work`` in a worker thread."""
+        self.jobs[job.id] = job
+        finished = [k for k, v in self.jobs.items() if v.status != "running"]
+        for key in finished[: max(0, len(self.jobs) - self.keep)]:  # a long-running server keeps only the last ones
+            del self.jobs[key]
+
+        def run() -> None:
+            try:
+                work()
+                job.status = "done"
+            except GPUKernelsError as e:
+                job.status, job.error = "failed", str(e)
+            except Exception as e:  # surface anything, never leave a job "running"
+                job.status, job.error = "failed", f"{type(e).__name__}: {e}"
+            finally:
+                job.finished = time.time()
+
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(run))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job
+
+    def get(self, job_id: str) -> J | None:
+        return self.jobs.get(job_id)
