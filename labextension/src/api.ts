@@ -155,6 +155,8 @@ export interface IKernelRow {
   error?: string | null;
   /** GPU-minutes of its current container. */
   gpu_minutes?: number | null;
+  /** When the idle culler will shut it down (ISO 8601), once it was warned (server/culler.py). */
+  cull_at?: string | null;
 }
 
 /** `last_death` of a kernel row (daemon/containers.py `death`). */

@@ -1,7 +1,8 @@
 /**
  * The kernel-status parts of the commands: `gpu-kernels:show-log` (a kernel
  * container's recent log in the main area) and the notification shown when a
- * kernel of this server died unasked (`model.kernelDied`). Registered by
+ * kernel of this server died unasked (`model.kernelDied`), and the idle-cull
+ * warnings (cullWarning.ts). Registered by
  * `addCommands` (registerCommands.ts).
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
@@ -10,6 +11,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 
 import { CommandIDs } from './commands';
+import { addCullNotifications } from './cullWarning';
 import { deathMessage, kernelLabel } from './kernelStatus';
 import { GPUKernelsModel } from './model';
 import { createKernelLogWidget } from './widgets/KernelLog';
@@ -46,6 +48,7 @@ export function addKernelStatusCommands(context: {
       app.shell.activateById(widget.id);
     }
   });
+  addCullNotifications(model, trans);
   model.kernelDied.connect((_, row) => {
     Notification.warning(deathMessage(row, trans), {
       autoClose: false,

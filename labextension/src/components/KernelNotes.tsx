@@ -1,6 +1,7 @@
 /**
  * What a running-kernels row says beyond its host and image: why its
- * container last died (or why its restart failed), its GPU-minutes, a "Show
+ * container last died (or why its restart failed), when the idle culler will
+ * shut it down, its GPU-minutes, a "Show
  * log" action; and the kernel starts in progress ("pulling image 45% …").
  * Used by the Running kernels section (Kernels.tsx).
  */
@@ -8,6 +9,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { IKernelRow, IStartingKernel } from '../api';
+import { cullTime } from '../cullWarning';
 import { deathReason, kernelLabel, startingText } from '../kernelStatus';
 
 export function KernelNotes(props: {
@@ -24,6 +26,14 @@ export function KernelNotes(props: {
         <div className="jp-GPUKernels-kernelDeath" role="status">
           {trans.__('Last death: %1', deathReason(kernel))}
           {kernel.last_death.at ? ` (${kernel.last_death.at})` : ''}
+        </div>
+      )}
+      {kernel.cull_at && (
+        <div className="jp-GPUKernels-kernelCull" role="status">
+          {trans.__(
+            'Idle: shut down at %1 unless a cell runs',
+            cullTime(kernel.cull_at)
+          )}
         </div>
       )}
       {kernel.error &&
