@@ -1,7 +1,7 @@
 /**
  * The plugin `jupyter-gpu-kernels:plugin`: builds the model, the sidebar
  * (restored on reload), the commands and palette items, the status bar item
- * and the settings, and provides `IGPUKernels` to other extensions. This is
+ * and the settings, the Kernel menu item (kernelMenu.ts), and provides `IGPUKernels` to other extensions. This is
  * the package's entry point; it also re-exports the public API.
  */
 import {
@@ -12,6 +12,7 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { IMainMenu } from '@jupyterlab/mainmenu';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
@@ -22,6 +23,7 @@ import { Signal } from '@lumino/signaling';
 import { GPUKernelsAPI } from './api';
 import { PALETTE_CATEGORY, PALETTE_COMMANDS } from './commands';
 import { gpuIcon } from './icon';
+import { addKernelTerminalMenus } from './kernelMenu';
 import { GPUKernelsModel } from './model';
 import { CurrentKernelTracker } from './notebook';
 import { addCommands } from './registerCommands';
@@ -63,7 +65,8 @@ const plugin: JupyterFrontEndPlugin<IGPUKernels> = {
     IDefaultFileBrowser,
     IStateDB,
     ILabShell,
-    ITranslator
+    ITranslator,
+    IMainMenu
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -75,7 +78,8 @@ const plugin: JupyterFrontEndPlugin<IGPUKernels> = {
     fileBrowser: IDefaultFileBrowser | null,
     state: IStateDB | null,
     labShell: ILabShell | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    mainMenu: IMainMenu | null
   ): IGPUKernels => {
     const trans = loadTrans(translator);
     const { serviceManager } = app;
@@ -100,6 +104,7 @@ const plugin: JupyterFrontEndPlugin<IGPUKernels> = {
         category: trans.__(PALETTE_CATEGORY)
       });
     }
+    addKernelTerminalMenus(app, mainMenu);
     if (statusBar && tracker && current) {
       addStatusItem(app, statusBar, tracker, current, labShell, trans);
     }
