@@ -9,9 +9,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 /** A message from the server: output, the session is set up, or it ended. */
 export type TerminalEvent =
-  | { kind: 'stdout'; text: string }
-  | { kind: 'setup' }
-  | { kind: 'disconnect' };
+  { kind: 'stdout'; text: string } | { kind: 'setup' } | { kind: 'disconnect' };
 
 /** The websocket URL of a kernel's terminal, with the token as JupyterLab's services add it. */
 export function terminalUrl(
