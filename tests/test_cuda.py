@@ -193,9 +193,10 @@ def test_toolkit_refusal_is_translated(fakegpu_host, fake_gpu_daemon, cuda_image
     container = client.containers.create(cuda_image, command=["true"], entrypoint=[],
                                          device_requests=[DeviceRequest(device_ids=["0"], capabilities=[["gpu"]])])
     try:
+        # the LaunchPlan fields start() reads (the container is on the default bridge, no fixed address)
+        plan = SimpleNamespace(image=cuda_image, gpus="device=0", network="bridge", kernel_id="t")
         with pytest.raises(ImageError) as e:
-            ContainerOps(logging.getLogger("t")).start(container, SimpleNamespace(image=cuda_image, gpus="device=0"),
-                                                       fakegpu_host)
+            ContainerOps(logging.getLogger("t")).start(container, plan, fakegpu_host)
         assert str(e.value).startswith(REFUSAL.format(image=cuda_image) + ". The NVIDIA Container Toolkit said: ")
         assert "requirement error: unsatisfied condition: cuda>=13.1" in str(e.value)
     finally:
