@@ -83,7 +83,8 @@ def fakegpu(jp_environ, fake_gpu_daemon):
 async def test_logs_usage_and_idle_gpu_culling(jp_fetch, jp_ws_fetch, fakegpu, test_image, docker_client):
     from jupyter_gpu_kernels import cli
 
-    from .test_faults import execute, rows, spec, until
+    from .kernel_helpers import ws_execute
+    from .test_faults import rows, spec, until
 
     spec("gpuk", image=test_image, host="fakegpu", gpus="device=1", environment="gpu-env")
     spec("cpuk", image=test_image, environment="cpu-env")
@@ -91,7 +92,7 @@ async def test_logs_usage_and_idle_gpu_culling(jp_fetch, jp_ws_fetch, fakegpu, t
     cpu_kid = (await rest(jp_fetch, "api", "kernels", method="POST", body={"name": "cpuk"}, expect=201))["id"]
     try:
         ws = await jp_ws_fetch("api", "kernels", gpu_kid, "channels")
-        await execute(ws, "import os; os.write(2, b'marker-on-real-stderr\\n'); print('done')")
+        await ws_execute(ws, "import os; os.write(2, b'marker-on-real-stderr\\n'); print('done')")
         ws.close()
         logs = await rest(jp_fetch, "gpu-kernels", "api", "kernels", gpu_kid, "logs", params={"tail": "50"})
         assert "marker-on-real-stderr" in logs["logs"], logs
