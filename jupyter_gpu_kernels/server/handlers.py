@@ -282,6 +282,7 @@ class KernelHandler(BaseHandler):
 
 def handlers(base_url: str) -> list[tuple[str, type]]:
     from .build_handlers import build_routes  # here, not at the top: it imports this module
+    from .copy_handlers import copy_routes  # the same
     from .derive_handlers import derive_routes  # the same
     from .orphans import orphan_routes  # the same
     from .usage_handlers import usage_routes  # the same
@@ -306,6 +307,7 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
         (route(rf"kernels/(?P<kernel_id>{name})"), KernelHandler),
         (route(rf"kernels/(?P<kernel_id>{name})/terminal"), KernelTerminalHandler),
         *build_routes(route, name),
+        *copy_routes(route, name),
         *derive_routes(route, name),
         *orphan_routes(route),
         *usage_routes(route, name),

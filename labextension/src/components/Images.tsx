@@ -15,6 +15,7 @@ import { errorMessage, IImage, IPull } from '../api';
 import { formatBytes, since } from '../format';
 import { cudaBadge, pullText } from '../kernelStatus';
 import { GPUKernelsModel } from '../model';
+import { copyImageToHost } from '../widgets/CopyImageDialog';
 
 /** The name to show: first tag, else digest, else the short id. */
 export function imageName(image: IImage): string {
@@ -91,6 +92,7 @@ function imageTitle(image: IImage, trans: TranslationBundle): string {
 function ImageItem(props: {
   image: IImage;
   onUseImage: (image: string) => void;
+  onCopy: (image: string) => void;
   trans: TranslationBundle;
 }): JSX.Element {
   const { image, onUseImage, trans } = props;
@@ -142,6 +144,15 @@ function ImageItem(props: {
             onClick={() => onUseImage(name)}
           >
             {trans.__('New environment')}
+          </button>
+        )}
+        {image.allowed !== false && image.tags.length > 0 && (
+          <button
+            className="jp-GPUKernels-link jp-GPUKernels-copyImage"
+            title={trans.__('Copy this image to another Docker host')}
+            onClick={() => props.onCopy(name)}
+          >
+            {trans.__('Copy to host…')}
           </button>
         )}
       </div>
@@ -297,6 +308,7 @@ export function ImagesView(props: {
             key={image.id}
             image={image}
             onUseImage={onUseImage}
+            onCopy={name => void copyImageToHost(model, host, name, trans)}
             trans={trans}
           />
         ))}
