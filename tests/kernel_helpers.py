@@ -6,6 +6,8 @@ dirs, cwd in ``<tmp>/work``) and ``no_leftovers`` (main daemon only, containers 
 
 from __future__ import annotations
 
+import time
+
 import asyncio
 import json
 import os
@@ -75,6 +77,30 @@ def run_cell(kc, code: str, timeout: float = 30) -> dict:
     reply = kc.execute_interactive(code, output_hook=hook, timeout=timeout)
     out["status"] = reply["content"]["status"]
     return out
+
+
+def iopub_ready(kc, tries: int = 15, wait: float = 2.0) -> None:
+    """After a restart, wait until the client's IOPub subscription is connected again.
+
+    ZeroMQ SUB sockets reconnect on their own, but what the kernel publishes before the
+    subscription is back is lost (the "slow joiner"): through an SSH forward under load that can
+    outlast ``wait_for_ready``. An empty execution whose ``idle`` status arrives proves it is back.
+    """
+    import queue
+
+    for _ in range(tries):
+        msg_id = kc.execute("", store_history=False)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                msg = kc.get_iopub_msg(timeout=max(0.05, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if (msg.get("parent_header", {}).get("msg_id") == msg_id and msg["msg_type"] == "status"
+                    and msg["content"].get("execution_state") == "idle"):
+                kc.get_shell_msg(timeout=wait)  # its execute_reply
+                return
+    raise AssertionError(f"IOPub never delivered a status after {tries} tries")
 
 
 def our_containers(client: docker.DockerClient) -> list:

@@ -73,10 +73,12 @@ def _events(docker_client, since: int, **filters) -> list:
     return list(docker_client.events(since=since, until=int(time.time()) + 1, decode=True, filters=filters))
 
 
-def _derived_tags(docker_client, since: int) -> list:
-    """Tag events of derived ipykernel images only (other sessions on the shared daemon tag images too)."""
-    return [e for e in _events(docker_client, since, type="image", event="tag")
-            if str((e.get("Actor") or {}).get("Attributes", {}).get("name", "")).startswith("jupyter-gpu-kernels/ipykernel")]
+def _derived_tags(docker_client, since: float) -> list:
+    """Tag events of derived ipykernel images after ``since`` (time.time(); events carry nanoseconds), only
+    those (other sessions on the shared daemon tag images too)."""
+    return [e for e in _events(docker_client, int(since) - 1, type="image", event="tag")
+            if int(e.get("timeNano", 0)) > since * 1e9
+            and str((e.get("Actor") or {}).get("Attributes", {}).get("name", "")).startswith("jupyter-gpu-kernels/ipykernel")]
 
 
 def test_kernel_start_builds_the_derived_image_once_and_runs_the_images_interpreter(bases, jdirs, docker_client,
@@ -104,7 +106,7 @@ def test_kernel_start_builds_the_derived_image_once_and_runs_the_images_interpre
         stop_kernel(km, kc)
     rows = {r["id"]: r for r in list_images(docker_client)}
     assert rows[made.id]["derived_from"] == base.id and rows[made.id]["has_ipykernel"] is True
-    since = int(time.time()) - 1
+    since = time.time()
     km, kc = start_kernel("derive")  # again: the derived image is reused, nothing is built
     try:
         assert docker_client.containers.get(km.provisioner.container_id).image.id == made.id

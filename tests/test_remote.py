@@ -20,7 +20,7 @@ from jupyter_gpu_kernels.hosts.registry import DockerHosts  # noqa: F401
 from jupyter_gpu_kernels.settings import Settings
 from jupyter_gpu_kernels.daemon.workspace import workspace_volume_name
 
-from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers, run_cell
+from .kernel_helpers import iopub_ready, install_spec, isolated_jupyter_dirs, our_containers, run_cell
 
 pytestmark = [pytest.mark.docker, pytest.mark.remote]
 
@@ -116,6 +116,7 @@ def test_kernel_on_remote_host_over_ssh(rhost, remote, test_image):
         gpus = list(km.provisioner.gpu_ids)
         km.restart_kernel(now=True)
         kc.wait_for_ready(timeout=60)
+        iopub_ready(kc)  # the SUB socket reconnects through the forward on its own; wait for it
         assert km.provisioner.gpu_ids == gpus
         assert run_cell(kc, "print(2+2)")["stdout"] == "4\n"
 

@@ -261,7 +261,8 @@ def test_hosts_errors_are_explained(browser_page, shot, start_lab, nogpu_daemon)
     # the taller host status pushes the sections down, but they still fit in the window
     titles = panel.locator(".jp-AccordionPanel-title")
     expect(titles.filter(has_text="Running kernels")).to_have_count(1)
-    last_title = titles.last  # "Running kernels", or "Orphaned containers" when the daemon has orphans
+    # the last shown section: "Running kernels", or "Orphaned containers" when the daemon has orphans
+    last_title = panel.locator(".jp-AccordionPanel-title:visible").last
     wait_for(lambda: last_title.bounding_box()["y"] + 32 <= page.viewport_size["height"], 5, "the sections to fit")
 
     # a pull that cannot work fails with the daemon's reason
