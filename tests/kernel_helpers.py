@@ -134,15 +134,39 @@ def no_leftovers(docker_client):
     assert not left, f"containers left behind: {left}"
 
 
+def _ws_request(msg_type: str, content: dict) -> tuple[str, str]:
+    msg_id = uuid.uuid4().hex
+    return msg_id, json.dumps({
+        "header": {"msg_id": msg_id, "msg_type": msg_type, "username": "t", "session": "s", "version": "5.3"},
+        "parent_header": {}, "metadata": {}, "channel": "shell", "content": content,
+    })
+
+
+async def ws_ready(ws, timeout: float = 60, every: float = 3) -> None:
+    """Until a kernel_info_reply comes back (asked again every ``every`` s), as JupyterLab does after
+    connecting: a request sent before the server's channels to the kernel are up can be lost."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        msg_id, request = _ws_request("kernel_info_request", {})
+        await ws.write_message(request)
+        until = min(deadline, asyncio.get_running_loop().time() + every)
+        while (left := until - asyncio.get_running_loop().time()) > 0:
+            try:
+                reply = json.loads(await asyncio.wait_for(ws.read_message(), left))
+            except asyncio.TimeoutError:
+                break
+            if reply.get("msg_type") == "kernel_info_reply" and reply.get("parent_header", {}).get("msg_id") == msg_id:
+                return
+        if asyncio.get_running_loop().time() >= deadline:
+            raise AssertionError(f"no kernel_info_reply over the websocket within {timeout:g}s")
+
+
 async def ws_execute(ws, code: str, timeout: float = 60) -> str:
     """Run ``code`` over a kernel websocket; its stdout once the reply came and the kernel is idle."""
-    msg_id = uuid.uuid4().hex
-    await ws.write_message(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "t", "session": "s", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                    "allow_stdin": False},
-    }))
+    await ws_ready(ws, timeout)
+    msg_id, request = _ws_request("execute_request", {"code": code, "silent": False, "store_history": False,
+                                                     "user_expressions": {}, "allow_stdin": False})
+    await ws.write_message(request)
     out, replied = "", False
     while True:
         reply = json.loads(await asyncio.wait_for(ws.read_message(), timeout))
