@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Callable
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
@@ -32,30 +32,16 @@ from ..errors import HostError, SpecError
 from ..hosts.registry import DockerHost
 from ..hosts.transport import connect
 from .handlers import NAMESPACE, BaseHandler
-from .jobs import JobTracker
+from .jobs import ImageJob, JobTracker
 
 KEEP_COPIES = 50
 
 
 @dataclass
-class Copy:
-    id: str
-    host: str  # the source host
-    to: str
-    image: str
-    status: str = "running"  # running | done | failed
-    message: str = ""
-    log: list[str] = field(default_factory=list)
-    error: str | None = None
-    started: float = field(default_factory=time.time)
-    finished: float | None = None
-    bytes_done: int | None = None
-    bytes_total: int | None = None
+class Copy(ImageJob):
+    """A copy from ``host`` (the source) to ``to``."""
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["log"] = self.log[-20:]
-        return data
+    to: str = ""
 
 
 class CopyTracker(JobTracker[Copy]):

@@ -10,9 +10,32 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Callable, Generic, Protocol, TypeVar
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Generic, Protocol, TypeVar
 
 from ..errors import GPUKernelsError
+
+
+@dataclass
+class ImageJob:
+    """The record of a background job on an image (a pull, a copy): what its REST status route returns."""
+
+    id: str
+    host: str
+    image: str
+    status: str = "running"  # running | done | failed
+    message: str = ""
+    log: list[str] = field(default_factory=list)
+    error: str | None = None
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    bytes_done: int | None = None  # transfer progress
+    bytes_total: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["log"] = self.log[-20:]
+        return data
 
 
 class Job(Protocol):

@@ -4,34 +4,20 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 from ..hosts.registry import DockerHost
 from ..daemon.images import check_image_ref, pull
 from ..hosts.transport import connect
-from .jobs import JobTracker
+from .jobs import ImageJob, JobTracker
 
 
 @dataclass
-class Pull:
-    id: str
-    host: str
-    image: str
-    status: str = "running"  # running | done | failed
-    message: str = ""
-    log: list[str] = field(default_factory=list)
-    error: str | None = None
-    started: float = field(default_factory=time.time)
-    finished: float | None = None
-    bytes_done: int | None = None  # download progress (daemon/images.py pull counts)
-    bytes_total: int | None = None
+class Pull(ImageJob):
+    """A pull; ``bytes_*`` is the download progress (daemon/images.py pull counts)."""
+
     layers_done: int | None = None
     layers_total: int | None = None
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        data["log"] = self.log[-20:]
-        return data
 
 
 KEEP_PULLS = 50
