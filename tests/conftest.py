@@ -230,4 +230,7 @@ def jp_server_cleanup(request, jp_asyncio_loop):
 
 
 def pytest_report_header(config):
-    return [f"jupyter-gpu-kernels tests: CI={IN_CI}; Docker-backed tests fail (never skip) when Docker is unavailable"]
+    from tests.support.dockerd import GPU_ENV, gpu_mode_requested
+
+    return [f"jupyter-gpu-kernels tests: CI={IN_CI}; Docker-backed tests fail (never skip) when Docker is unavailable",
+            f"default daemon GPU mode ({GPU_ENV}): {'on, fake NVIDIA toolkit' if gpu_mode_requested() else 'off'}"]

@@ -19,6 +19,14 @@ CLI (for scripts such as ``tests/run.sh``)::
 ``up`` records a daemon it started in ``/tmp/jgk-test-dockerd.json`` (with the owner token) so that
 ``down --owner TOKEN`` stops exactly that daemon and never one it merely found running; a pytest
 session that finds the daemon already running leaves it alone.
+
+**GPU mode** (``JGK_TEST_DEFAULT_DAEMON_GPU=1``, or ``up --gpu``): the daemon that ``up`` starts has
+the fake NVIDIA toolkit (``fake_nvidia/``) first on its PATH, so it registers dockerd's ``nvidia``
+device driver as on our users' GPU machines (4 fake GPUs: ``fake_nvidia/gpus.json``, copied to
+``/tmp/jgk-test-dockerd.fake-gpus.json``; hook log ``/tmp/jgk-test-dockerd.fake-nvidia-hook.log``).
+Whether a running daemon has a GPU driver is read from its PATH (``/proc/PID/environ``), so ``up``
+in GPU mode refuses to reuse a daemon without one (and the normal ``up`` one with one) instead of
+silently testing the wrong thing; ``status`` says which mode the daemon is in.
 """
 
 from __future__ import annotations
@@ -39,6 +47,35 @@ DEFAULT_PIDFILE = Path("/var/run/docker.pid")
 LOG_PATH = Path("/tmp/jgk-test-dockerd.log")
 STATE_PATH = Path("/tmp/jgk-test-dockerd.json")
 START_TIMEOUT = 60.0
+GPU_ENV = "JGK_TEST_DEFAULT_DAEMON_GPU"
+FAKE_NVIDIA_DIR = Path(__file__).resolve().parent / "fake_nvidia"
+HOOK = "nvidia-container-runtime-hook"
+GPU_HOOK_LOG = Path("/tmp/jgk-test-dockerd.fake-nvidia-hook.log")
+GPU_TABLE = Path("/tmp/jgk-test-dockerd.fake-gpus.json")
+
+
+def gpu_mode_requested() -> bool:
+    """``JGK_TEST_DEFAULT_DAEMON_GPU`` set to a true value: the default daemon should have the fake toolkit."""
+    return os.environ.get(GPU_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def daemon_has_gpu_driver(pid: int) -> bool | None:
+    """Whether dockerd ``pid`` registered the ``nvidia`` driver (an ``nvidia-container-runtime-hook``
+    on the PATH it started with); None when its environment cannot be read (not root, not local)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    env = dict(kv.split("=", 1) for kv in raw.decode(errors="replace").split("\0") if "=" in kv)
+    return any(os.path.exists(os.path.join(d, HOOK)) for d in env.get("PATH", "").split(":") if d)
+
+
+def running_dockerd_pid() -> int | None:
+    """The pid of the dockerd serving the default socket (from its pidfile), if alive."""
+    pid = read_pidfile(DEFAULT_PIDFILE)
+    if pid and pid_alive(pid) and any("dockerd" in a for a in pid_cmdline(pid)[:1]):
+        return pid
+    return None
 
 
 class DockerUnavailable(RuntimeError):
@@ -113,11 +150,31 @@ def _why_cannot_start() -> list[str]:
     return reasons
 
 
-def ensure_dockerd(start_timeout: float = START_TIMEOUT) -> Daemon:
-    """Return a reachable daemon, starting one if we may (see module docstring)."""
+def _check_mode(url: str, gpu: bool) -> None:
+    """Refuse to reuse a local default daemon whose GPU driver state is not the one asked for."""
+    if url != DEFAULT_URL:
+        return
+    pid = running_dockerd_pid()
+    has = daemon_has_gpu_driver(pid) if pid else None
+    if has is None or has == gpu:
+        return
+    raise DockerUnavailable(
+        f"the running dockerd (pid {pid}) {'has' if has else 'has no'} NVIDIA hook on its PATH, but "
+        f"{GPU_ENV}={'1' if gpu else 'unset'} asks for a daemon {'with' if gpu else 'without'} one. "
+        "Stop it and run `python -m tests.support.dockerd up"
+        f"{' --gpu' if gpu else ''}` (holding /tmp/jgk-pytest.lock), or change {GPU_ENV}."
+    )
+
+
+def ensure_dockerd(start_timeout: float = START_TIMEOUT, gpu: bool | None = None) -> Daemon:
+    """Return a reachable daemon, starting one if we may (see module docstring). ``gpu``: the
+    default daemon must have the fake NVIDIA toolkit (default: ``JGK_TEST_DEFAULT_DAEMON_GPU``)."""
+    gpu = gpu_mode_requested() if gpu is None else gpu
     url = _docker_host()
     ok, err = ping()
     if ok:
+        if gpu:  # only GPU mode insists: a normal run keeps working on a developer's GPU machine
+            _check_mode(url, gpu)
         return Daemon(url=url, started_by_us=False)
     if "'docker' is not installed" in err:
         raise DockerUnavailable(err)
@@ -152,17 +209,30 @@ def ensure_dockerd(start_timeout: float = START_TIMEOUT) -> Daemon:
         if dockerd is None:
             raise DockerUnavailable("apt-get install docker.io succeeded but there is still no `dockerd` on PATH")
 
-    return _start_dockerd(dockerd, url, start_timeout)
+    return _start_dockerd(dockerd, url, start_timeout, gpu)
 
 
-def _start_dockerd(dockerd: str, url: str, start_timeout: float) -> Daemon:
+def _gpu_env(env: dict) -> dict:
+    """dockerd's environment for GPU mode: the fake toolkit first on PATH, its GPU table and log."""
+    for f in (HOOK, "nvidia-smi"):
+        (FAKE_NVIDIA_DIR / f).chmod(0o755)
+    GPU_HOOK_LOG.write_text("")
+    GPU_TABLE.write_text((FAKE_NVIDIA_DIR / "gpus.json").read_text())
+    env["PATH"] = f"{FAKE_NVIDIA_DIR}:{env['PATH']}"
+    env["FAKE_NVIDIA_HOOK_LOG"] = str(GPU_HOOK_LOG)
+    env["FAKE_NVIDIA_GPUS_FILE"] = str(GPU_TABLE)
+    return env
+
+
+def _start_dockerd(dockerd: str, url: str, start_timeout: float, gpu: bool = False) -> Daemon:
     if os.path.exists(DEFAULT_SOCKET):
         log(f"removing stale socket {DEFAULT_SOCKET}")
         os.unlink(DEFAULT_SOCKET)
-    log(f"starting {dockerd} (log: {LOG_PATH})")
-    env = dict(os.environ)
+    log(f"starting {dockerd} (log: {LOG_PATH}; GPU mode: {'fake NVIDIA toolkit' if gpu else 'off'})")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "NVIDIA_", "FAKE_NVIDIA_"))}
     env["PATH"] = f"{env.get('PATH', '')}:{SYSTEM_PATH}".strip(":")
-    env.pop("DOCKER_HOST", None)
+    if gpu:
+        env = _gpu_env(env)
     logf = open(LOG_PATH, "ab")
     proc = subprocess.Popen(
         [dockerd, "--host", url, "--pidfile", str(DEFAULT_PIDFILE)],
@@ -210,16 +280,19 @@ def _main(argv: list[str]) -> int:
         help="up: record this token with a daemon that `up` starts; down: stop the daemon only if "
         "`up --owner` with the same token started it (so a script never stops a daemon it found running)",
     )
+    p.add_argument("--gpu", action="store_true", default=None,
+                   help=f"up: start the daemon with the fake NVIDIA toolkit (default: ${GPU_ENV})")
     a = p.parse_args(argv)
     cmd = a.cmd
     if cmd == "up":
         try:
-            d = ensure_dockerd()
+            d = ensure_dockerd(gpu=a.gpu)
         except DockerUnavailable as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
         if d.started_by_us:
-            STATE_PATH.write_text(json.dumps({"pid": d.pid, "url": d.url, "owner": a.owner}))
+            gpu = gpu_mode_requested() if a.gpu is None else a.gpu
+            STATE_PATH.write_text(json.dumps({"pid": d.pid, "url": d.url, "owner": a.owner, "gpu": gpu}))
         print(d.url)
         return 0
     if cmd == "down":
@@ -237,7 +310,10 @@ def _main(argv: list[str]) -> int:
         STATE_PATH.unlink(missing_ok=True)
         return 0
     ok, err = ping()
-    print(f"{_docker_host()}: {'reachable' if ok else 'NOT reachable: ' + err}")
+    pid = running_dockerd_pid() if _docker_host() == DEFAULT_URL else None
+    has = daemon_has_gpu_driver(pid) if pid else None
+    mode = "" if has is None else f" (pid {pid}, {'GPU mode: NVIDIA hook on its PATH' if has else 'no GPU driver'})"
+    print(f"{_docker_host()}: {'reachable' if ok else 'NOT reachable: ' + err}{mode}")
     return 0 if ok else 1
 
 
