@@ -9,7 +9,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { requestAPI } from './request';
+import { enc, requestJSON } from './request';
 import { loadTrans } from './translation';
 
 /** One Docker host (`GET hosts`, `status.py::host_status`). */
@@ -205,7 +205,7 @@ export interface IOrphan {
 }
 
 /**
- * Thin, typed wrappers around `requestAPI`.
+ * Thin, typed wrappers around `requestJSON` (request.ts).
  */
 export class GPUKernelsAPI {
   constructor(readonly serverSettings: ServerConnection.ISettings) {}
@@ -306,26 +306,12 @@ export class GPUKernelsAPI {
   }
 
   private _get<T>(endPoint: string): Promise<T> {
-    return requestAPI<T>(endPoint, {}, this.serverSettings);
+    return requestJSON<T>(this.serverSettings, 'GET', endPoint);
   }
 
   private _send<T>(method: string, endPoint: string, body?: unknown) {
-    return requestAPI<T>(
-      endPoint,
-      body === undefined
-        ? { method }
-        : {
-            method,
-            body: JSON.stringify(body),
-            headers: { 'Content-Type': 'application/json' }
-          },
-      this.serverSettings
-    );
+    return requestJSON<T>(this.serverSettings, method, endPoint, body);
   }
-}
-
-function enc(part: string): string {
-  return encodeURIComponent(part);
 }
 
 /**

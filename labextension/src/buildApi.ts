@@ -5,7 +5,7 @@
  * over the same server settings.
  */
 import { GPUKernelsAPI } from './api';
-import { requestAPI } from './request';
+import { enc, requestJSON } from './request';
 
 /** `POST hosts/{host}/images/build`, `GET .../builds/{id}`. */
 export interface IBuild {
@@ -72,20 +72,25 @@ export interface IFromNotebook {
   created: boolean;
 }
 
-function enc(part: string): string {
-  return encodeURIComponent(part);
-}
-
 /** One method per endpoint. */
 export class BuildsAPI {
   constructor(private _api: GPUKernelsAPI) {}
 
   startBuild(host: string, request: IBuildRequest): Promise<IBuild> {
-    return this._send('POST', `hosts/${enc(host)}/images/build`, request);
+    return requestJSON(
+      this._settings,
+      'POST',
+      `hosts/${enc(host)}/images/build`,
+      request
+    );
   }
 
   build(host: string, id: string): Promise<IBuild> {
-    return this._send('GET', `hosts/${enc(host)}/images/builds/${enc(id)}`);
+    return requestJSON(
+      this._settings,
+      'GET',
+      `hosts/${enc(host)}/images/builds/${enc(id)}`
+    );
   }
 
   commitKernel(
@@ -93,14 +98,20 @@ export class BuildsAPI {
     tag: string,
     message: string
   ): Promise<ICommit> {
-    return this._send('POST', `kernels/${enc(kernelId)}/commit`, {
-      tag,
-      message
-    });
+    return requestJSON(
+      this._settings,
+      'POST',
+      `kernels/${enc(kernelId)}/commit`,
+      {
+        tag,
+        message
+      }
+    );
   }
 
   exportEnvironment(name: string, format: ExportFormat): Promise<IExport> {
-    return this._send(
+    return requestJSON(
+      this._settings,
       'GET',
       `environments/${enc(name)}/export?format=${enc(format)}`
     );
@@ -111,24 +122,14 @@ export class BuildsAPI {
     pinDigest: boolean,
     confirm: boolean
   ): Promise<IFromNotebook> {
-    return this._send('POST', 'environments/from-notebook', {
+    return requestJSON(this._settings, 'POST', 'environments/from-notebook', {
       path,
       pin_digest: pinDigest,
       confirm
     });
   }
 
-  private _send<T>(method: string, endPoint: string, body?: unknown) {
-    return requestAPI<T>(
-      endPoint,
-      body === undefined
-        ? { method }
-        : {
-            method,
-            body: JSON.stringify(body),
-            headers: { 'Content-Type': 'application/json' }
-          },
-      this._api.serverSettings
-    );
+  private get _settings() {
+    return this._api.serverSettings;
   }
 }

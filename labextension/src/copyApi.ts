@@ -5,7 +5,7 @@
  * settings, like buildApi.ts.
  */
 import { GPUKernelsAPI } from './api';
-import { requestAPI } from './request';
+import { enc, requestJSON } from './request';
 
 /** `POST hosts/{host}/images/copy`, `GET .../copies/{id}`. */
 export interface ICopy {
@@ -24,31 +24,24 @@ export interface ICopy {
   bytes_total: number | null;
 }
 
-function enc(part: string): string {
-  return encodeURIComponent(part);
-}
-
 /** One method per endpoint, and the poll of a copy until it ends. */
 export class CopiesAPI {
   constructor(private _api: GPUKernelsAPI) {}
 
   startCopy(host: string, image: string, to: string): Promise<ICopy> {
-    return requestAPI<ICopy>(
+    return requestJSON<ICopy>(
+      this._api.serverSettings,
+      'POST',
       `hosts/${enc(host)}/images/copy`,
-      {
-        method: 'POST',
-        body: JSON.stringify({ image, to }),
-        headers: { 'Content-Type': 'application/json' }
-      },
-      this._api.serverSettings
+      { image, to }
     );
   }
 
   copy(host: string, id: string): Promise<ICopy> {
-    return requestAPI<ICopy>(
-      `hosts/${enc(host)}/images/copies/${enc(id)}`,
-      { method: 'GET' },
-      this._api.serverSettings
+    return requestJSON<ICopy>(
+      this._api.serverSettings,
+      'GET',
+      `hosts/${enc(host)}/images/copies/${enc(id)}`
     );
   }
 

@@ -2,7 +2,9 @@
  * The one HTTP helper of the extension: `requestAPI` calls the server
  * extension's REST API under `<baseUrl>gpu-kernels/api/` and turns a JSON error
  * reply into a `ServerConnection.ResponseError` carrying the server's message
- * (and the `field` a validation error names). Called by api.ts only.
+ * (and the `field` a validation error names). `requestJSON` (with `enc` for
+ * path segments) is the requester of the API classes: api.ts, buildApi.ts and
+ * copyApi.ts.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
@@ -64,6 +66,35 @@ export async function requestAPI<T>(
     console.warn('jupyter-gpu-kernels: response is not JSON', requestUrl);
     return text as T;
   }
+}
+
+/** A path segment of an endpoint (a host, environment or kernel name), URL-encoded. */
+export function enc(part: string): string {
+  return encodeURIComponent(part);
+}
+
+/**
+ * `requestAPI` with `method` and, when there is one, `body` sent as JSON: the one
+ * requester of the API classes, so every call's refusal carries the server's
+ * JSON `message` (shown to the user by `errorMessage`, api.ts).
+ */
+export function requestJSON<T>(
+  serverSettings: ServerConnection.ISettings,
+  method: string,
+  endPoint: string,
+  body?: unknown
+): Promise<T> {
+  return requestAPI<T>(
+    endPoint,
+    body === undefined
+      ? { method }
+      : {
+          method,
+          body: JSON.stringify(body),
+          headers: { 'Content-Type': 'application/json' }
+        },
+    serverSettings
+  );
 }
 
 /** A failed reply's error text and the form field it names (validation errors do). */

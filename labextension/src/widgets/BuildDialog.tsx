@@ -8,14 +8,15 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import {
-  buildTarget,
-  parseBuildArgs,
-  suggestedTag,
-  suggestionText
-} from '../build';
+import { buildTarget, parseBuildArgs } from '../build';
 import { BuildsAPI, IBuild } from '../buildApi';
-import { DraftForm, DraftInput, DraftNote, draftDialog } from './DraftDialog';
+import {
+  DraftForm,
+  DraftInput,
+  DraftTagField,
+  draftDialog,
+  refusedTag
+} from './DraftDialog';
 
 /** What the dialog edits. */
 export interface IBuildDraft {
@@ -58,13 +59,7 @@ class BuildForm extends DraftForm<IBuildDraft> {
             ))}
           </select>
         </label>
-        <DraftInput
-          label={trans.__('Tag (NAME:TAG)')}
-          name="tag"
-          value={d.tag}
-          onChange={tag => set({ tag })}
-        />
-        <DraftNote note={d.note} />
+        <DraftTagField draft={d} onChange={tag => set({ tag })} trans={trans} />
         <DraftInput
           label={trans.__('Dockerfile (relative to the server root)')}
           name="file"
@@ -106,16 +101,10 @@ export function startBuildDialog(
       });
     },
     refused: (draft, message) => {
-      const tag = draft.tag.trim();
-      const next = suggestedTag(message);
-      return next
-        ? {
-            ...draft,
-            existing: tag,
-            tag: next,
-            note: suggestionText(tag, next, trans)
-          }
-        : { ...draft, error: message };
+      const refused = refusedTag(draft, message, trans);
+      return refused.existing === undefined
+        ? refused.draft
+        : { ...refused.draft, existing: refused.existing };
     },
     trans
   });

@@ -9,9 +9,15 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { diffText, suggestedTag, suggestionText } from '../build';
+import { diffText } from '../build';
 import { BuildsAPI, ICommit } from '../buildApi';
-import { DraftForm, DraftInput, DraftNote, draftDialog } from './DraftDialog';
+import {
+  DraftForm,
+  DraftInput,
+  DraftTagField,
+  draftDialog,
+  refusedTag
+} from './DraftDialog';
 
 interface ICommitDraft {
   tag: string;
@@ -32,13 +38,7 @@ class CommitForm extends DraftForm<ICommitDraft> {
     const trans = this.trans;
     return (
       <>
-        <DraftInput
-          label={trans.__('Tag (NAME:TAG)')}
-          name="tag"
-          value={d.tag}
-          onChange={tag => set({ tag })}
-        />
-        <DraftNote note={d.note} />
+        <DraftTagField draft={d} onChange={tag => set({ tag })} trans={trans} />
         <DraftInput
           label={trans.__('Message')}
           name="message"
@@ -101,12 +101,7 @@ export function commitKernelDialog(
       });
       return commit;
     },
-    refused: (draft, message) => {
-      const next = suggestedTag(message);
-      return next
-        ? { ...draft, tag: next, note: suggestionText(draft.tag, next, trans) }
-        : { ...draft, error: message };
-    },
+    refused: (draft, message) => refusedTag(draft, message, trans).draft,
     trans
   });
 }

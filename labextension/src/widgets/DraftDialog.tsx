@@ -1,8 +1,10 @@
 /**
  * The dialog-form pattern of "Build image…" and "Save as image…", once: a form
  * body that edits a draft (a note under a field, the server's refusal at the
- * bottom), and the loop that shows it until the request succeeds or the user
- * cancels, bringing the dialog back with the server's message on a refusal.
+ * bottom), its tag field (with the note under it) and the handling of a
+ * refused tag (the server's suggested next version, else its message), and the
+ * loop that shows it until the request succeeds or the user cancels, bringing
+ * the dialog back with the server's message on a refusal.
  * Used by BuildDialog.tsx and CommitDialog.tsx.
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
@@ -11,11 +13,17 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { errorMessage } from '../api';
+import { suggestedTag, suggestionText } from '../build';
 
 /** What every draft carries besides its fields. */
 export interface IDraftMessages {
   note?: string;
   error?: string;
+}
+
+/** A draft with the image tag it will create (NAME:TAG). */
+export interface ITagDraft extends IDraftMessages {
+  tag: string;
 }
 
 /** A dialog body editing a draft of type T; subclasses render the fields. */
@@ -93,6 +101,45 @@ export function DraftNote(props: { note?: string }): JSX.Element | null {
   return props.note ? (
     <div className="jp-GPUKernels-message">{props.note}</div>
   ) : null;
+}
+
+/** The tag input and the note under it (the suggested next tag), first in both dialogs. */
+export function DraftTagField(props: {
+  draft: ITagDraft;
+  onChange: (tag: string) => void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  return (
+    <>
+      <DraftInput
+        label={props.trans.__('Tag (NAME:TAG)')}
+        name="tag"
+        value={props.draft.tag}
+        onChange={props.onChange}
+      />
+      <DraftNote note={props.draft.note} />
+    </>
+  );
+}
+
+/**
+ * The draft to show again after a refusal: when the server says the tag exists
+ * and suggests the next version, that tag with a note (`existing`: the refused
+ * tag); otherwise the server's message as the dialog's error.
+ */
+export function refusedTag<T extends ITagDraft>(
+  draft: T,
+  message: string,
+  trans: TranslationBundle
+): { draft: T; existing?: string } {
+  const tag = draft.tag.trim();
+  const next = suggestedTag(message);
+  return next
+    ? {
+        draft: { ...draft, tag: next, note: suggestionText(tag, next, trans) },
+        existing: tag
+      }
+    : { draft: { ...draft, error: message } };
 }
 
 /**
