@@ -152,9 +152,12 @@ async def ws_ready(ws, timeout: float = 60, every: float = 3) -> None:
         until = min(deadline, asyncio.get_running_loop().time() + every)
         while (left := until - asyncio.get_running_loop().time()) > 0:
             try:
-                reply = json.loads(await asyncio.wait_for(ws.read_message(), left))
+                raw = await asyncio.wait_for(ws.read_message(), left)
             except asyncio.TimeoutError:
                 break
+            if raw is None:
+                raise AssertionError("the kernel websocket closed before a kernel_info_reply came")
+            reply = json.loads(raw)
             if reply.get("msg_type") == "kernel_info_reply" and reply.get("parent_header", {}).get("msg_id") == msg_id:
                 return
         if asyncio.get_running_loop().time() >= deadline:
@@ -167,13 +170,18 @@ async def ws_execute(ws, code: str, timeout: float = 60) -> str:
     msg_id, request = _ws_request("execute_request", {"code": code, "silent": False, "store_history": False,
                                                      "user_expressions": {}, "allow_stdin": False})
     await ws.write_message(request)
-    out, replied = "", False
-    while True:
-        reply = json.loads(await asyncio.wait_for(ws.read_message(), timeout))
+    out, replied, idle = "", False, False
+    # The reply comes on shell, the output and the idle status on IOPub: separate streams, so
+    # either may reach the websocket first (idle before the reply happens, more often under load).
+    while not (replied and idle):
+        raw = await asyncio.wait_for(ws.read_message(), timeout)
+        if raw is None:
+            raise AssertionError(f"the kernel websocket closed before the execution finished (output so far: {out!r})")
+        reply = json.loads(raw)
         if reply.get("parent_header", {}).get("msg_id") != msg_id:
             continue
         if reply["msg_type"] == "stream":
             out += reply["content"]["text"]
         replied = replied or reply["msg_type"] == "execute_reply"
-        if replied and reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle":
-            return out
+        idle = idle or (reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle")
+    return out

@@ -7,7 +7,7 @@ a kernel that is not busy and whose ``last_activity`` is older than its timeout
 (``gpu_idle_timeout`` when it holds GPUs, ``cpu_idle_timeout`` otherwise; 0 = never) is shut
 down through the kernel manager, like jupyter_server's own culler. ``warning_seconds`` before
 that, the kernel is warned once: a log line and ``cull_at`` on its REST row (which the sidebar
-can show). Anything sent to the kernel would count as activity (jupyter_server records every
+can show); a kernel no round saw inside that window is warned first and culled that much later. Anything sent to the kernel would count as activity (jupyter_server records every
 iopub message), so nothing is. Touches only the kernel manager.
 """
 
@@ -88,12 +88,14 @@ class GPUKernelsCuller(LoggingConfigurable):
             due = last.timestamp() + timeout
             if kid in self._warned and self._warned[kid] < due - 1:
                 self._warned.pop(kid)  # active again since the warning
-            if now >= due:
+            if kid not in self._warned and self.warning_seconds > 0 and now >= due - self.warning_seconds:
+                # never culled unwarned: when no round fell inside the warning window (an ``interval``
+                # longer than ``warning_seconds``, a busy server), warn now and cull that much later
+                self._warned[kid] = due if now < due else now + self.warning_seconds
+                await self._warn(kid, kernel, self._warned[kid] - now)
+            elif now >= self._warned.get(kid, due):
                 await self._cull(kid, kernel, now - last.timestamp())
                 culled.append(kid)
-            elif now >= due - self.warning_seconds and kid not in self._warned:
-                self._warned[kid] = due
-                await self._warn(kid, kernel, due - now)
         return culled
 
     async def _warn(self, kid: str, kernel: Any, left: float) -> None:
