@@ -9,20 +9,11 @@ derived ipykernel images of :mod:`jupyter_gpu_kernels.daemon.derive`; progress g
 from __future__ import annotations
 
 import json
-import sys
 
 from traitlets import Bool, Unicode
 
 from .base import Command, UsageError, flag, print_table
-
-
-def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def _status_line(text: str, tty: bool) -> None:
-    """Progress on stderr: on a terminal, one line rewritten in place; otherwise a line each."""
-    print(("\r\033[K" if tty else "") + text, end="" if tty else "\n", file=sys.stderr, flush=True)
+from .progress import progress_line, status_line
 
 
 class DeriveApp(Command):
@@ -46,7 +37,7 @@ class DeriveApp(Command):
             raise UsageError(f"invalid value for --install: {self.install!r}; one of auto, pip, unzip")
         ref = self.settings.image_policy.check(check_image_ref(image))  # the BASE image is what is allowed
         host = self.settings.hosts.get(self.host)
-        done = derive(connect(host), ref, progress=_progress, install=self.install)
+        done = derive(connect(host), ref, progress=progress_line, install=self.install)
         print(f"{'Built' if done.built else 'Already there:'} {done.tag} (from {ref} on host {host.name!r})")
         return 0
 
@@ -118,10 +109,8 @@ class PullApp(Command):
         (image,) = self.positionals("IMAGE")
         ref = self.settings.image_policy.check(check_image_ref(image))
         host = self.settings.hosts.get(self.host)
-        tty = sys.stderr.isatty()
-        pull(connect(host), ref, progress=lambda msg: _status_line(msg[:120] if tty else msg, tty))
-        if tty:
-            print(file=sys.stderr)
+        with status_line(width=120) as show:
+            pull(connect(host), ref, progress=show)
         print(f"Pulled {ref} on host {host.name!r}")
         return 0
 
@@ -144,14 +133,12 @@ class CopyImageApp(Command):
         ref = self.settings.image_policy.check(check_image_ref(image))
         hosts = self.settings.hosts
         src, dst = hosts.get(self.source), hosts.get(self.to)
-        tty = sys.stderr.isatty()
+        with status_line() as show:
 
-        def progress(done: int, total: int | None) -> None:
-            text = f"copying {ref} {src.name} → {dst.name}: {done / 1e6:.1f}" + (f"/{total / 1e6:.1f}" if total else "")
-            _status_line(text + " MB", tty)
+            def progress(done: int, total: int | None) -> None:
+                show(f"copying {ref} {src.name} → {dst.name}: {done / 1e6:.1f}"
+                     + (f"/{total / 1e6:.1f}" if total else "") + " MB")
 
-        copy_image(connect(src), connect(dst), ref, progress=progress)
-        if tty:
-            print(file=sys.stderr)
+            copy_image(connect(src), connect(dst), ref, progress=progress)
         print(f"Copied {ref} from {src.name!r} to {dst.name!r}")
         return 0
