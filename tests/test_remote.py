@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
@@ -21,6 +20,7 @@ from jupyter_gpu_kernels.settings import Settings
 from jupyter_gpu_kernels.daemon.workspace import workspace_volume_name
 
 from .kernel_helpers import iopub_ready, install_spec, isolated_jupyter_dirs, our_containers, run_cell
+from .support.admin_hosts import admin_host
 
 pytestmark = [pytest.mark.docker, pytest.mark.remote]
 
@@ -53,19 +53,6 @@ def rhost(tmp_path, monkeypatch, remote):
     for c in left:
         c.remove(force=True)
     assert not left, f"left behind on the remote: {[c.name for c in left]}"
-
-
-def admin_host(tmp_path, monkeypatch, name, url, ssh_options, remote_socket=None) -> None:
-    """Add ``name`` to an admin config dir (JUPYTER_CONFIG_PATH), where SSH options may be set."""
-    admin = tmp_path / "admin-config"
-    admin.mkdir(exist_ok=True)
-    path = admin / "jupyter_server_config.json"
-    config = json.loads(path.read_text()) if path.exists() else {"GPUKernelsHosts": {"hosts": {}}}
-    options = {"ssh_options": list(ssh_options), **({"remote_socket": remote_socket} if remote_socket else {})}
-    config["GPUKernelsHosts"]["hosts"][name] = {"url": url, "options": options}
-    path.write_text(json.dumps(config))
-    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(admin))
-    Settings.reset()
 
 
 def masters() -> list[str]:
@@ -115,9 +102,15 @@ def test_kernel_on_remote_host_over_ssh(rhost, remote, test_image):
         assert kc.get_shell_msg(timeout=10)["content"]["ename"] == "KeyboardInterrupt"
         assert time.monotonic() - t0 < 2
         gpus = list(km.provisioner.gpu_ids)
+        local = {k: v for k, v in km.get_connection_info().items() if k.endswith("_port")}
+        inside = km.provisioner.container_ports
         km.restart_kernel(now=True)
         kc.wait_for_ready(timeout=60)
         iopub_ready(kc)  # the SUB socket reconnects through the forward on its own; wait for it
+        # the client keeps its local forwarded ports; the new container binds its predecessor's own
+        # ports, never the local ones (the two sets live in different namespaces)
+        assert {k: v for k, v in km.get_connection_info().items() if k.endswith("_port")} == local
+        assert km.provisioner.container_ports == inside
         assert km.provisioner.gpu_ids == gpus
         assert run_cell(kc, "print(2+2)")["stdout"] == "4\n"
 
@@ -131,7 +124,7 @@ def test_kernel_on_remote_host_over_ssh(rhost, remote, test_image):
         deadline = time.monotonic() + 10
         while tunnel.reconnects < 1 and time.monotonic() < deadline:  # the watchdog reconnects by itself
             time.sleep(0.1)
-        time.sleep(1.0)  # ZeroMQ's own reconnect to the restored forwards
+        iopub_ready(kc)  # ZeroMQ reconnects to the restored forwards on its own; the SUB side too
         r = run_cell(kc, "print('after reconnect')", timeout=30)
         assert r["stdout"] == "after reconnect\n"
         assert tunnel.reconnects >= 1
@@ -153,7 +146,7 @@ def test_kernel_on_remote_host_over_ssh(rhost, remote, test_image):
         while asyncio.run(km.provisioner.poll()) is None and km.provisioner.host_error and time.monotonic() < deadline:
             time.sleep(0.5)
         assert km.provisioner.host_error is None
-        time.sleep(1.0)
+        iopub_ready(kc)
         assert run_cell(kc, "print('back')", timeout=30)["stdout"] == "back\n"
     finally:
         kc.stop_channels()

@@ -3,13 +3,14 @@ subprocess against the simulated SSH host leaves no OpenSSH ControlMaster behind
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import uuid
 
 import pytest
+
+from .support.admin_hosts import write_admin_host
 
 pytestmark = [pytest.mark.docker, pytest.mark.remote]
 
@@ -42,11 +43,8 @@ def test_hosts_check_leaves_no_ssh_master(tmp_path, remote):
                               capture_output=True, text=True, timeout=120)
 
     # SSH options are the administrator's (#11): the host lives in an admin config dir
-    admin = tmp_path / "admin-config"
-    admin.mkdir()
-    (admin / "jupyter_server_config.json").write_text(json.dumps({"GPUKernelsHosts": {"hosts": {"gpubox": {
-        "url": remote.url, "options": {"ssh_options": list(remote.ssh_options),
-                                       "remote_socket": remote.remote_socket}}}}}))
+    admin = write_admin_host(tmp_path / "admin-config", "gpubox", remote.url, remote.ssh_options,
+                             remote.remote_socket)
     env["JUPYTER_CONFIG_PATH"] = str(admin)
     try:
         checked = cli("hosts", "check", "gpubox")
