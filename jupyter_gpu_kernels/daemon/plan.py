@@ -181,6 +181,19 @@ class LaunchResult:
         """Ports a restart should get again so connected clients keep working (forwards, remote publishes)."""
         return dict(self.ports) if self.mode in ("tunnel", "remote-publish") else {}
 
+    def kernel_ports(self, server_ports: dict[str, int]) -> dict[str, int]:
+        """The ports a restarted kernel binds in its container, given the kernel manager's ``server_ports``.
+
+        With forwards or remote publishes the kernel manager holds the ports the server connects to
+        (local forwards on 127.0.0.1 here, or the remote's published ports), not the container's. A
+        same-ports restart keeps those for the server and gives the new container its predecessor's own
+        ports again: the two sets stay apart instead of the server's numbers leaking into the container
+        (one set per namespace). New ports asked for (``newports``) are used as they are.
+        """
+        if self.reusable_ports and self.container_ports and server_ports == self.ports:
+            return dict(self.container_ports)
+        return dict(server_ports)
+
     def to_info(self) -> dict[str, Any]:
         data = asdict(self)
         data["gpu_ids"] = list(self.gpu_ids)

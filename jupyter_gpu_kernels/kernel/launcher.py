@@ -97,12 +97,15 @@ class KernelLauncher:
     async def _launch(self, plan: LaunchPlan, info: dict, previous: LaunchResult | None) -> LaunchResult:
         client, mode, plan, hint = await self.prepare(plan)
         ports = {name: int(info[name]) for name in KERNEL_PORT_NAMES if info.get(name)}
+        if previous is not None and previous.mode == mode:  # a restart: the container's own ports again
+            ports = previous.kernel_ports(ports)
+        kernel_info = {**info, **ports}  # the container's connection file: its own ports, never the server's
         container = None
         try:
             progress.update(plan.kernel_id, phase="creating")
             container, placement = await self._create(client, plan, mode, ports, previous)
             progress.update(plan.kernel_id, phase="starting")
-            await _thread(self.ops.copy_in, container, plan, info)
+            await _thread(self.ops.copy_in, container, plan, kernel_info)
             await _thread(self.ops.start, container, plan, self.host)
             address, reached = self.ops.address(container, plan, placement, ports)
             container_ip = self.ops.network_ip(container, plan.network)
