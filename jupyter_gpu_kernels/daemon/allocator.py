@@ -7,6 +7,11 @@ and returns its result. :meth:`GPUAllocator.lock` serializes allocation from rea
 until the new container (with its GPU labels) exists: a thread lock within this process and a
 mutex on the daemon itself (a never-started container with a fixed name) across servers.
 
+A kernel container that died by itself (not shut down: a shutdown removes it) keeps holding its
+GPUs while its owner process lives (:func:`dead_but_owned`): its kernel is about to be restarted
+on them, and in the seconds before the restarter notices no competitor may take them. The
+restarter giving up, a shutdown or the owner's death (then the reaper) frees them.
+
 Called by the kernel launcher/provisioner (``for_host``, ``lock``, ``allocate``), by
 :mod:`~jupyter_gpu_kernels.daemon.status` and the CLI doctor (``inventory``, ``devices``).
 It may read the daemon's containers and create/remove the mutex and probe containers.
@@ -18,6 +23,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,8 +31,9 @@ import docker
 import docker.errors
 
 from . import labels as L
-from .gpu_choice import attach_holders, choose_gpus
+from .gpu_choice import LIVE_STATES, attach_holders, choose_gpus
 from .inventory import Inventory, discover
+from .leases import daemon_now, owner_state, read_leases
 from .records import KernelContainer, list_kernel_containers
 from ..errors import GPUUnavailableError
 from ..hosts.registry import DockerHost
@@ -89,8 +96,9 @@ class GPUAllocator:
         return inv
 
     def holders(self, client: docker.DockerClient) -> list[KernelContainer]:
-        """Every kernel container on the daemon as a record (read fresh; which ones hold GPUs is gpu_choice's call)."""
-        return list_kernel_containers(client, self.host.name)
+        """Every kernel container on the daemon as a record (read fresh; which ones hold GPUs is
+        gpu_choice's call), a dead one of a live owner marked as holding them (:func:`dead_but_owned`)."""
+        return dead_but_owned(client, list_kernel_containers(client, self.host.name))
 
     def inventory(self, client: docker.DockerClient, image: str | None = None, max_age: float = CACHE_SECONDS) -> Inventory:
         """Devices plus their current holders (holders are always read fresh from the daemon)."""
@@ -110,6 +118,18 @@ class GPUAllocator:
             return []
         devices = self.devices(client, image)
         return choose_gpus(devices, self.holders(client), request, kernel_id, shared, previous)
+
+
+def dead_but_owned(client: docker.DockerClient, records: list[KernelContainer]) -> list[KernelContainer]:
+    """``records``, where a stopped kernel container with GPUs whose owner (the server or client
+    that started it, daemon/leases.py) is alive counts as reserved: it died by itself, and its
+    kernel's restart will want those GPUs back. Older containers without owner labels hold nothing."""
+    dead = [r for r in records if r.state and r.state not in LIVE_STATES and not r.reserved and r.gpus and r.owner_id]
+    if not dead:
+        return records
+    leases, now = read_leases(client), daemon_now(client)
+    owned = {r.container for r in dead if owner_state(r, leases.get(r.owner_id), now)[0]}
+    return [replace(r, reserved=True) if r.container in owned else r for r in records]
 
 
 MUTEX_NAME = "jupyter-gpu-kernels-gpu-allocation"

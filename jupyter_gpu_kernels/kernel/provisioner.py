@@ -49,12 +49,31 @@ from .watch import ContainerWatch
 async def _launch_failed(prov: "GPUDockerProvisioner", km: Any) -> None:
     """A (re)start failed: nothing of the kernel is left. No connection file; a restart's reserved
     old container is removed (its GPUs are free again); a server's kernel says ``dead``."""
+    prov.watch.restarting = False
     if km is not None:
         km.cleanup_connection_file()
     if prov.result is not None:
         await prov.watch.release(prov._host, prov.result.container_id)
         if km is not None and hasattr(km, "execution_state"):  # jupyter_server's /api/kernels/{id}
             km.execution_state = "dead"
+
+
+def _prepare_keys(prov: "GPUDockerProvisioner", km: Any) -> None:
+    """CurveZMQ keys when the kernel manager asks for them or the host is across a network."""
+    policy = km._transport_encryption_policy() if hasattr(km, "_transport_encryption_policy") else "disabled"
+    wants = policy == "required" or (policy == "auto" and km._kernel_supports_curve_encryption())
+    assert prov._host is not None
+    # only an administrator (traitlets config, not the user's hosts file) may waive encryption
+    waived = prov._host.source == "config" and bool(prov._host.options.get("allow_unencrypted"))
+    if prov._host.crosses_network and not waived:
+        if not zmq.has("curve"):
+            raise GPUKernelsError(
+                f"host {prov._host.name!r} is across a network and kernel traffic must be encrypted, "
+                "but this pyzmq has no CurveZMQ support"
+            )
+        wants = True
+    if wants and km.curve_publickey is None:
+        km.curve_publickey, km.curve_secretkey = zmq.curve_keypair()
 
 
 def _revived(km: Any) -> None:
@@ -186,6 +205,10 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         return self.watch.host_error
 
     @property
+    def restarting(self) -> bool:  # a restart is under way (a shutdown waits for it: server/shutdowns.py)
+        return self.watch.restarting
+
+    @property
     def last_death(self) -> dict[str, Any] | None:  # why the container last died unasked (REST rows)
         return self.watch.last_death
 
@@ -237,9 +260,13 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             root_dir=self._root_dir(),
             extra_arguments=tuple(kwargs.pop("extra_arguments", None) or ()),
         )
-        self.plan = build_plan(self, self._host, ctx, self.settings.image_policy)
+        try:
+            self.plan = build_plan(self, self._host, ctx, self.settings.image_policy)
+        except BaseException:
+            self.watch.restarting = False  # a restart that fails here ends here
+            raise
         if km is not None:
-            self._prepare_keys(km)
+            _prepare_keys(self, km)
             choosing = any(not getattr(km, name) for name in KERNEL_PORT_NAMES)  # new ports (a restart)
             if choosing and self.result is not None and km.ip == self.result.address:
                 km.ip = "127.0.0.1"  # chosen on the server side, never on the container's address
@@ -249,23 +276,6 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
                 km.write_connection_file()
         kwargs["cmd"] = list(self.plan.argv)
         return kwargs
-
-    def _prepare_keys(self, km: Any) -> None:
-        """CurveZMQ keys when the kernel manager asks for them or the host is across a network."""
-        policy = km._transport_encryption_policy() if hasattr(km, "_transport_encryption_policy") else "disabled"
-        wants = policy == "required" or (policy == "auto" and km._kernel_supports_curve_encryption())
-        assert self._host is not None
-        # only an administrator (traitlets config, not the user's hosts file) may waive encryption
-        waived = self._host.source == "config" and bool(self._host.options.get("allow_unencrypted"))
-        if self._host.crosses_network and not waived:
-            if not zmq.has("curve"):
-                raise GPUKernelsError(
-                    f"host {self._host.name!r} is across a network and kernel traffic must be encrypted, "
-                    "but this pyzmq has no CurveZMQ support"
-                )
-            wants = True
-        if wants and km.curve_publickey is None:
-            km.curve_publickey, km.curve_secretkey = zmq.curve_keypair()
 
     @http_errors_under_server
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
@@ -280,7 +290,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             self._running, self.launch_error = False, str(e) or type(e).__name__
             await _launch_failed(self, km)
             raise
-        self._running, self.launch_error, self.watch.stopping = True, None, False
+        self._running, self.launch_error, self.watch.stopping, self.watch.restarting = True, None, False, False
         _revived(km)
         await asyncio.to_thread(hold_for, self._host, self.kernel_id)  # the owner lease (daemon/leases.py)
         info.update(self.result.ports)
@@ -295,7 +305,10 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         if self.container_id is None:
             return self._exit_code if self._exit_code is not None else 0
         assert self._host is not None
-        return await self.watch.poll(self._host, self.container_id)
+        code = await self.watch.poll(self._host, self.container_id)
+        if code is not None and not self.watch.stopping:  # died by itself: it holds its GPUs until…
+            self.watch.free_when_restarts_give_up(self.parent, self.cleanup)
+        return code
 
     async def wait(self) -> int | None:
         while True:

@@ -14,6 +14,10 @@ It keeps what the REST kernel list and the restarter need to know about faults:
   (:meth:`begin_stop`) and kept through ``cleanup``: it holds the kernel's GPUs until the
   launcher has created its successor under the allocation lock and removes it (or, when the
   restart fails, :meth:`release` does), so no other kernel can take them in between.
+- ``restarting``: a restart is under way, from its first hook until the new launch ended (either
+  way); a shutdown asked for meanwhile waits for it (server/shutdowns.py) instead of racing it.
+- a container that died by itself keeps its GPUs while its owner lives (daemon/allocator.py), so
+  when the restarter gives up, :func:`free_when_restarts_give_up` removes it (its GPUs are free).
 
 Touches only the kernel's container and the transport's port forwards for this kernel.
 """
@@ -48,6 +52,8 @@ class ContainerWatch:
         self._explained: str | None = None  # the container id whose death was recorded
         self.reserved: str | None = None  # the container id kept as a restart's reservation
         self.outage = False  # the host was unreachable since the container was last seen running
+        self.restarting = False
+        self._gave_up: set[int] = set()  # the kernel managers told to free the GPUs when restarts give up
 
     async def _get(self, host: DockerHost, container_id: str) -> Any:
         client = await asyncio.to_thread(transport.connect, host)
@@ -96,6 +102,22 @@ class ContainerWatch:
             restarted = None
         return restarts.explained(death) if (self.outage if restarted is None else restarted) else death
 
+    def free_when_restarts_give_up(self, km: Any, cleanup: Any) -> None:
+        """Once per kernel manager ``km``: when its restarter gives up (``dead``), run ``cleanup()``
+        (a coroutine function removing the dead container, which holds its GPUs until then)."""
+        if km is None or id(km) in self._gave_up or not hasattr(km, "add_restart_callback"):
+            return
+        self._gave_up.add(id(km))
+        tasks: set[asyncio.Task] = set()
+
+        def gave_up() -> None:
+            self.log.warning("kernel %s: the restarter gave up; its container is removed, its GPUs freed", self.kernel_id)
+            task = asyncio.get_running_loop().create_task(cleanup())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        km.add_restart_callback(gave_up, "dead")
+
     def _died(self, container_id: str, death: dict[str, Any]) -> None:
         if self._explained == container_id or self.stopping:
             return
@@ -107,6 +129,7 @@ class ContainerWatch:
     async def begin_stop(self, host: DockerHost | None, container_id: str | None, restart: bool) -> None:
         """A shutdown or restart begins (its death is expected); a restart reserves the old container."""
         self.stopping = True
+        self.restarting = self.restarting or restart
         if not restart or host is None or container_id is None or self.reserved == container_id:
             return
         try:

@@ -28,6 +28,7 @@ from .adoption import OwnerLoss, server_owner_id
 from .culler import GPUKernelsCuller
 from .handlers import handlers
 from .pulls import PullTracker
+from .shutdowns import wait_for_restarts_before_shutdown
 
 
 class GPUKernelsApp(ExtensionApp):
@@ -49,6 +50,7 @@ class GPUKernelsApp(ExtensionApp):
         set_owner_id(server_owner_id(self.serverapp.runtime_dir, self.serverapp.root_dir, self.serverapp.port))
         self._owner_loss = OwnerLoss(self.serverapp, settings, self.log)
         IOLoop.current().add_callback(self._owner_loss.start)
+        wait_for_restarts_before_shutdown(self.serverapp.kernel_manager, self.log)  # no 500 mid-restart
         self._culler = GPUKernelsCuller(self.serverapp.kernel_manager, parent=self.serverapp)
         IOLoop.current().add_callback(self._culler.start)
         self.settings.update({
