@@ -7,7 +7,10 @@ docker client's connection pool, zmq's context) is measured separately: counts a
 a warm-up cycle, after ``--settle`` more cycles and at the end; only growth between the last two
 is per-cycle growth. Other engineers' containers on the same daemon are not counted. The second part starts ``--concurrent`` kernels at once through one
 ``AsyncKernelManager`` loop and reports that loop's lag (a 10 ms ticker's p95 and max delay)
-while they start, which is what a Jupyter server's users feel.
+while they start, which is what a Jupyter server's users feel. A watchdog thread samples the
+loop thread's stack whenever a tick is ``--stall-ms`` late (once per stall, while it lasts), and
+the report names the call the loop was in: the innermost frame of ours
+(``jupyter_gpu_kernels``), of jupyter_client/zmq, and the innermost frame overall.
 
     python -m tests.benchmarks.bench_lifecycle [--image IMAGE] [--cycles 200] [--concurrent 16]
 """
@@ -17,10 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import collections
 import statistics
+import sys
 import tempfile
 import threading
 import time
+import traceback
 
 import docker
 from jupyter_client.manager import AsyncKernelManager, KernelManager
@@ -85,16 +91,81 @@ def cycles(name: str, n: int) -> list[float]:
     return times
 
 
-async def concurrent(name: str, n: int) -> tuple[float, list[float]]:
+class StallSampler:
+    """A thread that samples the loop thread's stack while the loop is ``stall`` seconds late."""
+
+    def __init__(self, stall: float) -> None:
+        self.stall = stall
+        self.last = time.perf_counter()
+        self.samples: list[tuple[float, list[traceback.FrameSummary]]] = []  # (lateness, stack)
+        self.others: collections.Counter = collections.Counter()  # what the other threads were in meanwhile
+        self.load: list[float] = []  # the machine's 1-minute load average at each sample
+        self._tid = threading.get_ident()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="stall-sampler", daemon=True)
+
+    def tick(self) -> None:
+        self.last = time.perf_counter()
+
+    def start(self) -> None:
+        self.last = time.perf_counter()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.005):
+            late = time.perf_counter() - self.last - TICK
+            if late > self.stall:
+                frames = sys._current_frames()
+                frame = frames.get(self._tid)
+                if frame is not None:
+                    self.samples.append((late, traceback.extract_stack(frame)))
+                    self.load.append(os.getloadavg()[0])
+                    for tid, other in frames.items():
+                        if tid not in (self._tid, threading.get_ident()):
+                            top = traceback.extract_stack(other)[-1]
+                            self.others[f"{top.filename.rsplit('site-packages/', 1)[-1]}:{top.lineno} {top.name}"] += 1
+
+    def report(self, top: int = 8) -> list[str]:
+        """The calls the loop was in while late, by how often they were sampled."""
+        def innermost(stack, *parts: str) -> str:
+            for f in reversed(stack):
+                if not parts or any(p in f.filename for p in parts):
+                    return f"{f.filename.rsplit('site-packages/', 1)[-1]}:{f.lineno} {f.name}"
+            return "-"
+
+        seen = collections.Counter()
+        worst: dict[tuple[str, str, str], float] = {}
+        for late, stack in self.samples:
+            key = (innermost(stack, "jupyter_gpu_kernels"), innermost(stack, "jupyter_client", "zmq"), innermost(stack))
+            seen[key] += 1
+            worst[key] = max(worst.get(key, 0.0), late)
+        out = [f"{len(self.samples)} stack samples while the loop was > {self.stall * 1000:.0f} ms late "
+               f"(load average {max(self.load, default=0):.1f} at most, {os.cpu_count()} CPUs)"]
+        for key, count in seen.most_common(top):
+            out.append(f"  {count:3d}x (late up to {worst[key] * 1000:.0f} ms) ours: {key[0]} | "
+                       f"jupyter_client/zmq: {key[1]} | innermost: {key[2]}")
+        out.append("  meanwhile the other threads were in: " + "; ".join(
+            f"{where} ({n}x)" for where, n in self.others.most_common(top)))
+        return out
+
+
+async def concurrent(name: str, n: int, stall: float = 0.05) -> tuple[float, list[float], StallSampler]:
     lags: list[float] = []
     stop = asyncio.Event()
+    sampler = StallSampler(stall)
 
     async def ticker() -> None:
         while not stop.is_set():
             t0 = time.perf_counter()
+            sampler.tick()
             await asyncio.sleep(TICK)
             lags.append(time.perf_counter() - t0 - TICK)
 
+    sampler.start()
     tick = asyncio.ensure_future(ticker())
     kms = [AsyncKernelManager(kernel_name=name) for _ in range(n)]
     t0 = time.perf_counter()
@@ -103,8 +174,9 @@ async def concurrent(name: str, n: int) -> tuple[float, list[float]]:
     started = time.perf_counter() - t0
     stop.set()
     await tick
+    sampler.stop()
     await asyncio.gather(*(km.shutdown_kernel(now=True) for km in kms))
-    return started, lags
+    return started, lags, sampler
 
 
 def main() -> int:
@@ -113,6 +185,7 @@ def main() -> int:
     ap.add_argument("--cycles", type=int, default=200)
     ap.add_argument("--concurrent", type=int, default=16)
     ap.add_argument("--settle", type=int, default=10, help="cycles after warm-up that may still grow caches")
+    ap.add_argument("--stall-ms", type=float, default=50.0, help="sample the loop's stack when a tick is this late")
     args = ap.parse_args()
     client = docker.from_env()
     image = args.image or next(t for i in client.images.list() for t in i.tags
@@ -139,12 +212,13 @@ def main() -> int:
                   f"after {args.cycles} {after[key]:4d}  (per cycle {(after[key] - before[key]) / per_cycle:+.3f})")
         print("  threads now: " + ", ".join(sorted(t.name for t in threading.enumerate())))
         print("  fds now: " + ", ".join(f"{k}={v}" for k, v in sorted(_fd_kinds().items())))
-        started, lags = asyncio.run(concurrent("bench-life", args.concurrent))
+        started, lags, sampler = asyncio.run(concurrent("bench-life", args.concurrent, args.stall_ms / 1000))
         lags.sort()
         p95 = lags[int(0.95 * (len(lags) - 1))] if lags else 0.0
         print(f"{args.concurrent} concurrent starts: all ready in {started:.1f}s "
               f"({started / args.concurrent:.2f}s per kernel); event-loop lag p95 {p95 * 1000:.1f} ms, "
               f"max {max(lags, default=0) * 1000:.1f} ms over {len(lags)} ticks")
+        print("\n".join(sampler.report()))
         end = counts(client, runtime)
         leaks.update({f"{k} (concurrent)": end[k] - after[k] for k in ("containers", "connection files")
                       if end[k] > after[k]})
