@@ -152,12 +152,17 @@ class SSHTunnel:
                               timeout=timeout)
 
     def alive(self) -> bool:
+        """Whether the master answers on its control socket. A slow answer (a loaded machine) is asked
+        again with more time before the master counts as dead: ``ensure`` ends a dead master, which
+        drops every kernel's forwards, so a false "dead" costs each client its IOPub messages."""
         if not self.control.exists():
             return False
-        try:
-            return self._ctl("-O", "check", timeout=5).returncode == 0 and self.docker_sock.exists()
-        except subprocess.TimeoutExpired:
-            return False
+        for timeout in (5, 20):
+            try:
+                return self._ctl("-O", "check", timeout=timeout).returncode == 0 and self.docker_sock.exists()
+            except subprocess.TimeoutExpired:
+                continue
+        return False
 
     def _start_master(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
