@@ -12,6 +12,7 @@ daemon restarted.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from jupyter_client.ioloop import AsyncIOLoopKernelManager
@@ -72,8 +73,20 @@ async def cell(km, code: str) -> str:
         kc.stop_channels()
 
 
-@pytest.mark.xfail(strict=False, reason="known flake in full-suite runs only (1 of 4 runs): the restarted kernel did not answer within 60 s; under investigation, see the closing note")
-async def test_kernel_is_restarted_on_its_gpus_after_its_daemon_restarts(restartable_daemon):
+def diagnose(daemon, km) -> str:
+    """The client's connection info, the kernel's containers and the new one's log, for a failure report."""
+    lines = [f"client connection info: { {k: v for k, v in km.get_connection_info().items() if k != 'key'} }"]
+    for c in our_containers(daemon.client):
+        ip = ((c.attrs.get("NetworkSettings") or {}).get("Networks") or {})
+        lines.append(f"container {c.name} {c.short_id} {c.status} exit={c.attrs['State'].get('ExitCode')} "
+                     f"ips={ {n: v.get('IPAddress') for n, v in ip.items()} }")
+        lines.append(c.logs(tail=30).decode(errors="replace"))
+    return "\n".join(lines)
+
+
+@pytest.mark.xfail(strict=False, reason="known flake in full-suite runs only (1 of 4 runs): the kernel was restarted (new container alive, reason recorded) but wait_for_ready got no kernel_info reply with IOPub within 60 s; not reproduced in 7 locked runs (new and kept ports, under CPU load); a failure now prints the client's connection info, the containers and their logs")
+async def test_kernel_is_restarted_on_its_gpus_after_its_daemon_restarts(restartable_daemon, caplog):
+    caplog.set_level(logging.DEBUG)  # the restarter's and the provisioner's INFO lines explain a failure
     daemon = restartable_daemon
     cfg = provisioner_config(image=daemon.test_image, host="rst", gpus="1")
     install("rst-gpu", kernel_json("rst-gpu", cfg), user=True)
@@ -100,7 +113,11 @@ async def test_kernel_is_restarted_on_its_gpus_after_its_daemon_restarts(restart
         assert prov.gpu_ids == gpus
         assert "Docker daemon restarted" in prov.last_death["reason"], prov.last_death
         assert prov.host_error is None
-        assert await cell(km, "print('after')") == "after\n"
+        try:
+            assert await cell(km, "print('after')") == "after\n"
+        except BaseException:
+            print(diagnose(daemon, km))  # what the client was given against what the kernel runs with
+            raise
         names = [c.name for c in our_containers(daemon.client)]
         assert names == [f"jupyter-kernel-{km.kernel_id}"], names  # the old container is gone
     finally:
