@@ -10,10 +10,14 @@
 #   3. makes sure a Docker daemon runs      (python -m tests.support.dockerd up)
 #   4. builds the test images once          (python -m tests.support.image build; cached)
 #   5. runs python -m pytest "$@"
+#   6. under CI=true, with no pytest args: runs the files that use the default daemon's host and GPU
+#      state again with the default daemon in GPU mode (fake NVIDIA toolkit; see step 6 below)
 # and stops the Docker daemon again if it started it. Exits with pytest's exit code.
 #
 # Environment: PYTHON (interpreter, default python3), JGK_TEST_SKIP_INSTALL=1 (skip steps 1-2),
-# JGK_TEST_CACHE (image cache dir), CI=true (JUnit XML to tests/artifacts/junit.xml).
+# JGK_TEST_CACHE (image cache dir), CI=true (JUnit XML to tests/artifacts/junit.xml, and step 6),
+# JGK_TEST_DEFAULT_DAEMON_GPU=1 (a daemon started here has the fake NVIDIA toolkit; a running one
+# must have an NVIDIA hook), JGK_TEST_GPU_PASS=0 / JGK_TEST_GPU_PASS_FILES (step 6).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -141,4 +145,40 @@ set +e
 rc=$?
 set -e
 say "pytest exit code: $rc"
+
+# ---------------------------------------------------------------- 6. CI: GPU-mode pass
+# Our users' default daemon has the NVIDIA runtime; CI's has none. So under CI=true, after a full
+# run (no pytest args), the files that use the default daemon's host and GPU state ("local": hosts,
+# doctor, inventory, GPU requests, kernels through the server, contexts, the sidebar) run again with
+# the default daemon restarted with the fake NVIDIA toolkit (tests/support/default_daemon_gpu.sh,
+# which always restores it). Override the list with JGK_TEST_GPU_PASS_FILES; JGK_TEST_GPU_PASS=0
+# skips it, =1 runs it even with pytest args or without CI. Only a daemon this script started is switched.
+GPU_PASS_FILES_DEFAULT="tests/test_provisioner.py tests/test_api.py tests/test_cli.py tests/test_server.py tests/test_contexts.py tests/test_infra.py tests/test_input_validation.py tests/test_policy.py tests/browser/test_sidebar.py"
+is_ci() { [ "${CI:-}" = "true" ] || [ "${CI:-}" = "1" ]; }
+state_owner() { "$PY" -c 'import json; print(json.load(open("/tmp/jgk-test-dockerd.json")).get("owner") or "")' 2>/dev/null || true; }
+GPU_PASS="${JGK_TEST_GPU_PASS:-auto}"
+if [ "$GPU_PASS" = 1 ] || { [ "$GPU_PASS" = auto ] && is_ci && [ "$#" -eq 0 ]; }; then
+    gpu_summary=""
+    gpu_rc=0
+    mode="$("$PY" -m tests.support.dockerd mode 2>/dev/null || echo unknown)"
+    if [ "$mode" = "gpu" ]; then
+        gpu_summary="not needed: the default daemon already has an NVIDIA hook, so the normal pass ran in GPU mode"
+    elif [ "$(state_owner)" != "$OWNER" ]; then
+        gpu_summary="NOT RUN: the default daemon was not started by this script, so it is not switched (run it under tests/support/default_daemon_gpu.sh yourself)"
+    else
+        read -r -a gpu_files <<<"${JGK_TEST_GPU_PASS_FILES:-$GPU_PASS_FILES_DEFAULT}"
+        say "GPU-mode pass: ${#gpu_files[@]} files with the default daemon restarted with the fake NVIDIA toolkit"
+        SECONDS=0
+        set +e
+        bash tests/support/default_daemon_gpu.sh "$PY" -m pytest --junitxml=tests/artifacts/junit-gpu-mode.xml \
+            -o junit_family=xunit2 --color=no -p no:cacheprovider "${gpu_files[@]}"
+        gpu_rc=$?
+        set -e
+        gpu_summary="pytest exit code $gpu_rc after ${SECONDS}s (${#gpu_files[@]} files; JUnit: tests/artifacts/junit-gpu-mode.xml)"
+    fi
+    say "summary: normal pass: pytest exit code $rc; GPU-mode pass (default daemon with the NVIDIA runtime): $gpu_summary"
+    if [ "$rc" -eq 0 ] && [ "$gpu_rc" -ne 0 ]; then
+        rc="$gpu_rc"
+    fi
+fi
 exit "$rc"

@@ -15,6 +15,7 @@ CLI (for scripts such as ``tests/run.sh``)::
     python -m tests.support.dockerd up [--owner TOKEN]    # ensure a daemon, leave it running, print its URL
     python -m tests.support.dockerd down [--owner TOKEN]  # stop it, only if `up` (with that TOKEN) started it
     python -m tests.support.dockerd status
+    python -m tests.support.dockerd mode                  # gpu | nogpu | unknown (for scripts)
 
 ``up`` records a daemon it started in ``/tmp/jgk-test-dockerd.json`` (with the owner token) so that
 ``down --owner TOKEN`` stops exactly that daemon and never one it merely found running; a pytest
@@ -273,7 +274,7 @@ def _main(argv: list[str]) -> int:
     import argparse
 
     p = argparse.ArgumentParser(prog="python -m tests.support.dockerd")
-    p.add_argument("cmd", nargs="?", default="up", choices=["up", "down", "status"])
+    p.add_argument("cmd", nargs="?", default="up", choices=["up", "down", "status", "mode"])
     p.add_argument(
         "--owner",
         default=None,
@@ -308,6 +309,11 @@ def _main(argv: list[str]) -> int:
         if pid and pid_alive(pid) and any("dockerd" in a for a in pid_cmdline(pid)[:1]):
             kill_pid(pid, timeout=30, name="dockerd")
         STATE_PATH.unlink(missing_ok=True)
+        return 0
+    if cmd == "mode":  # for scripts: gpu | nogpu | unknown (not the local default daemon, or not readable)
+        pid = running_dockerd_pid() if _docker_host() == DEFAULT_URL else None
+        has = daemon_has_gpu_driver(pid) if pid else None
+        print("unknown" if has is None else "gpu" if has else "nogpu")
         return 0
     ok, err = ping()
     pid = running_dockerd_pid() if _docker_host() == DEFAULT_URL else None
