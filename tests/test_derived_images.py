@@ -37,7 +37,9 @@ def bases(docker_client, plain_image):
         image = docker_client.images.get(tag)
         if derived.find_derived(docker_client, image.id) is not None:
             derived.remove_derived(docker_client, tag)
-    version = find_interpreter(docker_client, docker_client.images.get(tags["base-module"]).id).version
+    found = find_interpreter(docker_client, docker_client.images.get(tags["base-module"]).id)
+    assert found.libc == "glibc", found  # Debian: manylinux wheels (a musl image gets musllinux ones)
+    version = found.version
     tags["wheels"] = str(ensure_ipykernel_wheels(".".join(version.split(".")[:2])))
     yield tags
     for shape in ("base-module", "no-pip"):

@@ -108,7 +108,7 @@ def derive(client: docker.DockerClient, ref: str, *, progress: LogFn | None = No
 
 def _build(client: docker.DockerClient, ref: str, image: Any, found: Interpreter, log: LogFn,
            install: str) -> Derived:
-    wheels = ipykernel_wheels(found.version, platform_for(image.attrs), progress=log)
+    wheels = ipykernel_wheels(found.version, platform_for(image.attrs, found.libc), progress=log)
     tag = derived_tag(image.id, found.version)
     version = ipykernel_version_in(wheels)
     log(f"building {tag}: ipykernel {version} for {found.path} (Python {found.version}) of {ref}")

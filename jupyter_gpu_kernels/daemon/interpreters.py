@@ -45,18 +45,31 @@ _PROBE_CODE = (
     "        import ipykernel; v = ipykernel.__version__\n"
     "    except Exception as e:\n"
     "        v = ''\n"
+    "libc = ''\n"
+    "try:\n"
+    "    import platform, sysconfig, glob\n"
+    "    gnu = '%s %s %s' % (sysconfig.get_config_var('HOST_GNU_TYPE'), sysconfig.get_config_var('MULTIARCH'), "
+    "getattr(sys.implementation, '_multiarch', ''))\n"
+    "    if 'musl' in gnu or glob.glob('/lib/ld-musl-*.so.1'):\n"
+    "        libc = 'musl'\n"
+    "    elif platform.libc_ver(sys.executable)[0] == 'glibc' or 'gnu' in gnu:\n"
+    "        libc = 'glibc'\n"
+    "except Exception:\n"
+    "    pass\n"
     "print(json.dumps({'executable': sys.executable, 'version': '%d.%d.%d' % sys.version_info[:3], "
-    "'ipykernel': v}))\n"
+    "'ipykernel': v, 'libc': libc}))\n"
 )
 
 
 @dataclass(frozen=True)
 class Interpreter:
-    """What the probe found: the interpreter's absolute path, its version, ipykernel's version ('' if absent)."""
+    """What the probe found: the interpreter's absolute path, its version, ipykernel's version ('' if absent),
+    and the C library it runs on (``glibc``, ``musl`` as on Alpine, '' if unknown): it picks the wheels."""
 
     path: str
     version: str
     ipykernel: str = ""
+    libc: str = ""
 
     @property
     def name(self) -> str:
@@ -103,6 +116,8 @@ def cached(image_id: str) -> tuple[bool, Interpreter | None]:
         if image_id not in _cache:
             return False, None
         entry = _cache[image_id]
+    if entry and "libc" not in entry:
+        return False, None  # found by an older probe that did not ask for the C library: probe again
     return True, (Interpreter(**entry) if entry else None)
 
 
@@ -147,7 +162,7 @@ def _probe(client: docker.DockerClient, image_id: str, name: str) -> Interpreter
             return None  # e.g. a `python3` that is a wrapper script failing without its environment
         data = json.loads(out.splitlines()[-1])
         return Interpreter(path=str(data["executable"]), version=str(data["version"]),
-                           ipykernel=str(data.get("ipykernel") or ""))
+                           ipykernel=str(data.get("ipykernel") or ""), libc=str(data.get("libc") or ""))
     except (ValueError, KeyError, TypeError):
         return None  # printed something else: not a usable interpreter
     except requests.exceptions.RequestException as e:

@@ -6,8 +6,8 @@ context, so a host (or an image build) without network access still gets ipykern
 ``<jupyter data dir>/gpu_kernels/wheels/<key>/`` (filled in a temporary sibling directory and renamed
 into place, so a failed or interrupted download leaves nothing half-made) and runs
 ``python -m pip download`` for the target's version and platform (``--only-binary=:all:``: pure
-``py3-none-any`` wheels plus pyzmq/tornado/psutil/debugpy… for that CPython ABI and manylinux
-platform). pip's own configuration applies (``PIP_INDEX_URL``, ``PIP_FIND_LINKS``, ``PIP_NO_INDEX``…),
+``py3-none-any`` wheels plus pyzmq/tornado/psutil/debugpy… for that CPython ABI and platform:
+manylinux for glibc images, musllinux for musl ones such as Alpine, as the image's probe reports). pip's own configuration applies (``PIP_INDEX_URL``, ``PIP_FIND_LINKS``, ``PIP_NO_INDEX``…),
 and the machine's CA bundle is given to it when none is configured.
 """
 
@@ -41,12 +41,25 @@ def cache_root() -> Path:
     return Path(jupyter_data_dir()) / "gpu_kernels" / "wheels"
 
 
-def platform_for(image_attrs: dict) -> str:
-    """The manylinux platform tag for an image's architecture (``amd64`` → ``manylinux2014_x86_64``)."""
+def platform_for(image_attrs: dict, libc: str = "") -> str:
+    """The platform tag of the wheels for an image's architecture and C library: ``manylinux2014_x86_64``
+    for glibc (or unknown), ``musllinux_1_2_x86_64`` for musl (Alpine), whose Python cannot load
+    manylinux extension modules."""
     arch = str(image_attrs.get("Architecture") or "amd64")
     if arch not in ARCHITECTURES:
         raise ImageError(f"no ipykernel wheels for the image's architecture {arch!r}")
+    if libc == "musl":
+        return f"musllinux_1_2_{ARCHITECTURES[arch]}"
     return f"manylinux2014_{ARCHITECTURES[arch]}"
+
+
+def platform_args(platform: str) -> list[str]:
+    """pip's ``--platform`` options for a tag: pip widens manylinux tags to the older ones itself, but
+    not musllinux ones, so ``musllinux_1_2`` also names ``musllinux_1_1`` (still loadable on musl 1.2)."""
+    tags = [platform]
+    if platform.startswith("musllinux_1_2_"):
+        tags.append(platform.replace("musllinux_1_2_", "musllinux_1_1_"))
+    return [arg for tag in tags for arg in ("--platform", tag)]
 
 
 def short_version(version: str) -> str:
@@ -96,7 +109,7 @@ def ipykernel_wheels(version: str, platform: str, progress: LogFn | None = None)
 def _download(short: str, platform: str, directory: Path) -> None:
     abi = f"cp{short.replace('.', '')}"
     cmd = [sys.executable, "-m", "pip", "download", "ipykernel", "--only-binary=:all:", "--python-version", short,
-           "--platform", platform, "--implementation", "cp", "--abi", abi, "--abi", "abi3", "--abi", "none",
+           *platform_args(platform), "--implementation", "cp", "--abi", abi, "--abi", "abi3", "--abi", "none",
            "-d", str(directory), "--no-cache-dir", "--progress-bar", "off", "-q"]
     try:
         done = subprocess.run(cmd, env=_pip_env(), capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT_S)

@@ -444,13 +444,17 @@ USER 1000
 }
 
 
-def ensure_ipykernel_wheels(python_version: str) -> Path:
+def ensure_ipykernel_wheels(python_version: str, platform: str = "manylinux2014_x86_64") -> Path:
     """A directory of wheels that install the host's ipykernel (and jupyter_client) pins for CPython
-    ``python_version`` (``3.11``) on manylinux x86_64: downloaded from PyPI ONCE into the test cache,
-    then served locally (``PIP_FIND_LINKS`` + ``PIP_NO_INDEX``) to the server's own ``pip download``."""
+    ``python_version`` (``3.11``) on ``platform`` (manylinux x86_64, or ``musllinux_1_2_x86_64``):
+    downloaded from PyPI ONCE into the test cache, then served locally (``PIP_FIND_LINKS`` +
+    ``PIP_NO_INDEX``) to the server's own ``pip download``."""
+    from jupyter_gpu_kernels.daemon.wheels import platform_args
+
     pins = host_pins()
     abi = "cp" + python_version.replace(".", "")
-    out = CACHE_DIR / f"wheels-{abi}-{'-'.join(f'{k}-{v}' for k, v in sorted(pins.items()))}"
+    where = "" if platform == "manylinux2014_x86_64" else f"-{platform}"
+    out = CACHE_DIR / f"wheels-{abi}{where}-{'-'.join(f'{k}-{v}' for k, v in sorted(pins.items()))}"
     if any(out.glob("ipykernel-*.whl")):
         return out
     with _cache_lock():
@@ -460,8 +464,8 @@ def ensure_ipykernel_wheels(python_version: str) -> Path:
         try:
             env = dict(os.environ, PIP_CERT=str(HOST_CA_BUNDLE)) if HOST_CA_BUNDLE.exists() else None
             run([sys.executable, "-m", "pip", "download", *pins_str(pins).split(), "--only-binary=:all:",
-                 "--python-version", python_version, "--platform", "manylinux2014_x86_64", "--implementation",
-                 "cp", "--abi", abi, "-d", str(tmp), "-q"], env=env)
+                 "--python-version", python_version, *platform_args(platform), "--implementation",
+                 "cp", "--abi", abi, "--abi", "abi3", "--abi", "none", "-d", str(tmp), "-q"], env=env)
             tmp.rename(out)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
