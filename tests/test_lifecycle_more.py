@@ -78,7 +78,6 @@ def fakegpu(jp_environ, fake_gpu_daemon):
     assert not left, f"left behind: {[c.name for c in left]}"
 
 
-@pytest.mark.xfail(strict=False, reason="known flake in full-suite runs only (passes alone): the fake-GPU kernel started over REST sometimes never answers its first websocket request; under investigation, see the closing note")
 @pytest.mark.gpu_fake
 @pytest.mark.timeout(240)
 async def test_logs_usage_and_idle_gpu_culling(jp_fetch, jp_ws_fetch, fakegpu, test_image, docker_client):
