@@ -58,9 +58,6 @@ def sigkill_dockerd(daemon) -> None:
             time.sleep(0.1)
 
 
-@pytest.mark.xfail(strict=False, reason="test infrastructure: the netns daemon does not start again after its dockerd "
-                   "was SIGKILLed (the new dockerd times out dialing its exec-root's containerd.sock and exits 1); "
-                   "start_dockerd needs to clear the killed daemon's managed containerd first")
 async def test_a_sigkilled_daemons_restart_is_the_reason_not_sigkill(killable_daemon):
     daemon = killable_daemon
     cfg = provisioner_config(image=daemon.test_image, host="die", gpus="1")

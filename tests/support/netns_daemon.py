@@ -217,8 +217,23 @@ class NetnsDaemon:
             self.proc = None
 
     def start_dockerd(self) -> None:
-        """Start dockerd again after :meth:`stop_dockerd` (same data root, fake GPU table and hook log)."""
+        """Start dockerd again after :meth:`stop_dockerd` or a SIGKILL (same data root, fake GPU table
+        and hook log)."""
+        self._forget_dead_containerd()
         self._start_dockerd(fresh=False)
+
+    def _forget_dead_containerd(self) -> None:
+        """Remove the managed containerd's pid file if that process is dead or a zombie.
+
+        A SIGKILLed dockerd takes its managed containerd with it (parent-death signal); until this
+        machine's init reaps it, the zombie still answers ``kill(pid, 0)``, so a new dockerd takes it
+        for a running containerd, dials its socket and gives up ("timeout waiting for containerd to
+        start"). On a real host systemd reaps at once; here init may lag."""
+        pidfile = self.exec_root / "containerd" / "containerd.pid"
+        cpid = read_pidfile(pidfile)
+        if cpid and not pid_alive(cpid):
+            log(f"[{self.name}] containerd (pid {cpid}) is gone; removing its pid file")
+            pidfile.unlink(missing_ok=True)
 
     def restart_dockerd(self) -> None:
         self.stop_dockerd()
