@@ -16,6 +16,8 @@ import tarfile
 import pytest
 from jupyter_client.manager import KernelManager
 
+from jupyter_gpu_kernels.daemon.plan import connection_file_path
+
 from .kernel_helpers import iopub_ready, install_spec, our_containers, run_cell
 from .test_remote import remote, rhost  # noqa: F401  (the simulated SSH host and its admin host entry)
 
@@ -29,7 +31,7 @@ def _ports(info: dict) -> dict[str, int]:
 def _container_file_ports(remote, km) -> dict[str, int]:  # noqa: F811
     """The ports in the connection file the kernel read inside its container."""
     c = remote.daemon.client.containers.get(km.provisioner.container_id)
-    stream, _ = c.get_archive(f"/tmp/.jupyter-gpu-kernels/kernel-{km.kernel_id}.json")
+    stream, _ = c.get_archive(connection_file_path(km.kernel_id))
     with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
         member = tar.getmembers()[0]
         return _ports(json.load(tar.extractfile(member)))

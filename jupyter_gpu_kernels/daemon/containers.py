@@ -75,7 +75,7 @@ class ContainerOps:
         try:
             stale = client.containers.get(plan.container_name)
             if KernelContainer.from_container(stale).kernel_id == plan.kernel_id:
-                stale.remove(force=True)
+                stale.remove(force=True, v=True)
         except docker.errors.NotFound:
             pass
         kwargs = plan.create_kwargs(ports, placement, started)
@@ -300,9 +300,10 @@ class ContainerOps:
 
     @staticmethod
     def remove(container: Any) -> None:
-        """Remove it (and so release its GPUs, which are read from container labels)."""
+        """Remove it (and so release its GPUs, which are read from container labels), with its
+        anonymous connection-file volume (``v``)."""
         try:
-            container.remove(force=True)
+            container.remove(force=True, v=True)
         except docker.errors.NotFound:
             pass
         except docker.errors.APIError as e:

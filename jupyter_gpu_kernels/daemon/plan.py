@@ -30,6 +30,12 @@ from ..specs.resources import Mount
 from .records import KernelContainer
 
 CONNECTION_DIR = "/tmp/.jupyter-gpu-kernels"
+# The connection file (with its HMAC key) lives on an anonymous volume of its own, which
+# ``docker commit`` never includes, so a committed kernel image carries no live kernel's key. It is
+# removed with the container (``remove(v=True)``); the HOME beside it stays in the container's
+# layer, so what a user installed there (``pip install --user``) is kept by a commit.
+KEY_DIR = f"{CONNECTION_DIR}/run"
+KEY_VOLUME_LABEL = "org.jupyter.gpu-kernels.connection-volume"  # value: the kernel id
 KERNEL_PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 CONNECTION_MODES = ("direct", "publish", "tunnel", "remote-publish")
 
@@ -101,6 +107,7 @@ class LaunchPlan:
             "tty": False,
             "user": self.user or None,
             "working_dir": self.working_dir or None,
+            "mounts": [key_dir_mount(self.kernel_id)],
         }
         if self.tmpfs:
             kwargs["tmpfs"] = {p: "ro,nosuid,nodev,noexec,size=16k,mode=0500" for p in self.tmpfs}
@@ -126,12 +133,12 @@ class LaunchPlan:
         buf = io.BytesIO()
         now = time.time()
         with tarfile.open(fileobj=buf, mode="w") as tar:
-            for name in (".jupyter-gpu-kernels", ".jupyter-gpu-kernels/home"):
+            for name in (".jupyter-gpu-kernels", ".jupyter-gpu-kernels/home", ".jupyter-gpu-kernels/run"):
                 d = tarfile.TarInfo(name)
                 d.type, d.mode, d.mtime = tarfile.DIRTYPE, 0o700, now
                 d.uid, d.gid = uid or 0, gid or 0
                 tar.addfile(d)
-            f = tarfile.TarInfo(f".jupyter-gpu-kernels/kernel-{self.kernel_id}.json")
+            f = tarfile.TarInfo(f".jupyter-gpu-kernels/run/kernel-{self.kernel_id}.json")
             f.size, f.mode, f.mtime = len(data), 0o600, now
             f.uid, f.gid = uid or 0, gid or 0
             tar.addfile(f, io.BytesIO(data))
@@ -216,7 +223,19 @@ class LaunchResult:
 
 
 def connection_file_path(kernel_id: str) -> str:
+    return f"{KEY_DIR}/kernel-{kernel_id}.json"
+
+
+def legacy_connection_file_path(kernel_id: str) -> str:
+    """Where containers made before :data:`KEY_DIR` existed have it (adoption of such a kernel)."""
     return f"{CONNECTION_DIR}/kernel-{kernel_id}.json"
+
+
+def key_dir_mount(kernel_id: str) -> dict[str, Any]:
+    """The anonymous volume at :data:`KEY_DIR` (a Docker ``Mount``; labelled so a leak is findable).
+    A tmpfs would not do: the connection file is copied in before the container starts."""
+    return {"Target": KEY_DIR, "Source": "", "Type": "volume", "ReadOnly": False,
+            "VolumeOptions": {"Labels": {KEY_VOLUME_LABEL: kernel_id}}}
 
 
 def container_connection_info(info: dict) -> dict:

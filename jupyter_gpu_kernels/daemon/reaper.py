@@ -67,7 +67,7 @@ def reap(client: Any, host_name: str, dry_run: bool = False, force: bool = False
         removed = False
         if not dry_run and (orphan.due or force):
             try:
-                client.containers.get(orphan.record.container).remove(force=True)
+                client.containers.get(orphan.record.container).remove(force=True, v=True)
                 removed = True
                 log.warning("reaped kernel %s on host %r (container %s, GPUs %s): its owner %s is gone",
                             orphan.record.kernel_id, host_name, orphan.record.container,

@@ -27,12 +27,13 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlparse
 
+import docker.errors
 from jupyter_client.provisioning import KernelProvisionerFactory
 from tornado.ioloop import PeriodicCallback
 
 from ..daemon.containers import ContainerOps
 from ..daemon.leases import current_owner, daemon_now, hold_for, owner_state, read_leases
-from ..daemon.plan import KERNEL_PORT_NAMES, LaunchResult, connection_file_path
+from ..daemon.plan import KERNEL_PORT_NAMES, LaunchResult, connection_file_path, legacy_connection_file_path
 from ..daemon.reaper import reap_hosts
 from ..daemon.records import list_kernel_containers
 from ..hosts import transport
@@ -64,7 +65,10 @@ def server_owner_id(runtime_dir: str, root_dir: str, port: int) -> str:
 
 def read_connection_info(container: Any, kernel_id: str) -> dict[str, Any]:
     """Ports, key, transport and signature scheme from the kernel's connection file, checked."""
-    stream, _ = container.get_archive(connection_file_path(kernel_id))
+    try:
+        stream, _ = container.get_archive(connection_file_path(kernel_id))
+    except docker.errors.NotFound:  # a container made before the file moved to its own volume
+        stream, _ = container.get_archive(legacy_connection_file_path(kernel_id))
     data = b"".join(stream)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         member = tar.getmembers()[0]
