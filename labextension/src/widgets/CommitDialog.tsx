@@ -2,8 +2,8 @@
  * "Save as image…" on a running kernel: a dialog (tag, message) that commits
  * the kernel's container (`POST kernels/{id}/commit`), then shows the
  * `docker diff` summary and that a Dockerfile is the durable way. A refusal
- * (an existing tag: with the suggested next version) brings the dialog back
- * with the server's message. Run by the `gpu-kernels:commit-kernel` command.
+ * brings the dialog back (draftDialog's default): an existing tag with the
+ * suggested next version, anything else with the server's message. Run by the `gpu-kernels:commit-kernel` command.
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
@@ -15,8 +15,7 @@ import {
   DraftForm,
   DraftInput,
   DraftTagField,
-  draftDialog,
-  refusedTag
+  draftDialog
 } from './DraftDialog';
 
 interface ICommitDraft {
@@ -101,7 +100,6 @@ export function commitKernelDialog(
       });
       return commit;
     },
-    refused: (draft, message) => refusedTag(draft, message, trans).draft,
     trans
   });
 }

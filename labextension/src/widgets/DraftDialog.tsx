@@ -144,18 +144,22 @@ export function refusedTag<T extends ITagDraft>(
 
 /**
  * Show `form(draft)` until `submit` succeeds (its result) or the user cancels
- * (null); a refusal shows the form again with `refused(draft, message)`.
+ * (null); a refusal shows the form again with `refused(draft, message)`, by
+ * default `refusedTag`'s draft (the next free tag, else the server's message).
  */
-export async function draftDialog<T extends IDraftMessages, R>(options: {
+export async function draftDialog<T extends ITagDraft, R>(options: {
   title: string;
   okLabel: string;
   initial: T;
   form: (draft: T) => DraftForm<T>;
   submit: (draft: T) => Promise<R>;
-  refused: (draft: T, message: string) => T;
+  refused?: (draft: T, message: string) => T;
   trans: TranslationBundle;
 }): Promise<R | null> {
   const { trans } = options;
+  const refused =
+    options.refused ??
+    ((d: T, message: string) => refusedTag(d, message, trans).draft);
   let draft = options.initial;
   for (;;) {
     const result = await showDialog({
@@ -174,7 +178,7 @@ export async function draftDialog<T extends IDraftMessages, R>(options: {
     try {
       return await options.submit(draft);
     } catch (reason) {
-      draft = options.refused(draft, errorMessage(reason, trans));
+      draft = refused(draft, errorMessage(reason, trans));
     }
   }
 }
