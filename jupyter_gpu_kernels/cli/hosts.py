@@ -8,11 +8,20 @@ to the hosts' Docker daemons (read only: version, GPU inventory, images).
 from __future__ import annotations
 
 import json
+import os
+import sys
 from typing import Any
 
-from traitlets import Bool, List, Unicode
+from traitlets import Bool, Unicode
 
-from .base import Command, flag, print_table
+from .base import Command, UsageError, flag, print_table
+
+# SSH options are admin-only (hosts/registry.py): ``-o ProxyCommand=…`` runs a command, and the
+# user's hosts file may be writable by kernel code, so a user host cannot carry them.
+SSH_OPTION_REFUSED = ("--ssh-option is not available: extra ssh arguments (ProxyCommand, -F, …) can run "
+                      "commands, so only the administrator's config (c.GPUKernelsHosts.hosts) may set them. "
+                      "Use --identity-file for a key, and a Host entry in ~/.ssh/config for the rest "
+                      "(ssh reads it as on the command line)")
 
 
 class HostsListApp(Command):
@@ -35,33 +44,39 @@ class HostsListApp(Command):
 
 class HostsAddApp(Command):
     name = "jupyter-gpu-kernels hosts add"
-    usage = "NAME URL [--tls-ca F --tls-cert F --tls-key F] [--ssh-option OPT]... [--remote-socket PATH]"
+    usage = "NAME URL [--tls-ca F --tls-cert F --tls-key F] [--identity-file F] [--remote-socket PATH]"
     description = """Add a Docker host to the user's hosts file.
 
-URL: ssh://user@host[:port], tcp://host:2376 (with TLS), unix:///path/docker.sock, context://NAME."""
+URL: ssh://user@host[:port], tcp://host:2376 (with TLS), unix:///path/docker.sock, context://NAME.
+Other SSH settings go in ~/.ssh/config (a Host entry for the machine) or the administrator's config."""
     examples = "jupyter gpu-kernels hosts add gpu-box ssh://me@gpu-box"
 
     tls_ca = Unicode(None, allow_none=True, help="CA certificate of a tcp:// host (TLS)").tag(config=True)
     tls_cert = Unicode(None, allow_none=True, help="client certificate for a tcp:// host (TLS)").tag(config=True)
     tls_key = Unicode(None, allow_none=True, help="client key for a tcp:// host (TLS)").tag(config=True)
     host_description = Unicode("", help="a description shown in the host list").tag(config=True)
-    ssh_option = List(Unicode(), help="one extra argument for ssh; repeat it for options with a value, "
-                      "e.g. --ssh-option=-F --ssh-option=/path/ssh_config").tag(config=True)
+    identity_file = Unicode(None, allow_none=True, help="the SSH key file of an ssh:// host").tag(config=True)
     remote_socket = Unicode(None, allow_none=True,
                             help="the Docker socket on the SSH host (default /var/run/docker.sock)").tag(config=True)
 
     aliases = {
         **Command.aliases,
         "tls-ca": "HostsAddApp.tls_ca", "tls-cert": "HostsAddApp.tls_cert", "tls-key": "HostsAddApp.tls_key",
-        "description": "HostsAddApp.host_description", "ssh-option": "HostsAddApp.ssh_option",
+        "description": "HostsAddApp.host_description", "identity-file": "HostsAddApp.identity_file",
         "remote-socket": "HostsAddApp.remote_socket",
     }
+
+    def parse_command_line(self, argv: Any = None) -> None:
+        """``--ssh-option`` (offered by earlier versions) is refused with the reason and what to use."""
+        if any(a == "--ssh-option" or a.startswith("--ssh-option=") for a in (sys.argv[1:] if argv is None else argv)):
+            raise UsageError(SSH_OPTION_REFUSED)
+        super().parse_command_line(argv)
 
     def run(self) -> int:
         name, url = self.positionals("NAME", "URL")
         options: dict[str, Any] = {}
-        if self.ssh_option:
-            options["ssh_options"] = list(self.ssh_option)
+        if self.identity_file:
+            options["identity_file"] = os.path.abspath(os.path.expanduser(self.identity_file))
         if self.remote_socket:
             options["remote_socket"] = self.remote_socket
         host = self.settings.hosts.add(

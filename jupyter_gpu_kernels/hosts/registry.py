@@ -315,6 +315,11 @@ class GPUKernelsHosts(PrefixedConfigurable):
         if refused:
             raise SpecError(f"host {name!r}: {', '.join(refused)} can only be set by the administrator "
                             "(c.GPUKernelsHosts.hosts); a user host is URL + user + port + identity file")
+        identity = options.get("identity_file")
+        if identity and parsed.scheme != "ssh":
+            raise SpecError(f"host {name!r}: identity_file is for ssh:// hosts, not {parsed.scheme}://")
+        if identity and not Path(str(identity)).expanduser().is_file():
+            raise SpecError(f"host {name!r}: identity_file {identity!r} does not exist")
         user = self._read_user()
         spec = {"url": url, **{k: v for k, v in settings.items() if v not in (None, "")}}
         host = self._make(name, spec, "user")
