@@ -18,6 +18,7 @@ import { gpuIcon } from './icon';
 import { addKernelStatusCommands } from './kernelCommands';
 import { GPUKernelsModel } from './model';
 import { CurrentKernelTracker } from './notebook';
+import { notifyError } from './notify';
 import { addTerminalCommand } from './terminalCommands';
 import { GPUKernelsSidebar } from './widgets/Sidebar';
 
@@ -166,9 +167,10 @@ function addShutdownCommand(context: ICommandContext): void {
       try {
         await model.shutdownKernel(info.kernelId);
       } catch (reason) {
-        Notification.error(
+        notifyError(
+          trans.__('Shut down'),
           trans.__('Shut down failed: %1', errorMessage(reason, trans)),
-          { autoClose: 8000 }
+          trans
         );
       }
     }

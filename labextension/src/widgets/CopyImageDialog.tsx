@@ -13,6 +13,7 @@ import * as React from 'react';
 import { errorMessage, IDockerHost } from '../api';
 import { CopiesAPI, ICopy } from '../copyApi';
 import { GPUKernelsModel } from '../model';
+import { detailsActions } from '../notify';
 
 /** The hosts an image on `source` can be copied to: the others, reachable first. */
 export function copyTargets(hosts: IDockerHost[], source: string): string[] {
@@ -113,27 +114,34 @@ export async function copyImageToHost(
   );
   try {
     const copy = await api.wait(await api.startCopy(source, image, to));
+    const outcome = copyOutcome(copy, trans);
     Notification.update({
       id,
-      message: copyOutcome(copy, trans),
+      message: outcome,
       type: copy.status === 'done' ? 'success' : 'error',
-      autoClose: copy.status === 'done' ? 5000 : false
+      autoClose: copy.status === 'done' ? 5000 : false,
+      actions:
+        copy.status === 'done'
+          ? []
+          : detailsActions(trans.__('Copy image'), outcome, trans)
     });
     if (copy.status === 'done') {
       void model.refreshImages(to);
     }
     return copy;
   } catch (reason) {
+    const message = trans.__(
+      'Copying %1 to %2 failed: %3',
+      image,
+      to,
+      errorMessage(reason, trans)
+    );
     Notification.update({
       id,
-      message: trans.__(
-        'Copying %1 to %2 failed: %3',
-        image,
-        to,
-        errorMessage(reason, trans)
-      ),
+      message,
       type: 'error',
-      autoClose: false
+      autoClose: false,
+      actions: detailsActions(trans.__('Copy image'), message, trans)
     });
     return null;
   }

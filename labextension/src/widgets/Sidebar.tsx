@@ -5,7 +5,7 @@
  * the model while visible. Made by the plugin (index.ts); runs commands
  * (docmanager:open and this extension's own) and opens the environment dialog.
  */
-import { showDialog, Dialog, Notification } from '@jupyterlab/apputils';
+import { showDialog, Dialog } from '@jupyterlab/apputils';
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import {
   addIcon,
@@ -33,6 +33,7 @@ import { basename } from '../format';
 import { OPEN_KERNEL_TERMINAL } from '../terminalCommands';
 import { loadTrans } from '../translation';
 import { openEnvironmentDialog } from './EnvironmentDialog';
+import { notifyError } from '../notify';
 import { ModelSection } from './ModelSection';
 
 /**
@@ -327,9 +328,11 @@ export class GPUKernelsSidebar extends SidePanel {
     try {
       await this._commands.execute(command, { environment: env.name });
     } catch (reason) {
-      Notification.error(errorMessage(reason, this._bundle), {
-        autoClose: 8000
-      });
+      notifyError(
+        this._bundle.__('GPU Kernels'),
+        errorMessage(reason, this._bundle),
+        this._bundle
+      );
     }
   }
 
@@ -353,9 +356,10 @@ export class GPUKernelsSidebar extends SidePanel {
     try {
       await this.model.deleteEnvironment(env.name);
     } catch (reason) {
-      Notification.error(
+      notifyError(
+        trans.__('Delete environment'),
         trans.__('Cannot delete %1: %2', env.name, errorMessage(reason, trans)),
-        { autoClose: 8000 }
+        trans
       );
     }
   }
