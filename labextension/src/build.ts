@@ -44,17 +44,28 @@ export function suggestedTag(message: string): string | null {
   return match ? match[1] : null;
 }
 
-/** What to tell the user about an existing tag and the suggested one. */
+/**
+ * What to tell the user about an existing tag and the suggested one; only a
+ * dialog that can replace the tag (a build, which then sends `overwrite`) says
+ * that keeping it replaces it.
+ */
 export function suggestionText(
   tag: string,
   suggestion: string,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  canReplace = false
 ): string {
-  return trans.__(
-    '“%1” exists already on this host; the next version is “%2” (keep “%1” to replace it).',
-    tag,
-    suggestion
-  );
+  return canReplace
+    ? trans.__(
+        '“%1” exists already on this host; the next version is “%2” (keep “%1” to replace it).',
+        tag,
+        suggestion
+      )
+    : trans.__(
+        '“%1” exists already on this host; the next version is “%2”.',
+        tag,
+        suggestion
+      );
 }
 
 /** "KEY=value" lines (blank lines ignored) as build args; an Error naming a bad line. */

@@ -55,6 +55,10 @@ describe('build helpers', () => {
     const text = suggestionText('proj:v1', 'proj:v2', trans);
     expect(text).toContain('“proj:v1” exists already');
     expect(text).toContain('next version is “proj:v2”');
+    expect(text).not.toContain('replace'); // a commit cannot replace the tag
+    expect(suggestionText('proj:v1', 'proj:v2', trans, true)).toContain(
+      'keep “proj:v1” to replace it'
+    );
   });
 
   it('parses build args and names a bad line', () => {

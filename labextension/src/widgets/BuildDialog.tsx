@@ -101,7 +101,7 @@ export function startBuildDialog(
       });
     },
     refused: (draft, message) => {
-      const refused = refusedTag(draft, message, trans);
+      const refused = refusedTag(draft, message, trans, true);
       return refused.existing === undefined
         ? refused.draft
         : { ...refused.draft, existing: refused.existing };

@@ -130,13 +130,18 @@ export function DraftTagField(props: {
 export function refusedTag<T extends ITagDraft>(
   draft: T,
   message: string,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  canReplace = false
 ): { draft: T; existing?: string } {
   const tag = draft.tag.trim();
   const next = suggestedTag(message);
   return next
     ? {
-        draft: { ...draft, tag: next, note: suggestionText(tag, next, trans) },
+        draft: {
+          ...draft,
+          tag: next,
+          note: suggestionText(tag, next, trans, canReplace)
+        },
         existing: tag
       }
     : { draft: { ...draft, error: message } };
