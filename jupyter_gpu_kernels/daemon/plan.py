@@ -71,6 +71,7 @@ class LaunchPlan:
     find_python: bool = False  # argv[0] is the default `python`: replace it by the image's interpreter
     derive_ipykernel: bool = True  # an image with Python but no ipykernel: run a derived image (daemon/derive.py)
     tmpfs: tuple[str, ...] = ()  # container paths masked by an empty read-only tmpfs (kernel/boundary.py)
+    root_image_user_allowed: bool = True  # False: user "image" and the policy refuses root (kernel/planning.py)
 
     @property
     def container_name(self) -> str:

@@ -21,7 +21,7 @@ from ..daemon.leases import current_owner
 from ..daemon.plan import CONNECTION_DIR, LaunchPlan, connection_file_path, server_user
 from ..daemon.records import KernelContainer
 from ..daemon.workspace import workspace_volume_name
-from ..errors import SpecError
+from ..errors import PolicyError, SpecError
 from ..hosts.registry import DockerHost
 from ..specs.resources import ENV_NAME, Mount, allowed, check_env_name, check_env_value
 from ..specs.settings import KernelSettings, parse_entrypoint  # noqa: F401 (parse_entrypoint: re-exported)
@@ -121,6 +121,41 @@ def _user(settings: Any, host: DockerHost) -> str | None:
     return settings.user
 
 
+def is_root_user(user: str | None) -> bool:
+    """An image's ``Config.User`` that means root: unset, ``0``, ``root``, ``0:0``, ``root:root``…"""
+    name = (user or "").split(":", 1)[0].strip()
+    return name in ("", "0", "root")
+
+
+def image_root_allowed(policy: Any, settings: Any) -> bool:
+    """Whether a kernel that runs as its image's USER may run as root: the admin policy's root rule
+    (``KernelPolicy.allow_root_user``; default: only when the server runs as root). Only ``user:
+    image`` is checked against the image (:func:`check_image_user`); a bare allowlist has no rule."""
+    if settings.user not in ("image", "") or not hasattr(policy, "check_user"):
+        return True
+    try:
+        policy.check_user("root")
+    except SpecError:
+        return False
+    return True
+
+
+def check_image_user(plan: LaunchPlan, image_attrs: dict[str, Any]) -> None:
+    """Called by the launcher once the image is there, before anything is created: a ``user: image``
+    kernel whose image's USER is root is refused (PolicyError naming the image and the fix) unless the
+    policy allows root (``plan.root_image_user_allowed``)."""
+    if plan.user is not None or plan.root_image_user_allowed:
+        return
+    user = (image_attrs.get("Config") or {}).get("User") or ""
+    if is_root_user(user):
+        shown = f"USER {user}" if user else "no USER, so root"
+        raise PolicyError(
+            f"refused by KernelPolicy.allow_root_user: image {plan.image!r} runs as root ({shown}) and this kernel "
+            "runs as the image's user (user: image); set `user` to a non-root uid (e.g. 1000:100, or 'server'), "
+            "or an administrator may allow root with c.KernelPolicy.allow_root_user = True",
+            field="user", rule="allow_root_user")
+
+
 def enforce_policy(policy: Any, settings: Any, ks: KernelSettings, host: DockerHost, mounts: list[Mount],
                    user: str | None) -> tuple[int | None, float | None, list[Mount], tuple[str, ...]]:
     """The admin ``KernelPolicy`` (PolicyError naming the rule) and the container boundary's masks:
@@ -191,4 +226,5 @@ def build_plan(settings: Any, host: DockerHost, ctx: LaunchContext, policy: Any)
         find_python=find_python,
         derive_ipykernel=bool(getattr(settings, "derive_ipykernel", True)),
         tmpfs=tmpfs,
+        root_image_user_allowed=image_root_allowed(policy, settings),
     )
