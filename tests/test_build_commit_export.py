@@ -22,7 +22,8 @@ from jupyter_gpu_kernels.daemon.builds import next_tag
 from jupyter_gpu_kernels.daemon.commits import BASE_IMAGE, COMMITTED_FROM
 from jupyter_gpu_kernels.daemon.labels import ENVIRONMENT, KERNEL_ID
 
-from .test_remote import admin_host
+from .support.admin_hosts import admin_host
+from .support.tags import remove_tags as remove_images
 from .kernel_helpers import install_spec, isolated_jupyter_dirs, run_cell, start_kernel, stop_kernel
 
 pytestmark = pytest.mark.docker
@@ -38,12 +39,6 @@ def write_context(directory, base: str, run: str = "echo built > /tmp/marker") -
     return str(directory)
 
 
-def remove_images(client, *refs: str) -> None:
-    for ref in refs:
-        try:
-            client.images.remove(ref, force=True)
-        except docker.errors.ImageNotFound:
-            pass
 
 
 def expected_pin(client, ref: str) -> str:

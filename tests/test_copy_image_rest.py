@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-import docker.errors
 import pytest
+
+from .support.tags import remove_tags as remove
 
 pytestmark = pytest.mark.docker
 REPO = "jgk-copy-rest"
@@ -37,11 +38,6 @@ async def call(jp_fetch, *parts, method="GET", body=None, expect=200):
     return r, json.loads(r.body)
 
 
-def remove(client, ref: str) -> None:
-    try:
-        client.images.remove(ref, force=True)
-    except docker.errors.ImageNotFound:
-        pass
 
 
 @pytest.fixture

@@ -27,15 +27,9 @@ pytestmark = [pytest.mark.docker, pytest.mark.remote]
 
 @pytest.fixture(scope="module")
 def remote():
-    from tests.support.remote_host import start_remote_host
+    from tests.support.remote_host import remote_host_or_fail
 
-    try:
-        r = start_remote_host(fake_gpu=True)
-    except Exception as e:  # never a skip: the remote host is part of the suite
-        pytest.fail(f"the simulated remote host could not be started: {e}", pytrace=False)
-    yield r
-    ssh.close_all()
-    r.stop()
+    yield from remote_host_or_fail(fake_gpu=True)
 
 
 @pytest.fixture

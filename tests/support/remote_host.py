@@ -107,3 +107,21 @@ class RemoteHost:
 
 def start_remote_host(base_name: str = "remote", *, fake_gpu: bool = True, first_index: int = 3, tries: int = 8) -> RemoteHost:
     return first_free_slot(lambda name, k: RemoteHost(name, fake_gpu=fake_gpu, subnet_index=k), base_name, first_index, tries)
+
+
+def remote_host_or_fail(*args, **kw):
+    """Body of a test module's remote-host fixture: the started host, then its SSH masters closed and
+    the host stopped. A host that cannot start fails the test, never skips it (it is part of the suite)."""
+    import pytest
+
+    from jupyter_gpu_kernels.hosts import ssh
+
+    try:
+        remote = start_remote_host(*args, **kw)
+    except Exception as e:
+        pytest.fail(f"the simulated remote host could not be started: {e}", pytrace=False)
+    try:
+        yield remote
+    finally:
+        ssh.close_all()
+        remote.stop()
