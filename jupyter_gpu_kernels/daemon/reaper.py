@@ -60,12 +60,15 @@ def find_orphans(client: Any, host_name: str) -> list[Orphan]:
     return out
 
 
-def reap(client: Any, host_name: str, dry_run: bool = False, force: bool = False) -> list[Orphan]:
-    """Remove the orphans that are due (``force``: every orphan); returns all orphans found."""
+def reap(client: Any, host_name: str, dry_run: bool = False, force: bool = False,
+         only: frozenset[str] | None = None) -> list[Orphan]:
+    """Remove the orphans that are due (``force``: every orphan; ``only``: just the orphans with these
+    kernel ids, due or not, and no other); returns all orphans found."""
     out = []
     for orphan in find_orphans(client, host_name):
         removed = False
-        if not dry_run and (orphan.due or force):
+        wanted = (orphan.due or force) if only is None else orphan.record.kernel_id in only
+        if not dry_run and wanted:
             try:
                 client.containers.get(orphan.record.container).remove(force=True, v=True)
                 removed = True
@@ -83,7 +86,8 @@ def reap(client: Any, host_name: str, dry_run: bool = False, force: bool = False
     return out
 
 
-def reap_hosts(hosts: Iterable[Any], dry_run: bool = False, force: bool = False) -> tuple[list[Orphan], dict]:
+def reap_hosts(hosts: Iterable[Any], dry_run: bool = False, force: bool = False,
+               only: frozenset[str] | None = None) -> tuple[list[Orphan], dict]:
     """:func:`reap` on every host; returns the orphans and {host name: error} for unreachable ones."""
     from ..hosts.transport import connect
 
@@ -91,7 +95,7 @@ def reap_hosts(hosts: Iterable[Any], dry_run: bool = False, force: bool = False)
     errors: dict[str, str] = {}
     for host in hosts:
         try:
-            found += reap(connect(host), host.name, dry_run=dry_run, force=force)
+            found += reap(connect(host), host.name, dry_run=dry_run, force=force, only=only)
         except Exception as e:
             errors[host.name] = str(e) or type(e).__name__
     return found, errors

@@ -185,6 +185,13 @@ export interface IStartingKernel {
   layers_total: number | null;
 }
 
+/** The `POST orphans` body: only `kernelIds` (a row's Remove), else all of them. */
+export function orphanRemoval(
+  kernelIds?: string[]
+): { kernel_ids: string[] } | { all: true } {
+  return kernelIds?.length ? { kernel_ids: [...kernelIds] } : { all: true };
+}
+
 /** An orphaned kernel container (`GET orphans`, daemon/reaper.py). */
 export interface IOrphan {
   kernel_id: string;
@@ -297,11 +304,13 @@ export class GPUKernelsAPI {
     return reply.orphans ?? [];
   }
 
-  /** Remove orphaned kernel containers (`all`: also those not due yet). */
-  async removeOrphans(all = true): Promise<IOrphan[]> {
-    const reply = await this._send<{ orphans: IOrphan[] }>('POST', 'orphans', {
-      all
-    });
+  /** Remove orphaned kernel containers: every one (due or not), or only `kernelIds`. */
+  async removeOrphans(kernelIds?: string[]): Promise<IOrphan[]> {
+    const reply = await this._send<{ orphans: IOrphan[] }>(
+      'POST',
+      'orphans',
+      orphanRemoval(kernelIds)
+    );
     return reply.orphans ?? [];
   }
 

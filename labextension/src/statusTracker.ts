@@ -60,9 +60,9 @@ export class StatusTracker implements IDisposable {
     );
   }
 
-  /** Remove the orphaned containers; throws the server's error. */
-  async removeOrphans(): Promise<void> {
-    await this._options.api.removeOrphans(true);
+  /** Remove the orphaned containers (all, or only `kernelIds`); throws the server's error. */
+  async removeOrphans(kernelIds?: string[]): Promise<void> {
+    await this._options.api.removeOrphans(kernelIds);
     await this.refreshOrphans();
   }
 

@@ -1,7 +1,8 @@
 /**
  * The Orphaned containers section: kernel containers whose owner (a Jupyter
  * server or client process) is gone, with the holder that is gone, how long
- * ago, and when they are reaped; "Remove" removes them all (`POST orphans`).
+ * ago, and when they are reaped; a row's "Remove" removes that one
+ * (`POST orphans {"kernel_ids": [id]}`), "Remove all" every one (`{"all": true}`).
  * A view of `model.status.orphans`; the sidebar shows it only when there are any.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
@@ -14,12 +15,26 @@ import { GPUKernelsModel } from '../model';
 function OrphanItem(props: {
   orphan: IOrphan;
   trans: TranslationBundle;
+  busy: boolean;
+  onRemove: () => void;
 }): JSX.Element {
-  const { orphan: o, trans } = props;
+  const { orphan: o, trans, busy, onRemove } = props;
   return (
     <li className="jp-GPUKernels-orphan" data-kernel-id={o.kernel_id}>
-      <div className="jp-GPUKernels-kernelName">
-        {basename(o.notebook) || o.environment || o.kernel_id.slice(0, 8)}
+      <div className="jp-GPUKernels-kernelHeader">
+        <span className="jp-GPUKernels-kernelName">
+          {basename(o.notebook) || o.environment || o.kernel_id.slice(0, 8)}
+        </span>
+        <button
+          className="jp-GPUKernels-link jp-GPUKernels-removeOrphan"
+          disabled={busy}
+          title={trans.__(
+            'Remove this container now, freeing its GPUs (its kernel is lost)'
+          )}
+          onClick={onRemove}
+        >
+          {trans.__('Remove')}
+        </button>
       </div>
       <div className="jp-GPUKernels-dim">
         {[o.host, shortImage(o.image), describeHeldGpus(o.gpus, trans)]
@@ -47,17 +62,19 @@ export function OrphansView(props: {
 }): JSX.Element {
   const { model, trans } = props;
   const { value: orphans, error } = model.status.orphans;
-  const [busy, setBusy] = React.useState(false);
+  // what is being removed: 'all', or the kernel id of one row
+  const [busy, setBusy] = React.useState<string | null>(null);
   const [removeError, setRemoveError] = React.useState<string | null>(null);
-  const remove = async () => {
-    setBusy(true);
+  const remove = async (kernelId?: string) => {
+    setBusy(kernelId ?? 'all');
     setRemoveError(null);
     try {
-      await model.status.removeOrphans();
+      await model.status.removeOrphans(kernelId ? [kernelId] : undefined);
     } catch (reason) {
       setRemoveError(errorMessage(reason, trans));
+      await model.status.refreshOrphans(); // e.g. removed meanwhile: show what is left
     }
-    setBusy(false);
+    setBusy(null);
   };
   return (
     <div className="jp-GPUKernels-orphansView">
@@ -68,19 +85,25 @@ export function OrphansView(props: {
       )}
       <ul className="jp-GPUKernels-kernels">
         {(orphans ?? []).map(o => (
-          <OrphanItem key={o.kernel_id} orphan={o} trans={trans} />
+          <OrphanItem
+            key={o.kernel_id}
+            orphan={o}
+            trans={trans}
+            busy={busy !== null}
+            onRemove={() => void remove(o.kernel_id)}
+          />
         ))}
       </ul>
       {(orphans ?? []).length > 0 && (
         <button
           className="jp-mod-styled jp-mod-warn jp-GPUKernels-removeOrphans"
-          disabled={busy}
+          disabled={busy !== null}
           title={trans.__(
-            'Remove these containers now, freeing their GPUs (their kernels are lost)'
+            'Remove all these containers now, freeing their GPUs (their kernels are lost)'
           )}
           onClick={() => void remove()}
         >
-          {busy ? trans.__('Removing…') : trans.__('Remove')}
+          {busy === 'all' ? trans.__('Removing…') : trans.__('Remove all')}
         </button>
       )}
       {removeError && (
