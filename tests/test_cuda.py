@@ -200,7 +200,7 @@ def test_toolkit_refusal_is_translated(fakegpu_host, fake_gpu_daemon, cuda_image
         assert str(e.value).startswith(REFUSAL.format(image=cuda_image) + ". The NVIDIA Container Toolkit said: ")
         assert "requirement error: unsatisfied condition: cuda>=13.1" in str(e.value)
     finally:
-        container.remove(force=True)
+        container.remove(force=True, v=True)
 
 
 @pytest.mark.docker

@@ -95,7 +95,7 @@ def test_derived_image_builds_on_the_ssh_host_from_the_servers_wheels(remote, wh
         ssh.close_all()
         left = [c for c in our_containers(remote.daemon.client) if c.id not in before]
         for c in left:
-            c.remove(force=True)
+            c.remove(force=True, v=True)
         if derived.find_derived(remote.daemon.client, base_id) is not None:
             derived.remove_derived(remote.daemon.client, tag)
         Settings.reset()
@@ -129,7 +129,7 @@ def test_derived_image_builds_on_the_tls_host(tls_host, wheels, tmp_path, monkey
     finally:
         left = [k for k in our_containers(client) if k.id not in before]
         for k in left:
-            k.remove(force=True)
+            k.remove(force=True, v=True)
         if derived.find_derived(client, base_id) is not None:
             derived.remove_derived(client, tag)
         Settings.reset()

@@ -338,4 +338,4 @@ def test_shutdown_while_the_host_is_unreachable(jp_environ, test_image, docker_c
         proxy.stop()
         for c in our_containers(docker_client):
             if c.id == cid:
-                c.remove(force=True)
+                c.remove(force=True, v=True)

@@ -44,7 +44,7 @@ def _remove_kernels_of(client, pid: int) -> None:
     """Containers the gateway process started (whatever happened to the test)."""
     for c in client.containers.list(all=True, filters={"label": KERNEL_ID}):
         if c.labels.get("org.jupyter.gpu-kernels.server", "").endswith(f":{pid}"):
-            c.remove(force=True)
+            c.remove(force=True, v=True)
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def gpuhost(tmp_path, monkeypatch, fake_gpu_daemon, test_image):
     yield DockerHosts().get("fakegpu")
     left = our_containers(fake_gpu_daemon.client)
     for c in left:
-        c.remove(force=True)
+        c.remove(force=True, v=True)
     assert not left, f"left behind: {[c.name for c in left]}"
 
 

@@ -74,7 +74,7 @@ def fakegpu(jp_environ, fake_gpu_daemon):
     yield fake_gpu_daemon
     left = our_containers(fake_gpu_daemon.client)
     for c in left:
-        c.remove(force=True)
+        c.remove(force=True, v=True)
     assert not left, f"left behind: {[c.name for c in left]}"
 
 

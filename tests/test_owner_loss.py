@@ -88,7 +88,7 @@ def site(tmp_path, fake_gpu_daemon, docker_daemon):
         stop_process(s.proc, grace=30)
     for c in fake_gpu_daemon.client.containers.list(all=True, filters={"label": L.KERNEL_ID}):
         if c.labels.get(L.KERNEL_ID) in s.__dict__.get("kernels", ()):
-            c.remove(force=True)
+            c.remove(force=True, v=True)
 
 
 def add_spec(site: Site, image: str, orphan_timeout: float) -> None:

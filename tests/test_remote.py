@@ -45,7 +45,7 @@ def rhost(tmp_path, monkeypatch, remote):
     ssh.close_all()
     left = our_containers(remote.daemon.client)
     for c in left:
-        c.remove(force=True)
+        c.remove(force=True, v=True)
     assert not left, f"left behind on the remote: {[c.name for c in left]}"
 
 

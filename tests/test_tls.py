@@ -38,7 +38,7 @@ def jdirs(tmp_path, monkeypatch, tls_host):
     yield tmp_path
     left = our_containers(tls_host.daemon.client)
     for c in left:
-        c.remove(force=True)
+        c.remove(force=True, v=True)
     assert not left
 
 

@@ -184,7 +184,7 @@ def start_lab(tmp_path_factory, docker_daemon, docker_client, kernel_leftovers):
             for c in kernel_leftovers(client):
                 if c.labels.get(SERVER_LABEL, "").endswith(f":{server.proc.pid}"):
                     problems.append(c.name)
-                    c.remove(force=True)
+                    c.remove(force=True, v=True)
     assert not problems, f"jupyter lab left kernel containers behind: {problems}"
 
 
