@@ -302,3 +302,19 @@ async def test_async_tests_run_on_pytest_jupyter_loop():
 def test_browser_tests_get_no_forced_loop(request):
     """tests marked `browser` (Playwright brings its own loop and server) are left alone."""
     assert request.getfixturevalue("jp_asyncio_loop") is None
+
+
+def test_gpu_mode_of_a_dockerd_is_read_from_its_path():
+    """GPU mode (JGK_TEST_DEFAULT_DAEMON_GPU) trusts /proc/PID/environ: a process with the fake hook's
+    directory on its PATH counts as having the NVIDIA driver, one without it does not."""
+    from tests.support.dockerd import FAKE_NVIDIA_DIR, daemon_has_gpu_driver
+
+    plain = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    procs = {gpu: subprocess.Popen(["sleep", "30"], env={"PATH": f"{FAKE_NVIDIA_DIR}:{plain}" if gpu else plain})
+             for gpu in (True, False)}
+    try:
+        assert {gpu: daemon_has_gpu_driver(p.pid) for gpu, p in procs.items()} == {True: True, False: False}
+    finally:
+        for p in procs.values():
+            p.kill()
+            p.wait()
