@@ -130,7 +130,7 @@ if DOCKER_URL="$("$PY" -m tests.support.dockerd up --owner "$OWNER")"; then
     fi
     say "test images ready after ${SECONDS}s"
 else
-    say "WARNING: no Docker daemon (see above); the tests that need Docker will FAIL with an explanation"
+    say "WARNING: no usable Docker daemon (see above); the tests that need Docker will FAIL with an explanation"
 fi
 
 PYTEST_ARGS=()
