@@ -105,16 +105,22 @@ def test_inventory_allocation_holders_and_release(gpuhost, test_image, fake_gpu_
     assert all(not g.holders for g in inv.gpus), "GPUs are released on shutdown"
 
 
-def test_dead_container_releases_its_gpu(gpuhost, test_image, fake_gpu_daemon):
+def test_dead_container_keeps_its_gpu_until_shutdown(gpuhost, test_image, fake_gpu_daemon):
+    """A container that died by itself still holds its GPU while its owner (this process) lives: its
+    kernel's restart wants it back (tests/test_lifecycle_gaps.py races a competitor for it); the
+    shutdown frees it, so no GPU is held by nobody."""
     install_spec("d", test_image, "--host", "fakegpu", "--gpus", "device=2")
     km, kc = start("d", "dies.ipynb")
     try:
-        fake_gpu_daemon.client.containers.get(km.provisioner.container_id).kill()
-        inv = gpu_inventory(gpuhost)
-        assert not inv.gpus[2].holders
+        container = fake_gpu_daemon.client.containers.get(km.provisioner.container_id)
+        container.kill()
+        container.wait(timeout=30)
+        holders = gpu_inventory(gpuhost).gpus[2].holders
+        assert [h.kernel_id for h in holders] == [km.kernel_id], holders
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+    assert not gpu_inventory(gpuhost).gpus[2].holders
 
 
 def test_shared_gpus_opt_in(gpuhost, test_image):
