@@ -91,3 +91,22 @@ def test_commit_leaves_the_key_out_and_the_volume_goes_with_the_kernel(jdirs, do
     finally:
         stop_kernel(km, kc, now=True)
     assert key_volumes(docker_client, kid) == [], "the key's volume is removed with the kernel"
+
+
+def test_a_key_in_the_container_layer_is_refused(jdirs, docker_client, test_image, cleanup, capsys, no_leftovers):
+    """A container that keeps a connection file in its own layer (as those of older versions did, at
+    ``CONNECTION_DIR/kernel-<id>.json``) is not committed: the message says to restart the kernel."""
+    install_spec("legacy", test_image)
+    km, kc = start_kernel("legacy")
+    kid = km.kernel_id
+    cleanup.append(kid)
+    try:
+        legacy = f"{CONNECTION_DIR}/kernel-{kid}.json"
+        run_cell(kc, f"import shutil; shutil.copy({connection_file_path(kid)!r}, {legacy!r})")
+        assert cli.main(["commit", kid[:8], "--tag", TAG]) == 1
+        err = capsys.readouterr().err
+        assert "HMAC key" in err and legacy in err and "restart the kernel" in err and "Traceback" not in err, err
+        with pytest.raises(docker.errors.ImageNotFound):
+            docker_client.images.get(TAG)
+    finally:
+        stop_kernel(km, kc, now=True)

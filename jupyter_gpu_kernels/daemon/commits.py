@@ -6,6 +6,10 @@ thread, with a connected client for the kernel's host. Touches one container (re
 and creates one image; if the commit fails, no image is left (Docker creates it only on success, and
 a half-done one we tagged is removed).
 
+The kernel's connection file (its HMAC key) is on an anonymous volume (:data:`.plan.KEY_DIR`), which a
+commit leaves out; a container that still has one in its own layer (made by an older version) is
+refused rather than committed with the key.
+
 Docker merges the container's labels into the committed image's, so the kernel's own labels
 (``org.jupyter.gpu-kernels.kernel-id``, ``.gpus``, …) are overridden with empty values: a container
 later started from the image by hand is not mistaken for a kernel holding GPUs (every kernel start
@@ -69,10 +73,10 @@ def find_kernel_container(client: docker.DockerClient, kernel_id: str) -> Any:
     return found[0]
 
 
-def diff_summary(container: Any, first: int = 10) -> dict[str, Any]:
+def diff_summary(container: Any, first: int = 10, every: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """``docker diff`` as counts per kind (added/changed/deleted) and the first paths; the kernel's own
     runtime files (connection file, IPython profile under :data:`CONNECTION_DIR`) are counted apart."""
-    every = container.diff() or []
+    every = (container.diff() or []) if every is None else every
     changes = [c for c in every if not str(c.get("Path", "")).startswith(CONNECTION_DIR)]
     counts = {kind: 0 for kind in DIFF_KINDS.values()}
     for change in changes:
@@ -89,7 +93,13 @@ def commit_kernel(client: docker.DockerClient, container: Any, tag: str, *, mess
     kernel_id = labels.get(L.KERNEL_ID, "")
     base = labels.get(L.IMAGE) or container.attrs.get("Config", {}).get("Image", "")
     environment = labels.get(L.ENVIRONMENT, "")
-    diff = diff_summary(container)
+    changes = container.diff() or []
+    keys = [c.get("Path") for c in changes if _is_key_file(str(c.get("Path", "")))]
+    if keys:  # a container made before the key had its own volume (daemon/plan.py KEY_DIR)
+        raise ImageError(f"kernel {kernel_id[:8]} keeps its connection file (with its HMAC key) in the container "
+                         f"itself ({keys[0]}), so a commit would put the key into the image; restart the kernel "
+                         "(its new container keeps the key on a volume that commits leave out) and commit again")
+    diff = diff_summary(container, every=changes)
     repo, _, version = tag.rpartition(":")
     new_labels = {key: "" for key in KERNEL_LABELS}
     new_labels.update({BASE_IMAGE: base, COMMIT_ENVIRONMENT: environment, COMMITTED_FROM: kernel_id})
@@ -103,6 +113,13 @@ def commit_kernel(client: docker.DockerClient, container: Any, tag: str, *, mess
         raise ImageError(f"commit of kernel {kernel_id[:8]} as {tag!r} failed: {e.explanation or e}") from e
     return CommitOutcome(image_id=image.id, tag=tag, kernel_id=kernel_id, base_image=base,
                          environment=environment, diff=diff)
+
+
+def _is_key_file(path: str) -> bool:
+    """A kernel connection file in the container's own layer (never one on the ``KEY_DIR`` volume,
+    which ``docker diff`` does not list)."""
+    name = path.rsplit("/", 1)[-1]
+    return path.startswith(CONNECTION_DIR + "/") and name.startswith("kernel-") and name.endswith(".json")
 
 
 def _image_id(client: docker.DockerClient, tag: str) -> str | None:
