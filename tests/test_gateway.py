@@ -74,8 +74,9 @@ def _execute(ws: websocket.WebSocket, code: str) -> str:
         "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
                     "allow_stdin": False},
     }))
-    stdout, status = "", None
-    while True:
+    stdout, status, idle = "", None, False
+    # the reply comes on shell, the idle status on IOPub: either may reach the websocket first
+    while status is None or not idle:
         reply = json.loads(ws.recv())  # the socket's timeout bounds each wait
         if reply.get("parent_header", {}).get("msg_id") != msg_id:
             continue
@@ -86,9 +87,10 @@ def _execute(ws: websocket.WebSocket, code: str) -> str:
             raise AssertionError(f"{content['ename']}: {content['evalue']}")
         elif kind == "execute_reply":
             status = content["status"]
-        elif kind == "status" and content["execution_state"] == "idle" and status is not None:
-            assert status == "ok", status
-            return stdout
+        elif kind == "status" and content["execution_state"] == "idle":
+            idle = True
+    assert status == "ok", status
+    return stdout
 
 
 def _wait_gone(client, kernel_id: str, timeout: float = 30) -> list:

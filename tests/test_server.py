@@ -38,7 +38,9 @@ async def _execute(ws, code: str, timeout: float = 30) -> dict:
     }
     await ws.write_message(json.dumps(msg))
     out = {"stdout": "", "status": None}
+    idle = False
     deadline = time.monotonic() + timeout
+    # the reply comes on shell, the idle status on IOPub: either may reach the websocket first
     while time.monotonic() < deadline:
         raw = await asyncio.wait_for(ws.read_message(), timeout)
         reply = json.loads(raw)
@@ -48,9 +50,8 @@ async def _execute(ws, code: str, timeout: float = 30) -> dict:
             out["stdout"] += reply["content"]["text"]
         if reply["msg_type"] == "execute_reply":
             out["status"] = reply["content"]["status"]
-        if out["status"] and reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle":
-            return out
-        if out["status"] and out["stdout"]:
+        idle = idle or (reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle")
+        if out["status"] and idle:
             return out
     raise TimeoutError(code)
 
