@@ -185,3 +185,40 @@ async def ws_execute(ws, code: str, timeout: float = 60) -> str:
         replied = replied or reply["msg_type"] == "execute_reply"
         idle = idle or (reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle")
     return out
+
+
+async def until(check, what: str, timeout: float = 180.0, pause: float = 0.3):
+    """Wait (generously) for ``check()`` (sync or async) to be truthy; the deadline only keeps a
+    broken run from hanging, it is not what a test measures."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(pause)
+    raise AssertionError(f"never happened: {what}")
+
+
+def own_daemon_host(host_name: str, base_name: str, first_index: int):
+    """Body of a fixture for a fake-GPU daemon of one test alone (its own netns slot, so stopping or
+    killing it disturbs no shared daemon), registered as host ``host_name``; removed even on failure."""
+    from jupyter_gpu_kernels.daemon.allocator import GPUAllocator
+    from jupyter_gpu_kernels.hosts import transport
+    from jupyter_gpu_kernels.hosts.registry import DockerHosts
+
+    from .support.netns_daemon import start_netns_daemon
+
+    daemon = start_netns_daemon(base_name, fake_gpu=True, first_index=first_index)
+    try:
+        DockerHosts().add(host_name, daemon.url)
+        GPUAllocator._instances.clear()
+        yield daemon
+    finally:
+        try:
+            transport.forget(DockerHosts().get(host_name))
+        finally:
+            daemon.stop()
+

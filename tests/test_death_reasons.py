@@ -17,12 +17,9 @@ import time
 import pytest
 from jupyter_client.manager import AsyncKernelManager
 
-from jupyter_gpu_kernels.daemon.allocator import GPUAllocator
-from jupyter_gpu_kernels.hosts import transport
-from jupyter_gpu_kernels.hosts.registry import DockerHosts
 from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 
-from .kernel_helpers import our_containers
+from .kernel_helpers import our_containers, own_daemon_host
 
 pytestmark = [pytest.mark.docker, pytest.mark.gpu_fake]
 
@@ -30,19 +27,11 @@ pytestmark = [pytest.mark.docker, pytest.mark.gpu_fake]
 @pytest.fixture
 def killable_daemon(jp_environ):
     """A fake-GPU daemon of this test alone, registered as host 'die'; removed even on failure."""
-    from tests.support.netns_daemon import read_pidfile, start_netns_daemon
+    from tests.support.netns_daemon import read_pidfile
 
-    daemon = start_netns_daemon("dockerd-die", fake_gpu=True, first_index=8)
-    try:
-        DockerHosts().add("die", daemon.url)
-        GPUAllocator._instances.clear()
+    for daemon in own_daemon_host("die", "dockerd-die", 8):
         daemon.dockerd_pid = lambda: daemon.proc.pid if daemon.proc is not None else read_pidfile(daemon.pidfile)
         yield daemon
-    finally:
-        try:
-            transport.forget(DockerHosts().get("die"))
-        finally:
-            daemon.stop()
 
 
 def sigkill_dockerd(daemon) -> None:

@@ -104,14 +104,9 @@ def test_derived_image_builds_on_the_ssh_host_from_the_servers_wheels(remote, wh
 
 @pytest.fixture(scope="module")
 def tls_host():
-    from tests.support.tls_host import start_tls_host
+    from tests.support.tls_host import tls_host_or_fail
 
-    try:
-        t = start_tls_host()
-    except Exception as e:  # never a skip
-        pytest.fail(f"the simulated TLS host could not be started: {e}", pytrace=False)
-    yield t
-    t.stop()
+    yield from tls_host_or_fail()
 
 
 def test_derived_image_builds_on_the_tls_host(tls_host, wheels, tmp_path, monkeypatch, docker_client, capsys):

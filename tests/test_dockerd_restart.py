@@ -11,18 +11,14 @@ daemon restarted.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
 from jupyter_client.ioloop import AsyncIOLoopKernelManager
 
-from jupyter_gpu_kernels.daemon.allocator import GPUAllocator
-from jupyter_gpu_kernels.hosts import transport
-from jupyter_gpu_kernels.hosts.registry import DockerHosts
 from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 
-from .kernel_helpers import our_containers
+from .kernel_helpers import our_containers, own_daemon_host, until
 
 pytestmark = [pytest.mark.docker, pytest.mark.gpu_fake]
 
@@ -30,32 +26,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.gpu_fake]
 @pytest.fixture
 def restartable_daemon(jp_environ):
     """A fake-GPU daemon of this test alone, registered as host 'rst'; removed even on failure."""
-    from tests.support.netns_daemon import start_netns_daemon
-
-    daemon = start_netns_daemon("dockerd-rst", fake_gpu=True, first_index=7)
-    try:
-        DockerHosts().add("rst", daemon.url)
-        GPUAllocator._instances.clear()
-        yield daemon
-    finally:
-        try:
-            transport.forget(DockerHosts().get("rst"))
-        finally:
-            daemon.stop()
-
-
-async def until(check, what: str, timeout: float = 180.0, pause: float = 0.3):
-    """Wait (generously) for ``check()`` to be truthy; the deadline only keeps a broken run from hanging."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while loop.time() < end:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        await asyncio.sleep(pause)
-    raise AssertionError(f"never happened: {what}")
+    yield from own_daemon_host("rst", "dockerd-rst", 7)
 
 
 async def cell(km, code: str) -> str:

@@ -25,7 +25,7 @@ from jupyter_gpu_kernels.errors import GPUUnavailableError
 from jupyter_gpu_kernels.hosts.registry import DockerHosts
 from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 
-from .kernel_helpers import our_containers
+from .kernel_helpers import our_containers, until
 from .support.leftovers import LeftoverTracker
 
 pytestmark = [pytest.mark.docker, pytest.mark.gpu_fake]
@@ -65,20 +65,6 @@ async def call(jp_fetch, *parts, method="GET", body=None) -> tuple[int, bytes]:
         return r.code, r.body
     except HTTPClientError as e:
         return e.code, (e.response.body if e.response else b"")
-
-
-async def until(check, what: str, timeout: float = 180.0, pause: float = 0.2):
-    """Wait for ``check()`` to be truthy; the deadline only keeps a broken run from hanging."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while loop.time() < end:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        await asyncio.sleep(pause)
-    raise AssertionError(f"never happened: {what}")
 
 
 def holders_of(daemon, gpu: str) -> list[str]:

@@ -21,14 +21,9 @@ pytestmark = [pytest.mark.docker, pytest.mark.remote]
 
 @pytest.fixture(scope="module")
 def tls_host():
-    from tests.support.tls_host import start_tls_host
+    from tests.support.tls_host import tls_host_or_fail
 
-    try:
-        t = start_tls_host()
-    except Exception as e:  # never a skip
-        pytest.fail(f"the simulated TLS host could not be started: {e}", pytrace=False)
-    yield t
-    t.stop()
+    yield from tls_host_or_fail()
 
 
 @pytest.fixture

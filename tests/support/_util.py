@@ -155,3 +155,24 @@ def unmount_under(prefix: str) -> None:
         return
     for mp in sorted(set(points), key=len, reverse=True):
         subprocess.run(["umount", "-l", mp], stderr=subprocess.DEVNULL)
+
+
+def started_or_fail(start, what: str, *args, before_stop=None, **kw):
+    """Body of a fixture for a simulated host (``start(*args, **kw)`` returns it; it has ``stop()``):
+    the host, then ``before_stop()`` and its stop. A host that cannot start fails the test, never skips
+    it: the simulated hosts are part of the suite."""
+    import pytest
+
+    try:
+        host = start(*args, **kw)
+    except Exception as e:
+        pytest.fail(f"the simulated {what} could not be started: {e}", pytrace=False)
+    try:
+        yield host
+    finally:
+        try:
+            if before_stop is not None:
+                before_stop()
+        finally:
+            host.stop()
+

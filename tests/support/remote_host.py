@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._util import log
+from ._util import log, started_or_fail
 from .netns_daemon import NetnsDaemon, NetnsDaemonError, first_free_slot
 
 
@@ -110,18 +110,8 @@ def start_remote_host(base_name: str = "remote", *, fake_gpu: bool = True, first
 
 
 def remote_host_or_fail(*args, **kw):
-    """Body of a test module's remote-host fixture: the started host, then its SSH masters closed and
-    the host stopped. A host that cannot start fails the test, never skips it (it is part of the suite)."""
-    import pytest
-
+    """Body of a test module's remote-host fixture (fails, never skips; its SSH masters closed and
+    the host stopped afterwards)."""
     from jupyter_gpu_kernels.hosts import ssh
 
-    try:
-        remote = start_remote_host(*args, **kw)
-    except Exception as e:
-        pytest.fail(f"the simulated remote host could not be started: {e}", pytrace=False)
-    try:
-        yield remote
-    finally:
-        ssh.close_all()
-        remote.stop()
+    yield from started_or_fail(start_remote_host, "remote host", *args, before_stop=ssh.close_all, **kw)

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ._util import started_or_fail
 from .netns_daemon import NetnsDaemon, first_free_slot
 
 
@@ -68,3 +69,8 @@ class TLSHost:
 
 def start_tls_host(base_name: str = "tlsbox", *, first_index: int = 4, tries: int = 8) -> TLSHost:
     return first_free_slot(lambda name, k: TLSHost(name, subnet_index=k), base_name, first_index, tries)
+
+
+def tls_host_or_fail(*args, **kw):
+    """Body of a test module's TLS-host fixture (fails, never skips; stopped afterwards)."""
+    yield from started_or_fail(start_tls_host, "TLS host", *args, **kw)
