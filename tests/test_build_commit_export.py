@@ -83,7 +83,7 @@ def test_build_kernel_commit_and_kernel_from_commit(jdirs, tmp_path, docker_clie
     km, kc = start_kernel("built")
     try:
         r = run_cell(kc, "import os; print(sorted(os.listdir('/opt/ctx')), open('/tmp/marker').read().strip())\n"
-                         "open('/tmp/state.txt', 'w').write('kept by commit')")
+                         "with open('/tmp/state.txt', 'w') as f: f.write('kept by commit')")
         assert r["stdout"].split("] ")[1].strip() == "built"
         assert "'keep.txt'" in r["stdout"] and "secret.txt" not in r["stdout"], r["stdout"]
         assert cli.main(["commit", km.kernel_id[:8], "--tag", committed, "--message", "state file"]) == 0

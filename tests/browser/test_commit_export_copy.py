@@ -85,7 +85,7 @@ def test_commit_a_running_kernel_from_the_kernels_list(browser_page, shot, start
     kernel_id = page.evaluate(START, ["commitenv", test_image])
     try:
         assert page.evaluate(EXECUTE, [kernel_id, "commitenv",
-                                       "open('/tmp/state.txt', 'w').write('kept by commit')"]) == "ok"
+                                       "with open('/tmp/state.txt', 'w') as f: f.write('kept by commit')"]) == "ok"
         page.evaluate("() => window.jupyterapp.commands.execute('gpu-kernels:refresh')")
         item = page.locator(f"{SIDEBAR} li.jp-GPUKernels-kernel[data-kernel-id='{kernel_id}']")
         expect(item.locator(".jp-GPUKernels-commit")).to_have_count(1, timeout=90_000)
