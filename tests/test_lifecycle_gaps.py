@@ -99,6 +99,29 @@ async def test_delete_during_a_slow_restart_shuts_the_kernel_down(jp_fetch, jp_s
     assert code == 404
 
 
+async def test_server_stop_during_a_slow_restart_removes_the_new_container(jp_fetch, jp_serverapp, fakegpu,
+                                                                           test_image):
+    """The server stopping (``shutdown_all``) while a restart launches waits for it, so the restart's
+    new container is shut down too, not left to the reaper with its GPU."""
+    spec("slowstop", SLOW_START, image=test_image, host="fakegpu", gpus="1")
+    code, body = await call(jp_fetch, "api", "kernels", method="POST", body={"name": "slowstop"})
+    assert code == 201, (code, body)
+    kid = json.loads(body)["id"]
+    mkm = jp_serverapp.kernel_manager
+    km = mkm.get_kernel(kid)
+    first, gpu = km.provisioner.container_id, km.provisioner.gpu_ids[0]
+
+    restart = asyncio.ensure_future(call(jp_fetch, "api", "kernels", kid, "restart", method="POST"))
+    await until(lambda: any(c.id != first and c.name == f"jupyter-kernel-{kid}"
+                            for c in kernel_containers_of(fakegpu, kid)), "the restart's new container")
+    assert not restart.done()
+    await mkm.shutdown_all(now=True)  # what the server does when it stops
+    await restart
+    assert not kernel_containers_of(fakegpu, kid)
+    assert kid not in holders_of(fakegpu, gpu)
+    assert kid not in mkm.list_kernel_ids()
+
+
 async def test_a_dead_kernels_gpu_is_not_taken_before_its_restart(fakegpu, test_image):
     daemon = fakegpu
     spec("victim", image=test_image, host="fakegpu", gpus="1")

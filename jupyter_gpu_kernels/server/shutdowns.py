@@ -43,15 +43,21 @@ async def wait_for_restart(mkm: Any, kernel_id: str, log: Any) -> None:
 
 
 def wait_for_restarts_before_shutdown(mkm: Any, log: Any) -> None:
-    """Make ``mkm.shutdown_kernel`` wait for a restart under way (idempotent)."""
-    original = mkm.shutdown_kernel
-    if getattr(original, "waits_for_restarts", False):
-        return
+    """Make ``mkm``'s kernel shutdowns wait for a restart under way (idempotent): ``shutdown_kernel``
+    (``DELETE /api/kernels/{id}``, the culler) and ``_async_shutdown_kernel``, which jupyter_client's
+    ``shutdown_all`` calls for every kernel when the server stops."""
+    for name in ("shutdown_kernel", "_async_shutdown_kernel"):
+        original = getattr(mkm, name, None)
+        if original is None or getattr(original, "waits_for_restarts", False):
+            continue
+        setattr(mkm, name, _waiting(mkm, original, log))
 
+
+def _waiting(mkm: Any, original: Any, log: Any) -> Any:
     @functools.wraps(original)
     async def shutdown_kernel(kernel_id: str, *args: Any, **kwargs: Any) -> Any:
         await wait_for_restart(mkm, kernel_id, log)
         return await original(kernel_id, *args, **kwargs)
 
     shutdown_kernel.waits_for_restarts = True  # type: ignore[attr-defined]
-    mkm.shutdown_kernel = shutdown_kernel
+    return shutdown_kernel
