@@ -66,7 +66,7 @@ def _check_leftovers(tracker: LeftoverTracker, where: str) -> None:
         return
     if left:
         pytest.fail(
-            f"kernel containers left behind on {where} at the end of the session (now removed):\n  "
+            f"kernel containers or volumes left behind on {where} at the end of the session (now removed):\n  "
             + "\n  ".join(left),
             pytrace=False,
         )

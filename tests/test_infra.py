@@ -17,7 +17,7 @@ import pytest
 from docker.types import DeviceRequest
 
 from tests.support import image as image_mod
-from tests.support.leftovers import KERNEL_ID_LABEL, SERVER_LABEL, LeftoverTracker
+from tests.support.leftovers import KERNEL_ID_LABEL, KEY_VOLUME_LABEL, SERVER_LABEL, LeftoverTracker
 
 FAKE = Path(__file__).resolve().parent / "support" / "fake_nvidia"
 UUID = "GPU-00000000-fake-4000-8000-00000000000{}"
@@ -284,6 +284,31 @@ def test_leftover_tracker(docker_client, plain_image):
             except docker.errors.NotFound:
                 pass
 
+
+
+def test_leftover_tracker_counts_leaked_connection_volumes(docker_client, plain_image):
+    """A kernel's connection-file volume whose container is gone is a leak; one whose container
+    still exists (a running kernel) is not."""
+    from jupyter_gpu_kernels.daemon import plan
+
+    assert KEY_VOLUME_LABEL == plan.KEY_VOLUME_LABEL  # the tracker looks for what the product labels
+    tracker = LeftoverTracker(docker_client)
+    leaked = docker_client.volumes.create(labels={KEY_VOLUME_LABEL: "k-leaked"})
+    kept = docker_client.volumes.create(labels={KEY_VOLUME_LABEL: "k-running"})
+    running = docker_client.containers.create(plain_image, ["true"], labels={KERNEL_ID_LABEL: "k-running",
+                                                                            SERVER_LABEL: f"{socket.gethostname()}:1"})
+    try:
+        assert [v.name for v in tracker.leftover_volumes()] == [leaked.name]
+        removed = tracker.check_and_remove()
+        assert len(removed) == 1 and "k-leaked" in removed[0], removed
+        assert tracker.leftover_volumes() == []
+    finally:
+        running.remove(force=True)
+        for v in (leaked, kept):
+            try:
+                v.remove(force=True)
+            except docker.errors.NotFound:
+                pass
 
 # --------------------------------------------------------------------------- pytest_jupyter integration
 def test_plain_sync_tests_get_pytest_jupyter_loop(jp_asyncio_loop):

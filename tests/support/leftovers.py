@@ -7,7 +7,8 @@ Our provisioner labels every kernel container with ``org.jupyter.gpu-kernels.ker
 created since then that belong to this test process (server pid == ours) or to a process on this
 host that no longer exists (e.g. a Jupyter server subprocess a test started). Containers of other,
 still-running processes (a concurrent test session, a developer's real server) are never counted
-and never removed.
+and never removed. It also counts kernel connection-file volumes (labelled with their kernel id)
+made since the baseline whose kernel has no container any more: leaked volumes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import socket
 
 KERNEL_ID_LABEL = "org.jupyter.gpu-kernels.kernel-id"
 SERVER_LABEL = "org.jupyter.gpu-kernels.server"
+KEY_VOLUME_LABEL = "org.jupyter.gpu-kernels.connection-volume"  # jupyter_gpu_kernels.daemon.plan.KEY_VOLUME_LABEL
 
 
 def kernel_containers(client) -> list:
@@ -59,13 +61,27 @@ def created_here(c) -> bool:
     return _belongs_to_us_or_dead(c)
 
 
+def connection_volumes(client) -> list:
+    """The kernels' connection-file volumes (anonymous, labelled with their kernel id)."""
+    return client.volumes.list(filters={"label": KEY_VOLUME_LABEL})
+
+
 class LeftoverTracker:
+    """Kernel containers, and kernel connection-file volumes whose kernel has no container any more,
+    that appeared since it was made (a removal without ``v=True`` leaks one volume per kernel)."""
+
     def __init__(self, client):
         self.client = client
         self.baseline = {c.id for c in kernel_containers(client)}
+        self.volume_baseline = {v.name for v in connection_volumes(client)}
 
     def leftovers(self) -> list:
         return [c for c in kernel_containers(self.client) if c.id not in self.baseline and _belongs_to_us_or_dead(c)]
+
+    def leftover_volumes(self) -> list:
+        alive = {(c.labels or {}).get(KERNEL_ID_LABEL) for c in kernel_containers(self.client)}
+        return [v for v in connection_volumes(self.client)
+                if v.name not in self.volume_baseline and (v.attrs.get("Labels") or {}).get(KEY_VOLUME_LABEL) not in alive]
 
     def check_and_remove(self) -> list[str]:
         """Describe and force-remove this session's leftovers; returns the descriptions."""
@@ -76,5 +92,12 @@ class LeftoverTracker:
             try:
                 c.remove(force=True, v=True)
             except Exception as e:  # noqa: BLE001 - report, don't mask the real finding
+                out[-1] += f" [could not remove: {e}]"
+        for v in self.leftover_volumes():
+            out.append(f"connection-file volume {v.name[:12]} of kernel {(v.attrs.get('Labels') or {}).get(KEY_VOLUME_LABEL)}"
+                       " (its container was removed without its volume)")
+            try:
+                v.remove(force=True)
+            except Exception as e:  # noqa: BLE001
                 out[-1] += f" [could not remove: {e}]"
         return out
