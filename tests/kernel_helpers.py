@@ -104,7 +104,7 @@ def iopub_ready(kc, tries: int = 15, wait: float = 2.0) -> None:
 
 
 def our_containers(client: docker.DockerClient) -> list:
-    return client.containers.list(all=True, filters={"label": KERNEL_ID})
+    return client.containers.list(all=True, filters={"label": KERNEL_ID}, ignore_removed=True)
 
 
 def isolated_jupyter_dirs(tmp_path: Path, monkeypatch) -> None:

@@ -112,11 +112,13 @@ async def test_server_stop_during_a_slow_restart_removes_the_new_container(jp_fe
     first, gpu = km.provisioner.container_id, km.provisioner.gpu_ids[0]
 
     restart = asyncio.ensure_future(call(jp_fetch, "api", "kernels", kid, "restart", method="POST"))
-    await until(lambda: any(c.id != first and c.name == f"jupyter-kernel-{kid}"
-                            for c in kernel_containers_of(fakegpu, kid)), "the restart's new container")
-    assert not restart.done()
-    await mkm.shutdown_all(now=True)  # what the server does when it stops
-    await restart
+    try:
+        await until(lambda: any(c.id != first and c.name == f"jupyter-kernel-{kid}"
+                                for c in kernel_containers_of(fakegpu, kid)), "the restart's new container")
+        assert not restart.done()
+        await mkm.shutdown_all(now=True)  # what the server does when it stops
+    finally:
+        await asyncio.gather(restart, return_exceptions=True)  # never leave it running into the next test
     assert not kernel_containers_of(fakegpu, kid)
     assert kid not in holders_of(fakegpu, gpu)
     assert kid not in mkm.list_kernel_ids()

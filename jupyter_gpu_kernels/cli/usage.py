@@ -81,7 +81,7 @@ class LogsApp(Command):
         found = []
         for host in self.settings.hosts.all():
             try:
-                containers = connect(host).containers.list(all=True, filters={"label": KERNEL_ID})
+                containers = connect(host).containers.list(all=True, filters={"label": KERNEL_ID}, ignore_removed=True)
             except GPUKernelsError:
                 continue
             found += [c for c in containers if (c.labels or {}).get(KERNEL_ID, "").startswith(kernel_id)]

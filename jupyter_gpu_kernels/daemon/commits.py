@@ -63,7 +63,7 @@ def find_kernel_container(client: docker.DockerClient, kernel_id: str) -> Any:
     """The kernel container whose kernel id is ``kernel_id`` or starts with it (unique)."""
     if not kernel_id or not kernel_id.strip():
         raise KernelNotFound("no kernel id given")
-    found = [c for c in client.containers.list(all=True, filters={"label": L.KERNEL_ID})
+    found = [c for c in client.containers.list(all=True, filters={"label": L.KERNEL_ID}, ignore_removed=True)
              if (c.labels.get(L.KERNEL_ID) or "").startswith(kernel_id.strip()) and c.labels.get(L.KERNEL_ID)]
     if not found:
         raise KernelNotFound(f"no kernel {kernel_id!r} on this host (see `jupyter gpu-kernels kernels`)")

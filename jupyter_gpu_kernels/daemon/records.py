@@ -119,7 +119,9 @@ def list_kernel_containers(client: Any, host_name: str | None = None) -> list[Ke
     ``host_name`` fills in the host for containers created before the host label existed.
     """
     out = []
-    for c in client.containers.list(all=True, filters={"label": L.KERNEL_ID}):
+    # ignore_removed: a container removed between the daemon's list and docker-py's inspect of it
+    # (a kernel shutting down, a restart replacing its container) is gone, not an error
+    for c in client.containers.list(all=True, filters={"label": L.KERNEL_ID}, ignore_removed=True):
         rec = KernelContainer.from_container(c)
         if host_name and not rec.host:
             rec = replace(rec, host=host_name)

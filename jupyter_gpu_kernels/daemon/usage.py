@@ -57,7 +57,7 @@ def container_intervals(client: Any, since: float, until: float) -> dict[str, di
             opened[cid] = t
         else:  # die: a container that started before ``since`` counts from ``since``
             entry["intervals"].append((max(opened.pop(cid, since), since), min(t, until)))
-    for c in client.containers.list(filters={"label": L.KERNEL_ID, "status": "running"}):
+    for c in client.containers.list(filters={"label": L.KERNEL_ID, "status": "running"}, ignore_removed=True):
         started = _epoch(c.attrs.get("State", {}).get("StartedAt", "")) or opened.get(c.id)
         if started is None:
             continue

@@ -23,7 +23,7 @@ KEY_VOLUME_LABEL = "org.jupyter.gpu-kernels.connection-volume"  # jupyter_gpu_ke
 
 def kernel_containers(client) -> list:
     """All containers (running or not) carrying the kernel-id label."""
-    return client.containers.list(all=True, filters={"label": KERNEL_ID_LABEL})
+    return client.containers.list(all=True, filters={"label": KERNEL_ID_LABEL}, ignore_removed=True)
 
 
 def describe(c) -> str:
