@@ -154,6 +154,14 @@ def nogpu_daemon():
         daemon.stop()
 
 
+@pytest.fixture
+def cuda_image(fake_gpu_daemon):
+    """The ipykernel test image on the fake-GPU daemon, needing a newer CUDA than its fake driver."""
+    from tests.support.image import build_cuda_image
+
+    return build_cuda_image(fake_gpu_daemon.client, fake_gpu_daemon.test_image)
+
+
 # --------------------------------------------------------------------------- leftovers
 @pytest.fixture
 def kernel_leftovers():

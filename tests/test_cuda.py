@@ -3,6 +3,7 @@ NVIDIA Container Toolkit and the refusal message."""
 
 import pytest
 
+from tests.support.image import CUDA_131
 from jupyter_gpu_kernels.specs.cuda import (
     Condition, env_dict, mismatch_message, needed_cuda, parse_requirement, requirements, unsatisfied,
     unsatisfied_in_text, version_tuple,
@@ -106,20 +107,8 @@ def test_fake_hook_enforces_require_cuda(tmp_path):
 
 
 # ------------------------------------------------------------------ end to end: fake toolkit daemon, real kernels
-CUDA_131 = "cuda>=13.1 brand=tesla,driver>=470,driver<471"
 REFUSAL = ("image {image} needs CUDA >= 13.1; host 'fakegpu' driver 550.54.15 supports CUDA 12.4: "
            "upgrade the driver or use an image built for CUDA <= 12.4")
-
-
-@pytest.fixture
-def cuda_image(fake_gpu_daemon):
-    """The ipykernel test image with an nvidia/cuda-style NVIDIA_REQUIRE_CUDA newer than the fake driver."""
-    import io
-
-    tag = "jgk-test-cuda:13.1"
-    dockerfile = f'FROM {fake_gpu_daemon.test_image}\nENV NVIDIA_REQUIRE_CUDA="{CUDA_131}"\n'
-    fake_gpu_daemon.client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
-    return tag
 
 
 @pytest.fixture

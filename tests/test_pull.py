@@ -19,14 +19,9 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture(scope="module")
 def registry():
-    from tests.support.registry import LocalRegistry
+    from tests.support.registry import registry_or_fail
 
-    try:
-        r = LocalRegistry()
-    except Exception as e:  # never a skip
-        pytest.fail(f"the local registry could not be started: {e}", pytrace=False)
-    yield r
-    r.stop()
+    yield from registry_or_fail()
 
 
 @pytest.fixture

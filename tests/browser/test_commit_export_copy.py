@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from jupyter_gpu_kernels.daemon.commits import BASE_IMAGE, COMMITTED_FROM
 
 from ..support.tags import remove_tags
-from .test_sidebar import SIDEBAR, open_lab, widen_left_area
+from .test_sidebar import SIDEBAR, open_panel
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker]
 
@@ -55,13 +55,6 @@ def commit_tags(docker_client):
     remove_tags(docker_client, *tags)
     yield tags
     remove_tags(docker_client, *tags)
-
-
-def open_panel(page, lab) -> None:
-    open_lab(page, lab)
-    page.click(f".jp-SideBar.jp-mod-left [data-id='{SIDEBAR[1:]}']")
-    expect(page.locator(SIDEBAR)).to_be_visible()
-    widen_left_area(page, 380)
 
 
 def open_dialog(page, item, action: str, body: str):

@@ -29,7 +29,7 @@ from jupyter_gpu_kernels.daemon.interpreters import find_interpreter
 
 from ..support.image import ensure_ipykernel_wheels
 from ..support.tags import remove_tags
-from .test_sidebar import SIDEBAR, open_lab, wait_for, widen_left_area
+from .test_sidebar import SIDEBAR, open_panel, wait_for, wait_for_notebook_kernel
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker]
 
@@ -66,11 +66,7 @@ WATCH = """() => {
 
 
 def _open_panel(page, lab):
-    open_lab(page, lab)
-    page.click(f".jp-SideBar.jp-mod-left [data-id='{SIDEBAR[1:]}']")
-    panel = page.locator(SIDEBAR)
-    expect(panel).to_be_visible()
-    widen_left_area(page, 380)
+    panel = open_panel(page, lab)
     panel.get_by_label("Docker host").select_option("local")
     expect(panel.locator(".jp-GPUKernels-hostStatus[data-host='local']")).to_contain_text("reachable")
     return panel
@@ -79,14 +75,9 @@ def _open_panel(page, lab):
 # ------------------------------------------------------------------ pull progress
 @pytest.fixture
 def registry():
-    from tests.support.registry import LocalRegistry
+    from tests.support.registry import registry_or_fail
 
-    try:
-        r = LocalRegistry()
-    except Exception as e:  # never a skip
-        pytest.fail(f"the local registry could not be started: {e}", pytrace=False)
-    yield r
-    r.stop()
+    yield from registry_or_fail()
 
 
 @pytest.fixture
@@ -187,12 +178,7 @@ def test_kernel_start_shows_the_derive_phase(derive_base, browser_page, shot, st
     expect(starting.locator(".jp-GPUKernels-startingText")).to_have_text(DERIVE_TEXT, timeout=120_000)
     shot("derive-running")
 
-    page.wait_for_function("""() => {
-        const w = window.jupyterapp.shell.currentWidget;
-        const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-        return k && k.name === 'gpu-derive-progress' && k.status === 'idle';
-    }""", timeout=240_000)
-    kernel_id = page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id")
+    kernel_id = wait_for_notebook_kernel(page, "gpu-derive-progress", timeout=240_000)
     nb = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     nb.locator(".jp-Cell .cm-content").first.click()
     page.keyboard.type("import sys, ipykernel; print(sys.executable, 6 * 7)")

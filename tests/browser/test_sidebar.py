@@ -49,6 +49,26 @@ def open_lab(page, lab) -> None:
     page.wait_for_selector(f".jp-SideBar.jp-mod-left [data-id='{SIDEBAR[1:]}']", timeout=60_000)
 
 
+def open_panel(page, lab, width: int = 380):
+    """Open the lab, then our panel from its tab, and widen the left area to ``width``; the panel."""
+    open_lab(page, lab)
+    page.click(f".jp-SideBar.jp-mod-left [data-id='{SIDEBAR[1:]}']")
+    panel = page.locator(SIDEBAR)
+    expect(panel).to_be_visible()
+    widen_left_area(page, width)
+    return panel
+
+
+def wait_for_notebook_kernel(page, kernel_name: str, timeout: float) -> str:
+    """Wait until the current notebook's kernel is ``kernel_name`` and idle; its kernel id."""
+    page.wait_for_function("""([name]) => {
+        const w = window.jupyterapp.shell.currentWidget;
+        const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+        return k && k.name === name && k.status === 'idle';
+    }""", arg=[kernel_name], timeout=timeout)
+    return page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id")
+
+
 def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, lab, fake_gpu_daemon):
     page = browser_page
     image = fake_gpu_daemon.test_image

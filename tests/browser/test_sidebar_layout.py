@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .test_sidebar import SIDEBAR, open_lab, widen_left_area
+from .test_sidebar import open_panel
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker]
 
@@ -28,11 +28,7 @@ def _box(locator) -> dict:
 def test_image_rows_below_the_filter_and_long_errors_wrap(browser_page, shot, start_lab, test_image):
     page = browser_page
     lab = start_lab({})
-    open_lab(page, lab)
-    page.click(f".jp-SideBar.jp-mod-left [data-id='{SIDEBAR[1:]}']")
-    panel = page.locator(SIDEBAR)
-    expect(panel).to_be_visible()
-    widen_left_area(page, 300)
+    panel = open_panel(page, lab, width=300)
     section = panel.locator(".jp-GPUKernels-imagesSection")
     rows = section.locator(".jp-GPUKernels-image")
     expect(rows.filter(has_text=test_image)).to_have_count(1, timeout=30_000)

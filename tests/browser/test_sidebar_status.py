@@ -7,25 +7,14 @@ the fake-GPU host's fake driver, with the warning badge.
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from .test_sidebar import SIDEBAR, open_lab, wait_for
+from .test_sidebar import SIDEBAR, open_lab, wait_for, wait_for_notebook_kernel
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.gpu_fake]
-
-CUDA_131 = "cuda>=13.1 brand=tesla,driver>=470,driver<471"  # the fake driver supports CUDA 12.4
-
-
-@pytest.fixture
-def cuda_image(fake_gpu_daemon):
-    tag = "jgk-test-cuda:13.1"
-    dockerfile = f'FROM {fake_gpu_daemon.test_image}\nENV NVIDIA_REQUIRE_CUDA="{CUDA_131}"\n'
-    fake_gpu_daemon.client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
-    return tag
 
 
 def test_oom_notification_log_and_cuda_badge(browser_page, shot, lab, fake_gpu_daemon, cuda_image):
@@ -54,12 +43,7 @@ def test_oom_notification_log_and_cuda_badge(browser_page, shot, lab, fake_gpu_d
         await app.commands.execute('docmanager:open', {path: m.path, factory: 'Notebook',
                                                         kernel: {name: 'gpu-small'}});
     }""")
-    page.wait_for_function("""() => {
-        const w = window.jupyterapp.shell.currentWidget;
-        const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-        return k && k.name === 'gpu-small' && k.status === 'idle';
-    }""", timeout=90_000)
-    kernel_id = page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id")
+    kernel_id = wait_for_notebook_kernel(page, "gpu-small", timeout=90_000)
     nb_name = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.path").rsplit("/", 1)[-1]
     nb = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     nb.locator(".jp-Cell .cm-content").first.click()

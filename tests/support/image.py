@@ -537,3 +537,17 @@ def _main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(_main(sys.argv[1:]))
+
+
+CUDA_131 = "cuda>=13.1 brand=tesla,driver>=470,driver<471"  # the fake driver supports CUDA 12.4
+
+
+def build_cuda_image(client, base: str) -> str:
+    """``base`` with an nvidia/cuda-style NVIDIA_REQUIRE_CUDA newer than the fake driver; its tag."""
+    import io
+
+    tag = "jgk-test-cuda:13.1"
+    dockerfile = f'FROM {base}\nENV NVIDIA_REQUIRE_CUDA="{CUDA_131}"\n'
+    client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
+    return tag
+

@@ -67,3 +67,12 @@ class LocalRegistry:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def registry_or_fail():
+    """Body of a test's registry fixture: a started :class:`LocalRegistry`, stopped afterwards; one
+    that cannot start fails the test, never skips it."""
+    from ._util import started_or_fail
+
+    yield from started_or_fail(LocalRegistry, "local registry")
+
