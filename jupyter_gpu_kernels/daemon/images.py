@@ -25,6 +25,7 @@ ProgressFn = Callable[[str], None]
 CountsFn = Callable[[dict], None]  # {bytes_done, bytes_total, layers_done, layers_total} of a pull
 
 _LAYER_DONE = ("Pull complete", "Already exists")
+_SIZE_UNKNOWN_STATES = ("Pulling fs layer", "Waiting", "Downloading")  # until a Downloading event's total
 _LAYER_STATES = ("Pulling fs layer", "Waiting", "Downloading", "Verifying Checksum", "Download complete",
                  "Extracting", *_LAYER_DONE)
 
@@ -78,7 +79,7 @@ def ensure_image(
     return client.images.get(ref)
 
 
-class _PullCounts:
+class PullCounts:
     """Download bytes and layers of one pull, from the daemon's progress events."""
 
     def __init__(self) -> None:
@@ -98,10 +99,18 @@ class _PullCounts:
             done = total
         self.layers[layer] = (done, total)
 
+    def sizes_pending(self) -> int:
+        """Layers still to download whose size the daemon has not said yet ("Waiting", "Pulling fs
+        layer"): it says a size only when a layer's download starts, three at a time."""
+        return sum(1 for layer, s in self.states.items()
+                   if s in _SIZE_UNKNOWN_STATES and not self.layers.get(layer, (0, 0))[1])
+
     def to_json(self) -> dict:
+        """The counts; ``bytes_total`` is None while a layer's size is pending, as a total (and a
+        percentage) of only the layers begun would be wrong: it would jump from 100% back to 1%."""
         return {
             "bytes_done": sum(d for d, _ in self.layers.values()),
-            "bytes_total": sum(t for _, t in self.layers.values()),
+            "bytes_total": None if self.sizes_pending() else sum(t for _, t in self.layers.values()),
             "layers_done": sum(1 for s in self.states.values() if s in _LAYER_DONE),
             "layers_total": len(self.states),
         }
@@ -115,7 +124,7 @@ def pull(client: docker.DockerClient, ref: str, *, progress: ProgressFn | None =
     repo, tag = split_tag(ref)
     log(f"pulling {ref} …")
     layers: dict[str, tuple[int, int]] = {}
-    tally = _PullCounts()
+    tally = PullCounts()
     last = last_counts = 0.0
     try:
         for event in client.api.pull(repo, tag=tag, stream=True, decode=True):

@@ -75,7 +75,11 @@ function megabytes(bytes: number): string {
   return String(Math.round(bytes / 1e6));
 }
 
-/** "45% (120/260 MB, 3/7 layers)", or '' before the daemon reports sizes. */
+/**
+ * "45% (120/260 MB, 3/7 layers)"; "120 MB so far, 3/7 layers" while some
+ * layer's size is still unknown (the server sends no total then: the daemon
+ * says a layer's size only when its download starts); '' before any bytes.
+ */
 export function bytesProgress(
   p: Pick<
     IStartingKernel,
@@ -83,14 +87,16 @@ export function bytesProgress(
   >,
   trans: TranslationBundle = loadTrans()
 ): string {
-  if (!p.bytes_total) {
-    return '';
-  }
-  const done = Math.min(p.bytes_done ?? 0, p.bytes_total);
-  const pct = Math.floor((100 * done) / p.bytes_total);
   const layers = p.layers_total
     ? trans.__(', %1/%2 layers', p.layers_done ?? 0, p.layers_total)
     : '';
+  if (!p.bytes_total) {
+    return p.bytes_done
+      ? trans.__('%1 MB so far%2', megabytes(p.bytes_done), layers)
+      : '';
+  }
+  const done = Math.min(p.bytes_done ?? 0, p.bytes_total);
+  const pct = Math.floor((100 * done) / p.bytes_total);
   return trans.__(
     '%1% (%2/%3 MB%4)',
     pct,

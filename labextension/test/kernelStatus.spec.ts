@@ -106,9 +106,15 @@ describe('progress text', () => {
   it('formats bytes and layers', () => {
     expect(startingText(s)).toBe('pulling image 45% (117/260 MB, 3/7 layers)');
   });
-  it('has no numbers before the daemon reports sizes', () => {
-    expect(startingText({ ...s, bytes_total: null })).toBe('pulling image');
-    expect(bytesProgress({ ...s, bytes_total: 0 })).toBe('');
+  it('has no numbers before the daemon reports bytes', () => {
+    const none = { ...s, bytes_done: null, bytes_total: null };
+    expect(startingText(none)).toBe('pulling image');
+    expect(bytesProgress({ ...none, bytes_done: 0 })).toBe('');
+  });
+  it('has no percentage while a layer size is unknown', () => {
+    expect(startingText({ ...s, bytes_total: null })).toBe(
+      'pulling image 117 MB so far, 3/7 layers'
+    );
   });
   it('names the later phases', () => {
     expect(startingText({ ...s, phase: 'creating' })).toBe(
