@@ -224,7 +224,7 @@ class Shots:
 
 @pytest.fixture
 def browser_page(chromium, request):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
@@ -232,6 +232,10 @@ def browser_page(chromium, request):
             context = browser.new_context(viewport=VIEWPORT)
             page = context.new_page()
             page.set_default_timeout(30_000)
+            # Assertions wait 15 s, not Playwright's 5 s: on a loaded 2-core CI machine a REST call
+            # behind a UI change (a daemon list, a refusal) can take that long. Slow operations
+            # (a commit, a pull, a kernel start) pass their own, longer timeouts.
+            expect.set_options(timeout=15_000)
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.docker]
 
 COMMIT_REPO = "jgk-browser-commit"
 COPY_REF = "jgk-browser-copy:v1"
+COMMIT_TIMEOUT = 180_000  # docker commit of a kernel container: seconds here, a minute on a loaded CI machine
 
 START = """async ([name, image]) => {
   const s = window.jupyterapp.serviceManager.serverSettings;
@@ -99,7 +100,9 @@ def test_commit_a_running_kernel_from_the_kernels_list(browser_page, shot, start
         dialog.locator("input[name='message']").fill("state file")
         dialog.get_by_role("button", name="Save").click()
         saved = page.locator(".jp-Dialog", has=page.locator(".jp-GPUKernels-commitResult"))
-        expect(saved).to_contain_text(f"Saved {tag}")
+        expect(saved).to_contain_text(f"Saved {tag}", timeout=COMMIT_TIMEOUT)
+        # the "Saving kernel … as …" notification shown while the daemon commits is gone
+        expect(page.locator(".Toastify__toast", has_text="Saving kernel")).to_have_count(0)
         expect(saved.locator(".jp-GPUKernels-commitResult")).to_contain_text("/tmp/state.txt")
         shot("commit-saved")
         saved.get_by_role("button", name="OK").click()
@@ -120,7 +123,7 @@ def test_commit_a_running_kernel_from_the_kernels_list(browser_page, shot, start
         shot("commit-next-version")
         dialog.get_by_role("button", name="Save").click()
         saved = page.locator(".jp-Dialog", has=page.locator(".jp-GPUKernels-commitResult"))
-        expect(saved).to_contain_text(f"Saved {commit_tags[1]}")
+        expect(saved).to_contain_text(f"Saved {commit_tags[1]}", timeout=COMMIT_TIMEOUT)
         saved.get_by_role("button", name="OK").click()
         assert docker_client.images.get(commit_tags[1]).labels[COMMITTED_FROM] == kernel_id
     finally:

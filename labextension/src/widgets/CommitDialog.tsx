@@ -3,9 +3,11 @@
  * the kernel's container (`POST kernels/{id}/commit`), then shows the
  * `docker diff` summary and that a Dockerfile is the durable way. A refusal
  * brings the dialog back (draftDialog's default): an existing tag with the
- * suggested next version, anything else with the server's message. Run by the `gpu-kernels:commit-kernel` command.
+ * suggested next version, anything else with the server's message. While the
+ * daemon commits (seconds to minutes for a big container) a "Saving…"
+ * notification says so. Run by the `gpu-kernels:commit-kernel` command.
  */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
@@ -88,11 +90,25 @@ export function commitKernelDialog(
     initial: { tag: suggested, message: '' },
     form: draft => new CommitForm(draft, trans),
     submit: async draft => {
-      const commit = await builds.commitKernel(
-        kernelId,
-        draft.tag.trim(),
-        draft.message
+      const pending = Notification.emit(
+        trans.__(
+          'Saving kernel %1 as %2…',
+          kernelId.slice(0, 8),
+          draft.tag.trim()
+        ),
+        'in-progress',
+        { autoClose: false }
       );
+      let commit: ICommit;
+      try {
+        commit = await builds.commitKernel(
+          kernelId,
+          draft.tag.trim(),
+          draft.message
+        );
+      } finally {
+        Notification.dismiss(pending);
+      }
       await showDialog({
         title: trans.__('Image saved'),
         body: <CommitResult commit={commit} trans={trans} />,
