@@ -111,3 +111,39 @@ def test_bad_certificates_fail_fast(jdirs, tls_host, test_image, tmp_path):
         KernelManager(kernel_name="w").start_kernel()
     assert time.monotonic() - t0 < 10
     assert cli.main(["hosts", "add", "nofile", tls_host.url, "--tls-ca", "/nope/ca.pem"]) == 2
+
+
+def test_user_server_on_a_remote_host_never_runs_a_root_image_as_root(jdirs, tls_host, test_image, monkeypatch):
+    """``user: server`` (the default) on a remote host: an image whose USER is root runs as the
+    server's uid:gid, one with a non-root USER as that user. The test process is root, so the server's
+    uid lookup alone stands in for a non-root server's (everything else is real: the TLS daemon, the
+    committed images, the kernel reporting its uid)."""
+    import jupyter_gpu_kernels.kernel.planning as planning
+
+    monkeypatch.setattr(planning, "server_user", lambda: "1000:1000")
+    client = tls_host.daemon.client
+    probe = client.containers.create(test_image, command=["true"])
+    tags = {"root": "jgk-test-remote-user:root", "4321:4321": "jgk-test-remote-user:uid4321"}
+    try:
+        for user, tag in tags.items():
+            probe.commit(repository=tag.split(":")[0], tag=tag.split(":")[1], conf={"User": user})
+    finally:
+        probe.remove(force=True, v=True)
+    assert cli.main(["hosts", "add", "tlsbox", tls_host.url, *tls_args(tls_host)]) == 0
+    try:
+        for (user, tag), uid in zip(tags.items(), ("1000 1000", "4321 4321")):
+            install_spec("ru", tag, "--host", "tlsbox")
+            km = KernelManager(kernel_name="ru")
+            km.start_kernel()
+            kc = km.client()
+            kc.start_channels()
+            try:
+                kc.wait_for_ready(timeout=60)
+                out = run_cell(kc, "import os; print(os.getuid(), os.getgid())")["stdout"].strip()
+                assert out == uid, f"USER {user}: the kernel runs as {out}"
+            finally:
+                kc.stop_channels()
+                km.shutdown_kernel(now=True)
+    finally:
+        for tag in tags.values():
+            client.images.remove(tag, force=True)

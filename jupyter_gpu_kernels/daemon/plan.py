@@ -71,7 +71,8 @@ class LaunchPlan:
     find_python: bool = False  # argv[0] is the default `python`: replace it by the image's interpreter
     derive_ipykernel: bool = True  # an image with Python but no ipykernel: run a derived image (daemon/derive.py)
     tmpfs: tuple[str, ...] = ()  # container paths masked by an empty read-only tmpfs (kernel/boundary.py)
-    root_image_user_allowed: bool = True  # False: user "image" and the policy refuses root (kernel/planning.py)
+    root_image_user_allowed: bool = True  # False: runs as the image's user and the policy refuses root (kernel/planning.py)
+    root_user_fallback: str | None = None  # user "server" on a remote host: who runs it when the image's USER is root
 
     @property
     def container_name(self) -> str:

@@ -33,7 +33,7 @@ from ..errors import KernelLaunchError
 from ..hosts import transport
 from ..hosts.registry import DockerHost
 from . import progress
-from .planning import check_image_user
+from .planning import settle_image_user
 
 HEARTBEAT_POLL_MS = 250
 STATE_CHECK_SECONDS = 0.5
@@ -61,7 +61,7 @@ class KernelLauncher:
         client = await _thread(transport.connect, self.host)
         image = await _thread(ensure_image, client, plan.image, plan.pull_policy, host_name=self.host.name,
                               progress=self.log.info, counts=progress.pull_reporter(plan.kernel_id))
-        check_image_user(plan, image.attrs)  # a root USER with user: image: refused before deriving or creating
+        plan = settle_image_user(plan, image.attrs)  # a root USER: another user, or refused before creating
         if plan.find_python and plan.derive_ipykernel:
             derived = await _thread(self._derived, client, plan, image)
             if derived.id != image.id:  # keep the plan's own reference (a digest pin) when nothing was derived

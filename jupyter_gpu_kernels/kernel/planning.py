@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..daemon.leases import current_owner
@@ -127,11 +127,17 @@ def is_root_user(user: str | None) -> bool:
     return name in ("", "0", "root")
 
 
-def image_root_allowed(policy: Any, settings: Any) -> bool:
+def runs_as_image_user(settings: Any, host: DockerHost) -> bool:
+    """``user: image``, or ``user: server`` on a remote host (the server's uid means nothing there)."""
+    return settings.user in ("image", "") or (settings.user == "server" and not host.is_local)
+
+
+def image_root_allowed(policy: Any, settings: Any, host: DockerHost) -> bool:
     """Whether a kernel that runs as its image's USER may run as root: the admin policy's root rule
-    (``KernelPolicy.allow_root_user``; default: only when the server runs as root). Only ``user:
-    image`` is checked against the image (:func:`check_image_user`); a bare allowlist has no rule."""
-    if settings.user not in ("image", "") or not hasattr(policy, "check_user"):
+    (``KernelPolicy.allow_root_user``; default: only when the server runs as root). Only a kernel
+    that runs as its image's user (:func:`runs_as_image_user`) is checked against the image
+    (:func:`settle_image_user`); a bare allowlist has no rule."""
+    if not runs_as_image_user(settings, host) or not hasattr(policy, "check_user"):
         return True
     try:
         policy.check_user("root")
@@ -140,20 +146,30 @@ def image_root_allowed(policy: Any, settings: Any) -> bool:
     return True
 
 
-def check_image_user(plan: LaunchPlan, image_attrs: dict[str, Any]) -> None:
-    """Called by the launcher once the image is there, before anything is created: a ``user: image``
-    kernel whose image's USER is root is refused (PolicyError naming the image and the fix) unless the
-    policy allows root (``plan.root_image_user_allowed``)."""
-    if plan.user is not None or plan.root_image_user_allowed:
-        return
+def settle_image_user(plan: LaunchPlan, image_attrs: dict[str, Any]) -> LaunchPlan:
+    """Called by the launcher once the image is there, before anything is created, for a kernel that
+    runs as its image's user (``plan.user`` None) whose image's USER is root. With ``user: server``
+    on a remote host it runs as the server's uid:gid instead (``plan.root_user_fallback``), non-root
+    as on local hosts, while a non-root USER (jovyan) is kept; otherwise it is refused (PolicyError
+    naming the image and the fix) unless the policy allows root (``plan.root_image_user_allowed``)."""
+    if plan.user is not None:
+        return plan
     user = (image_attrs.get("Config") or {}).get("User") or ""
-    if is_root_user(user):
-        shown = f"USER {user}" if user else "no USER, so root"
-        raise PolicyError(
-            f"refused by KernelPolicy.allow_root_user: image {plan.image!r} runs as root ({shown}) and this kernel "
-            "runs as the image's user (user: image); set `user` to a non-root uid (e.g. 1000:100, or 'server'), "
-            "or an administrator may allow root with c.KernelPolicy.allow_root_user = True",
-            field="user", rule="allow_root_user")
+    if not is_root_user(user):
+        return plan
+    fallback = plan.root_user_fallback
+    if fallback and not is_root_user(fallback):
+        return replace(plan, user=fallback)
+    if plan.root_image_user_allowed:
+        return plan
+    shown = f"USER {user}" if user else "no USER, so root"
+    why = "user: server on a remote host, and the server runs as root" if fallback else "user: image"
+    raise PolicyError(
+        f"refused by KernelPolicy.allow_root_user: image {plan.image!r} runs as root ({shown}) and this kernel "
+        f"runs as the image's user ({why}); set `user` to a non-root uid (e.g. 1000:100"
+        f"{'' if fallback else ', or server'}), "
+        "or an administrator may allow root with c.KernelPolicy.allow_root_user = True",
+        field="user", rule="allow_root_user")
 
 
 def enforce_policy(policy: Any, settings: Any, ks: KernelSettings, host: DockerHost, mounts: list[Mount],
@@ -226,5 +242,6 @@ def build_plan(settings: Any, host: DockerHost, ctx: LaunchContext, policy: Any)
         find_python=find_python,
         derive_ipykernel=bool(getattr(settings, "derive_ipykernel", True)),
         tmpfs=tmpfs,
-        root_image_user_allowed=image_root_allowed(policy, settings),
+        root_image_user_allowed=image_root_allowed(policy, settings, host),
+        root_user_fallback=server_user() if settings.user == "server" and not host.is_local else None,
     )
