@@ -1,7 +1,7 @@
 """``POST gpu-kernels/api/orphans {"kernel_ids": [...]}``: one orphan removed, the others kept.
 
-Real orphans: a client process starts kernels on the main daemon and exits without shutting them
-down (as in test_owner_loss.py), so their owner is gone; a long ``orphan_timeout`` keeps the
+Real orphans (tests/support/orphans.py): a client process starts kernels on the main daemon and
+exits without shutting them down, so their owner is gone; a long ``orphan_timeout`` keeps the
 periodic reaper off them. A real in-process Jupyter server (``jp_fetch``) removes one by id; an id
 that is not an orphan (unknown, or a live kernel of this server) is a 404 that removes nothing; bad
 ``kernel_ids`` a 400; a read-only user gets 403 and nothing is removed.
@@ -10,28 +10,16 @@ that is not an orphan (unknown, or a live kernel of this server) is a 404 that r
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from jupyter_server.auth import Authorizer
 from tornado.httpclient import HTTPClientError
 
-from jupyter_gpu_kernels.daemon import labels as L
 from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 
-pytestmark = pytest.mark.docker
+from .support.orphans import container_states, orphan_maker
 
-CLIENT = """
-import os
-from jupyter_client.manager import KernelManager
-for _ in range({n}):
-    km = KernelManager(kernel_name="orphaner")
-    km.start_kernel()
-    print(km.kernel_id, flush=True)
-os._exit(0)  # no shutdown: the process just ends
-"""
+pytestmark = pytest.mark.docker
 
 
 class ReadOnlyAuthorizer(Authorizer):
@@ -52,36 +40,9 @@ def jp_server_config(authorizer):
     return {"ServerApp": app}
 
 
-def containers(client, kernel_ids) -> dict[str, str]:
-    """{kernel id: status} of those kernels' containers."""
-    return {c.labels[L.KERNEL_ID]: c.status for c in client.containers.list(all=True, filters={"label": L.KERNEL_ID})
-            if c.labels.get(L.KERNEL_ID) in kernel_ids}
-
-
 @pytest.fixture
 def make_orphans(tmp_path, test_image, docker_client):
-    made: list[str] = []
-
-    def make(n: int) -> list[str]:
-        data = tmp_path / "client-data"
-        spec = data / "kernels" / "orphaner"
-        spec.mkdir(parents=True, exist_ok=True)
-        cfg = {**provisioner_config(image=test_image), "orphan_timeout": 600}
-        (spec / "kernel.json").write_text(json.dumps(kernel_json("orphaner", cfg)))
-        env = {**os.environ, "JUPYTER_DATA_DIR": str(data), "JUPYTER_PATH": str(data),
-               "JUPYTER_RUNTIME_DIR": str(tmp_path / "client-runtime")}
-        proc = subprocess.run([sys.executable, "-c", CLIENT.format(n=n)], env=env, capture_output=True, text=True,
-                              timeout=180, cwd=tmp_path)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        ids = proc.stdout.split()
-        made.extend(ids)
-        assert containers(docker_client, ids) == {k: "running" for k in ids}
-        return ids
-
-    yield make
-    for c in docker_client.containers.list(all=True, filters={"label": L.KERNEL_ID}):
-        if c.labels.get(L.KERNEL_ID) in made:
-            c.remove(force=True, v=True)
+    yield from orphan_maker(tmp_path, test_image, docker_client)
 
 
 async def post(jp_fetch, body, expect: int, path=("gpu-kernels", "api", "orphans"), params=None) -> dict:
@@ -113,17 +74,17 @@ async def test_remove_one_orphan_by_id(jp_fetch, jp_serverapp, docker_client, te
     try:
         out = await post(jp_fetch, {"kernel_ids": [live]}, 404)
         assert live in out["message"]
-        assert containers(docker_client, [live]) == {live: "running"}
+        assert container_states(docker_client, [live]) == {live: "running"}
     finally:
         await jp_serverapp.kernel_manager.shutdown_kernel(live, now=True)
-    assert containers(docker_client, [one, two]) == {one: "running", two: "running"}
+    assert container_states(docker_client, [one, two]) == {one: "running", two: "running"}
 
     out = await post(jp_fetch, {"kernel_ids": [one]}, 200, params={"host": "local"})
     rows = {o["kernel_id"]: o for o in out["orphans"]}
     assert rows[one]["removed"] and not rows[two]["removed"], rows
-    assert containers(docker_client, [one, two]) == {two: "running"}, "only the one asked for is gone"
+    assert container_states(docker_client, [one, two]) == {two: "running"}, "only the one asked for is gone"
     out = await post(jp_fetch, {"kernel_ids": [two]}, 200)
-    assert containers(docker_client, [one, two]) == {}
+    assert container_states(docker_client, [one, two]) == {}
 
 
 @pytest.mark.parametrize("authorizer", [ReadOnlyAuthorizer], indirect=True)
@@ -132,4 +93,4 @@ async def test_a_read_only_user_cannot_remove_an_orphan(jp_fetch, docker_client,
     listed = json.loads((await jp_fetch("gpu-kernels", "api", "orphans")).body)
     assert one in {o["kernel_id"] for o in listed["orphans"]}
     await post(jp_fetch, {"kernel_ids": [one]}, 403)
-    assert containers(docker_client, [one]) == {one: "running"}
+    assert container_states(docker_client, [one]) == {one: "running"}

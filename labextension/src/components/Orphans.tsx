@@ -15,10 +15,12 @@ import { GPUKernelsModel } from '../model';
 function OrphanItem(props: {
   orphan: IOrphan;
   trans: TranslationBundle;
+  /** Some removal runs; `removing`: this row's own. */
   busy: boolean;
+  removing: boolean;
   onRemove: () => void;
 }): JSX.Element {
-  const { orphan: o, trans, busy, onRemove } = props;
+  const { orphan: o, trans, busy, removing, onRemove } = props;
   return (
     <li className="jp-GPUKernels-orphan" data-kernel-id={o.kernel_id}>
       <div className="jp-GPUKernels-kernelHeader">
@@ -33,7 +35,7 @@ function OrphanItem(props: {
           )}
           onClick={onRemove}
         >
-          {trans.__('Remove')}
+          {removing ? trans.__('Removing…') : trans.__('Remove')}
         </button>
       </div>
       <div className="jp-GPUKernels-dim">
@@ -90,6 +92,7 @@ export function OrphansView(props: {
             orphan={o}
             trans={trans}
             busy={busy !== null}
+            removing={busy === o.kernel_id || busy === 'all'}
             onRemove={() => void remove(o.kernel_id)}
           />
         ))}

@@ -30,6 +30,7 @@ import { OrphansView } from '../components/Orphans';
 import { IEnvironmentDraft } from '../formState';
 import { GPUKernelsModel } from '../model';
 import { basename } from '../format';
+import { withShare } from '../sectionSizes';
 import { OPEN_KERNEL_TERMINAL } from '../terminalCommands';
 import { loadTrans } from '../translation';
 import { openEnvironmentDialog } from './EnvironmentDialog';
@@ -121,15 +122,24 @@ export class GPUKernelsSidebar extends SidePanel {
     ]) {
       this.addWidget(section);
     }
-    // shown only when there are orphaned kernel containers
+    // shown only when there are orphaned kernel containers; when they appear
+    // the section gets a fifth of the height (the split gave a hidden section
+    // none, which left its rows under the status bar)
+    let orphansHidden = true;
     const showOrphans = () => {
       const hidden = !model.status.orphans.value?.length;
       orphans.setHidden(hidden);
-      const title =
-        this.accordion.titles[this.accordion.widgets.indexOf(orphans)];
+      const index = this.accordion.widgets.indexOf(orphans);
+      const title = this.accordion.titles[index];
       if (title) {
         title.style.display = hidden ? 'none' : '';
       }
+      if (orphansHidden && !hidden) {
+        this.accordion.setRelativeSizes(
+          withShare(this.accordion.relativeSizes(), index, 0.2)
+        );
+      }
+      orphansHidden = hidden;
     };
     model.orphansChanged.connect(showOrphans);
     showOrphans();
