@@ -5,7 +5,8 @@
 - signals reach the kernel's process group;
 - restarts with new ports work (also the restarter's, for a kernel killed in its first second);
 - a restart that cannot get its GPU back leaves a kernel reported dead, and no container;
-- shutdown while the kernel's host is unreachable succeeds.
+- shutdown while the kernel's host is unreachable succeeds; the container it could not remove is
+  reaped by this process once the host is back, and reserves no GPU meanwhile.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from jupyter_client.ioloop import AsyncIOLoopKernelManager
 from jupyter_client.manager import KernelManager
 from tornado.httpclient import HTTPClientError
 
+from jupyter_gpu_kernels.daemon import labels as L
 from jupyter_gpu_kernels.daemon.allocator import GPUAllocator
+from jupyter_gpu_kernels.daemon.reaper import reap_hosts
 from jupyter_gpu_kernels.daemon.records import KernelContainer
 from jupyter_gpu_kernels.hosts import transport
 from jupyter_gpu_kernels.hosts.registry import DockerHosts
@@ -270,9 +273,10 @@ async def test_restart_that_loses_its_gpu_is_reported_dead(jp_fetch, jp_serverap
 class TCPProxy:
     """127.0.0.1:<port> → the local Docker socket, until stopped (then the port refuses)."""
 
-    def __init__(self, socket_path: str = "/var/run/docker.sock") -> None:
+    def __init__(self, socket_path: str = "/var/run/docker.sock", port: int = 0) -> None:
+        """``port``: listen on that one (the host coming back at the same address)."""
         self.socket_path = socket_path
-        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server = socket.create_server(("127.0.0.1", port))
         self.port = self.server.getsockname()[1]
         self.conns: list[socket.socket] = []
         self.running = True
@@ -337,5 +341,50 @@ def test_shutdown_while_the_host_is_unreachable(jp_environ, test_image, docker_c
     finally:
         proxy.stop()
         for c in our_containers(docker_client):
+            if c.id == cid:
+                c.remove(force=True, v=True)
+
+
+def test_a_gpu_kernel_shut_down_while_its_host_is_unreachable_is_reaped_when_it_is_back(jp_environ, fake_gpu_daemon):
+    """The shutdown succeeds and disowns the container it could not remove: its GPU is not held for
+    a restart meanwhile (stopped, it reserves nothing), and this process's reaper removes it once
+    the daemon answers again, though its owner (this process) is alive."""
+    client = fake_gpu_daemon.client
+    socket_path = fake_gpu_daemon.url.removeprefix("unix://")
+    proxy = TCPProxy(socket_path)
+    DockerHosts().add("flakygpu", f"tcp://127.0.0.1:{proxy.port}")
+    spec("flakygpu", image=fake_gpu_daemon.test_image, host="flakygpu", gpus=1, remote_workspace="")
+    km = KernelManager(kernel_name="flakygpu")
+    km.start_kernel()
+    cid = km.provisioner.container_id
+    try:
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        kc.stop_channels()
+        gpu = client.containers.get(cid).labels[L.GPUS]
+        assert gpu
+        proxy.stop()
+        host = DockerHosts().get("flakygpu")
+        transport.forget(host)
+        km.shutdown_kernel(now=True)  # must not raise
+        assert not km.is_alive()
+        client.containers.get(cid).stop(timeout=1)  # it stops meanwhile (or had died): stopped, owner alive
+        holder = [r for r in GPUAllocator.for_host(host).holders(client) if r.container == cid[:12]]
+        assert holder and not holder[0].reserved, "a disowned stopped container reserves no GPU"
+
+        proxy = TCPProxy(socket_path, port=proxy.port)  # the host is back
+        transport.forget(host)
+        orphans, errors = reap_hosts([DockerHosts().get("flakygpu")])  # what the server's reaper runs
+        assert not errors, errors
+        mine = [o for o in orphans if o.record.kernel_id == km.kernel_id]
+        assert mine and mine[0].disowned and mine[0].due and mine[0].removed, mine
+        assert cid not in {c.id for c in client.containers.list(all=True)}
+        assert not [r for r in GPUAllocator.for_host(host).holders(client) if r.kernel_id == km.kernel_id]
+        again, _ = reap_hosts([DockerHosts().get("flakygpu")])
+        assert not [o for o in again if o.record.kernel_id == km.kernel_id], "forgotten once removed"
+    finally:
+        proxy.stop()
+        for c in client.containers.list(all=True):
             if c.id == cid:
                 c.remove(force=True, v=True)

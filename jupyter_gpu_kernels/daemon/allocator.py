@@ -10,7 +10,8 @@ mutex on the daemon itself (a never-started container with a fixed name) across 
 A kernel container that died by itself (not shut down: a shutdown removes it) keeps holding its
 GPUs while its owner process lives (:func:`dead_but_owned`): its kernel is about to be restarted
 on them, and in the seconds before the restarter notices no competitor may take them. The
-restarter giving up, a shutdown or the owner's death (then the reaper) frees them.
+restarter giving up, a shutdown or the owner's death (then the reaper) frees them; so does a
+shutdown whose removal of the container failed (:mod:`.disowned`).
 
 Called by the kernel launcher/provisioner (``for_host``, ``lock``, ``allocate``), by
 :mod:`~jupyter_gpu_kernels.daemon.status` and the CLI doctor (``inventory``, ``devices``).
@@ -31,6 +32,7 @@ import docker
 import docker.errors
 
 from . import labels as L
+from .disowned import disowned_since
 from .gpu_choice import LIVE_STATES, attach_holders, choose_gpus
 from .inventory import Inventory, discover
 from .leases import daemon_now, owner_state, read_leases
@@ -124,7 +126,8 @@ def dead_but_owned(client: docker.DockerClient, records: list[KernelContainer]) 
     """``records``, where a stopped kernel container with GPUs whose owner (the server or client
     that started it, daemon/leases.py) is alive counts as reserved: it died by itself, and its
     kernel's restart will want those GPUs back. Older containers without owner labels hold nothing."""
-    dead = [r for r in records if r.state and r.state not in LIVE_STATES and not r.reserved and r.gpus and r.owner_id]
+    dead = [r for r in records if r.state and r.state not in LIVE_STATES and not r.reserved and r.gpus and r.owner_id
+            and disowned_since(r.host, r.container) is None]  # shut down by us, its removal failed: not reserved
     if not dead:
         return records
     leases, now = read_leases(client), daemon_now(client)

@@ -4,7 +4,8 @@ A kernel's owner is the server or client process that started it (or the server 
 it); :mod:`.leases` says whether it is alive. A container whose owner has been gone for longer
 than the ``orphan-timeout`` label is removed (``docker rm -f``), which frees its GPUs (holders
 are read from labels). Containers without an owner id or timeout label (made before leases
-existed) are never touched, and neither is a kernel whose owner is alive.
+existed) are never touched, and neither is a kernel whose owner is alive, except one this process
+shut down but could not remove (:mod:`.disowned`): it is due at once.
 
 Called by ``jupyter gpu-kernels prune`` (cli/prune.py), the REST ``gpu-kernels/api/orphans``
 handlers and the server's periodic reaper (server/adoption.py). Touches kernel containers
@@ -14,9 +15,13 @@ and lease volumes only; every call is blocking (callers run it in a worker threa
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
+import docker.errors
+
+from .disowned import disowned_since, forget
 from .leases import daemon_now, drop_stale_leases, owner_state, read_leases
 from .records import KernelContainer, list_kernel_containers
 
@@ -30,8 +35,9 @@ class Orphan:
     record: KernelContainer
     holder: str  # the owner that is gone, "hostname:pid"
     gone_for: float  # seconds (daemon clock) since the owner's last sign of life
-    timeout: float  # the kernel's orphan_timeout
+    timeout: float  # the kernel's orphan_timeout (0 for a disowned one: due at once)
     removed: bool = False
+    disowned: bool = False  # its owner is this process, which shut it down but could not remove it
 
     @property
     def due(self) -> bool:
@@ -39,7 +45,8 @@ class Orphan:
 
     def to_json(self) -> dict[str, Any]:
         return {**self.record.to_json(), "holder": self.holder, "gone_for": round(self.gone_for, 1),
-                "orphan_timeout": self.timeout, "due": self.due, "removed": self.removed}
+                "orphan_timeout": self.timeout, "due": self.due, "removed": self.removed,
+                "disowned": self.disowned}
 
 
 def find_orphans(client: Any, host_name: str) -> list[Orphan]:
@@ -50,6 +57,10 @@ def find_orphans(client: Any, host_name: str) -> list[Orphan]:
         if not rec.owner_id or rec.orphan_timeout == "":
             continue  # no owner lease (an older container): never ours to judge
         alive, since, who = owner_state(rec, leases.get(rec.owner_id), now)
+        disowned = disowned_since(host_name, rec.container)
+        if alive and disowned is not None:  # shut down by this process, its removal failed: due now
+            out.append(Orphan(rec, who, max(0.0, time.time() - disowned), 0.0, disowned=True))
+            continue
         if alive:
             continue
         try:
@@ -72,12 +83,15 @@ def reap(client: Any, host_name: str, dry_run: bool = False, force: bool = False
             try:
                 client.containers.get(orphan.record.container).remove(force=True, v=True)
                 removed = True
+                forget(host_name, orphan.record.container)
                 log.warning("reaped kernel %s on host %r (container %s, GPUs %s): its owner %s is gone",
                             orphan.record.kernel_id, host_name, orphan.record.container,
                             orphan.record.gpus or "none", orphan.holder)
-            except Exception as e:  # removed meanwhile, or the daemon refused: report, go on
+            except docker.errors.NotFound:  # removed meanwhile
+                forget(host_name, orphan.record.container)
+            except Exception as e:  # the daemon refused: report, go on (tried again next time)
                 log.info("could not remove orphaned container %s: %s", orphan.record.container, e)
-        out.append(Orphan(orphan.record, orphan.holder, orphan.gone_for, orphan.timeout, removed))
+        out.append(replace(orphan, removed=removed))
     if not dry_run:
         try:
             drop_stale_leases(client, {r.owner_id for r in list_kernel_containers(client, host_name)})

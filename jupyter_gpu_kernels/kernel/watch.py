@@ -31,6 +31,7 @@ import docker.errors
 
 from ..daemon import restarts
 from ..daemon.containers import ContainerOps
+from ..daemon.disowned import disown
 from ..errors import GPUKernelsError
 from ..hosts import transport
 from ..hosts.registry import DockerHost
@@ -176,6 +177,7 @@ class ContainerWatch:
         except docker.errors.NotFound:
             pass
         except UNREACHABLE as e:
+            disown(host.name, container_id)  # the reaper removes it once the daemon answers
             self.log.warning("kernel %s: could not remove its container %s on host %s (%s); it is left "
                              "for the reaper", self.kernel_id, container_id[:12], host.name, e)
         try:

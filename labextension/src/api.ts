@@ -209,6 +209,8 @@ export interface IOrphan {
   orphan_timeout: number;
   due: boolean;
   removed: boolean;
+  /** Its owner is this server, which shut it down but could not remove it. */
+  disowned?: boolean;
 }
 
 /**

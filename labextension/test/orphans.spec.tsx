@@ -119,4 +119,22 @@ describe('OrphansView', () => {
     expect(rowButton('k2').disabled).toBe(false);
     await act(async () => root.unmount());
   });
+
+  it('says a disowned container was shut down by this server, not that its owner is gone', async () => {
+    const { api } = fakeApi([
+      { ...orphan('k1', 'a.ipynb'), disowned: true, due: true, gone_for: 12 },
+      orphan('k2', 'b.ipynb')
+    ]);
+    const { node, root } = await render(api);
+    const text = (id: string) =>
+      node.querySelector(`li[data-kernel-id="${id}"]`)?.textContent ?? '';
+    expect(text('k1')).toContain(
+      'shut down 12 s ago by this server (box:1), which could not remove its container then'
+    );
+    expect(text('k1')).not.toContain('gone for');
+    expect(text('k2')).toContain(
+      'owner box:1 (me) gone for 5 s; removed after 60 s'
+    );
+    await act(async () => root.unmount());
+  });
 });

@@ -44,15 +44,21 @@ function OrphanItem(props: {
           .join(' · ')}
       </div>
       <div className="jp-GPUKernels-dim">
-        {trans.__(
-          'owner %1 (%2) gone for %3 s; %4',
-          o.holder || o.server,
-          o.owner || '?',
-          Math.round(o.gone_for),
-          o.due
-            ? trans.__('due for removal')
-            : trans.__('removed after %1 s', o.orphan_timeout)
-        )}
+        {o.disowned
+          ? trans.__(
+              'shut down %1 s ago by this server (%2), which could not remove its container then; due for removal',
+              Math.round(o.gone_for),
+              o.holder || o.server
+            )
+          : trans.__(
+              'owner %1 (%2) gone for %3 s; %4',
+              o.holder || o.server,
+              o.owner || '?',
+              Math.round(o.gone_for),
+              o.due
+                ? trans.__('due for removal')
+                : trans.__('removed after %1 s', o.orphan_timeout)
+            )}
       </div>
     </li>
   );
