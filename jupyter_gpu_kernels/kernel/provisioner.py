@@ -43,6 +43,7 @@ from ..hosts.registry import DockerHost
 from ..settings import Settings
 from .launcher import KernelLauncher
 from .planning import LaunchContext, build_plan
+from .ports import assign_ports
 from .watch import ContainerWatch
 
 
@@ -56,6 +57,16 @@ async def _launch_failed(prov: "GPUDockerProvisioner", km: Any) -> None:
         await prov.watch.release(prov._host, prov.result.container_id)
         if km is not None and hasattr(km, "execution_state"):  # jupyter_server's /api/kernels/{id}
             km.execution_state = "dead"
+
+
+def _prepare_ports(prov: "GPUDockerProvisioner", km: Any) -> None:
+    """Ports for a kernel manager that has none (a new kernel, a restart with new ports): chosen on
+    the server side (never on the container's address) above the ephemeral range (.ports)."""
+    choosing = any(not getattr(km, name) for name in KERNEL_PORT_NAMES)
+    if choosing and prov.result is not None and km.ip == prov.result.address:
+        km.ip = "127.0.0.1"
+    if choosing:
+        assign_ports(km)
 
 
 def _prepare_keys(prov: "GPUDockerProvisioner", km: Any) -> None:
@@ -267,9 +278,7 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             raise
         if km is not None:
             _prepare_keys(self, km)
-            choosing = any(not getattr(km, name) for name in KERNEL_PORT_NAMES)  # new ports (a restart)
-            if choosing and self.result is not None and km.ip == self.result.address:
-                km.ip = "127.0.0.1"  # chosen on the server side, never on the container's address
+            _prepare_ports(self, km)
             if "env" in kwargs:
                 km.write_connection_file(jupyter_session=kwargs["env"].get("JPY_SESSION_NAME", ""))
             else:
