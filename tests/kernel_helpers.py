@@ -10,6 +10,7 @@ import time
 
 import asyncio
 import json
+import socket
 import os
 import uuid
 from pathlib import Path
@@ -222,3 +223,19 @@ def own_daemon_host(host_name: str, base_name: str, first_index: int):
         finally:
             daemon.stop()
 
+
+
+def zmq_answers(addr: str, port: int, timeout: float = 1.5) -> bool:
+    """Whether a ZeroMQ endpoint answers at ``addr:port``: a TCP connect that gets ZMTP's greeting
+    (0xFF, 8 bytes, 0x7F). A plain connect is not proof: a network's gateway may accept a
+    connection to any unroutable address (this test machine's does, for some ports)."""
+    with socket.socket() as s:
+        s.settimeout(timeout)
+        if s.connect_ex((addr, port)) != 0:
+            return False
+        try:
+            s.sendall(b"\xff" + b"\0" * 8 + b"\x7f")
+            greeting = s.recv(10)
+        except OSError:
+            return False
+    return len(greeting) >= 10 and greeting[0] == 0xFF and greeting[9] == 0x7F
