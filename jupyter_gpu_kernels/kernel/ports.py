@@ -30,9 +30,14 @@ def free_ports(count: int, ip: str = "127.0.0.1", rng: random.Random | None = No
     rng = rng or random.SystemRandom()
     held: list[socket.socket] = []
     try:
-        for port in rng.sample(PORT_RANGE, min(TRIES, len(PORT_RANGE))):
+        tried: set[int] = set()
+        for _ in range(TRIES):
             if len(held) == count:
                 break
+            port = rng.choice(PORT_RANGE)  # drawn one at a time: a start needs about five
+            if port in tried:
+                continue
+            tried.add(port)
             sock = socket.socket()
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\0" * 8)

@@ -4,8 +4,12 @@ Not a test: it prints figures. It fails (exit 1) only on a leak: its own kernel 
 (by the kernel ids it started), networks or volumes naming one of them, connection files, file
 descriptors or threads that *grow per cycle*. One-time growth (the lease renewer thread, the
 docker client's connection pool, zmq's context) is measured separately: counts are taken after
-a warm-up cycle, after ``--settle`` more cycles and at the end; only growth between the last two
-is per-cycle growth. Other engineers' containers on the same daemon are not counted. The second part starts ``--concurrent`` kernels at once through one
+a warm-up cycle, after ``--settle`` more cycles and then every ``--every`` cycles; our objects on
+the daemon, connection files and threads leak if they grow at all after the settle cycles, fds if
+they grow in more than half of the intervals (:func:`leaking`: a bounded pool grows rarely), and
+asyncio's default-executor workers (started lazily) only beyond that executor's maximum. Other
+engineers' containers on the same daemon are not counted. The second part starts ``--concurrent``
+kernels at once through one
 ``AsyncKernelManager`` loop and reports that loop's lag (a 10 ms ticker's p95 and max delay)
 while they start, which is what a Jupyter server's users feel. A watchdog thread samples the
 loop thread's stack whenever a tick is ``--stall-ms`` late (once per stall, while it lasts), and
@@ -68,7 +72,9 @@ def counts(client: docker.DockerClient, runtime: str) -> dict[str, int]:
         "volumes": sum(map(_mentions_ours, client.volumes.list())),
         "connection files": len([f for f in os.listdir(runtime) if f.startswith("kernel-")]),
         "fds": len(os.listdir("/proc/self/fd")),
-        "threads": threading.active_count(),
+        # asyncio's default executor starts its workers lazily, up to min(32, CPUs + 4): counted apart
+        "threads": sum(1 for t in threading.enumerate() if not t.name.startswith("asyncio_")),
+        "executor workers": sum(1 for t in threading.enumerate() if t.name.startswith("asyncio_")),
     }
 
 
@@ -179,12 +185,31 @@ async def concurrent(name: str, n: int, stall: float = 0.05) -> tuple[float, lis
     return started, lags, sampler
 
 
+POOLED = ("fds",)  # grown by bounded pools (docker-py's connections per client)
+EXECUTOR_MAX = min(32, (os.cpu_count() or 1) + 4)  # ThreadPoolExecutor's default max_workers
+
+
+def leaking(key: str, series: list[dict[str, int]]) -> bool:
+    """Whether ``key`` leaks over the counts taken after the settle cycles. Our objects on the daemon
+    (containers, networks, volumes), connection files and threads (other than the executor's):
+    any growth. The executor's workers: beyond its maximum. fds: growth in more than half of the
+    intervals; docker-py's per-client connection pool opens a connection lazily when calls overlap,
+    so it grows now and then up to its size, while a per-cycle leak grows in every interval."""
+    if key == "executor workers":
+        return series[-1][key] > EXECUTOR_MAX
+    grew = sum(1 for a, b in zip(series, series[1:]) if b[key] > a[key])
+    if key not in POOLED:
+        return grew > 0
+    return grew > max(1, (len(series) - 1) // 2)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--image", default=os.environ.get("JGK_BENCH_IMAGE", ""))
     ap.add_argument("--cycles", type=int, default=200)
     ap.add_argument("--concurrent", type=int, default=16)
     ap.add_argument("--settle", type=int, default=10, help="cycles after warm-up that may still grow caches")
+    ap.add_argument("--every", type=int, default=50, help="cycles between two counts after the settle cycles")
     ap.add_argument("--stall-ms", type=float, default=50.0, help="sample the loop's stack when a tick is this late")
     args = ap.parse_args()
     client = docker.from_env()
@@ -200,16 +225,23 @@ def main() -> int:
         cycles("bench-life", 1)  # warm: network, image probe, caches, worker threads, lease renewer
         warm = counts(client, runtime)
         times = cycles("bench-life", args.settle)
-        before = counts(client, runtime)
-        times += cycles("bench-life", args.cycles - args.settle)
-        after = counts(client, runtime)
+        series = [counts(client, runtime)]  # after the settle cycles, then every --every cycles
+        done = args.settle
+        while done < args.cycles:
+            step = min(args.every, args.cycles - done)
+            times += cycles("bench-life", step)
+            done += step
+            series.append(counts(client, runtime))
+        before, after = series[0], series[-1]
         print(f"{args.cycles} start/execute/stop cycles: median {statistics.median(times):.2f}s, "
               f"max {max(times):.2f}s, total {sum(times):.0f}s")
         per_cycle = args.cycles - args.settle
-        leaks = {k: after[k] - before[k] for k in before if after[k] > before[k]}
+        leaks = {k: after[k] - before[k] for k in before if after[k] > before[k] and leaking(k, series)}
         for key in before:
+            steps = " ".join(str(c[key]) for c in series)
             print(f"  {key:17s} after warm-up {warm[key]:4d}  after {args.settle} cycles {before[key]:4d}  "
-                  f"after {args.cycles} {after[key]:4d}  (per cycle {(after[key] - before[key]) / per_cycle:+.3f})")
+                  f"after {args.cycles} {after[key]:4d}  (per cycle {(after[key] - before[key]) / per_cycle:+.3f}; "
+                  f"every {args.every}: {steps})")
         print("  threads now: " + ", ".join(sorted(t.name for t in threading.enumerate())))
         print("  fds now: " + ", ".join(f"{k}={v}" for k, v in sorted(_fd_kinds().items())))
         started, lags, sampler = asyncio.run(concurrent("bench-life", args.concurrent, args.stall_ms / 1000))
