@@ -125,7 +125,8 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
         "server",
         config=True,
         help="'server' runs as the server's uid:gid (files belong to the user), 'image' uses the image's "
-        "own user, or give 'uid[:gid]' / a user name.",
+        "own user, or give 'uid[:gid]' / a user name. On remote hosts 'server' is the image's user, or "
+        "the server's uid:gid when the image's USER is root.",
     )
     env = Dict(config=True, help="Extra environment variables for the kernel.")
     env_allowlist = List(
