@@ -23,6 +23,7 @@ from jupyter_gpu_kernels.daemon.commits import BASE_IMAGE, COMMITTED_FROM
 from jupyter_gpu_kernels.daemon.labels import ENVIRONMENT, KERNEL_ID
 
 from .support.admin_hosts import admin_host
+from .support.image import file_in_image
 from .support.tags import remove_tags as remove_images
 from .kernel_helpers import install_spec, isolated_jupyter_dirs, run_cell, start_kernel, stop_kernel
 
@@ -303,8 +304,7 @@ def test_build_on_ssh_host_uploads_through_the_tunnel(tmp_path, monkeypatch, cap
         assert cli.main(["build", ctx, "--tag", f"{REPO}:remote", "--host", "far"]) == 0
         out, err = capsys.readouterr()
         assert "Step 3/3 : RUN" in err and "--host far" in out
-        listing = remote.daemon.client.containers.run(f"{REPO}:remote", ["cat", "/tmp/listing"], remove=True)
-        names = listing.decode().split()
+        names = file_in_image(remote.daemon.client, f"{REPO}:remote", "/tmp/listing").decode().split()
         assert "keep.txt" in names and "secret.txt" not in names, names
     finally:
         remove_images(remote.daemon.client, f"{REPO}:remote")

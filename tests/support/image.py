@@ -551,3 +551,21 @@ def build_cuda_image(client, base: str) -> str:
     client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
     return tag
 
+
+
+def file_in_image(client, image: str, path: str) -> bytes:
+    """The content of ``path`` in ``image``, read with ``get_archive`` from a container that is
+    created and never started. Not ``containers.run(..., ["cat", path], remove=True)``: its output
+    comes from the log of a process that has already exited, and Docker 20.10 sometimes returns
+    none (an empty "file" in a cold CI run of the commit browser test)."""
+    import io
+    import tarfile
+
+    container = client.containers.create(image, command=["true"], entrypoint=[])
+    try:
+        stream, _ = container.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.extractfile(tar.getmembers()[0])
+            return member.read() if member else b""
+    finally:
+        container.remove(force=True, v=True)
