@@ -319,13 +319,20 @@ class TCPProxy:
                 pass
 
 
-def test_shutdown_while_the_host_is_unreachable(jp_environ, test_image, docker_client):
-    proxy = TCPProxy()
-    DockerHosts().add("flaky", f"tcp://127.0.0.1:{proxy.port}")
-    spec("flaky", image=test_image, host="flaky", remote_workspace="")
-    km = KernelManager(kernel_name="flaky")
+def kernel_behind_proxy(name: str, image: str, socket_path: str = "/var/run/docker.sock", **config):
+    """A started kernel on host ``name``, ``tcp://127.0.0.1:<port>`` of a :class:`TCPProxy` to
+    ``socket_path``: (proxy, kernel manager, container id). Stopping the proxy makes the host
+    unreachable."""
+    proxy = TCPProxy(socket_path)
+    DockerHosts().add(name, f"tcp://127.0.0.1:{proxy.port}")
+    spec(name, image=image, host=name, remote_workspace="", **config)
+    km = KernelManager(kernel_name=name)
     km.start_kernel()
-    cid = km.provisioner.container_id
+    return proxy, km, km.provisioner.container_id
+
+
+def test_shutdown_while_the_host_is_unreachable(jp_environ, test_image, docker_client):
+    proxy, km, cid = kernel_behind_proxy("flaky", test_image)
     try:
         kc = km.client()
         kc.start_channels()
@@ -351,12 +358,7 @@ def test_a_gpu_kernel_shut_down_while_its_host_is_unreachable_is_reaped_when_it_
     the daemon answers again, though its owner (this process) is alive."""
     client = fake_gpu_daemon.client
     socket_path = fake_gpu_daemon.url.removeprefix("unix://")
-    proxy = TCPProxy(socket_path)
-    DockerHosts().add("flakygpu", f"tcp://127.0.0.1:{proxy.port}")
-    spec("flakygpu", image=fake_gpu_daemon.test_image, host="flakygpu", gpus=1, remote_workspace="")
-    km = KernelManager(kernel_name="flakygpu")
-    km.start_kernel()
-    cid = km.provisioner.container_id
+    proxy, km, cid = kernel_behind_proxy("flakygpu", fake_gpu_daemon.test_image, socket_path, gpus=1)
     try:
         kc = km.client()
         kc.start_channels()

@@ -19,7 +19,7 @@ from jupyter_client.manager import KernelManager
 from jupyter_gpu_kernels.daemon.plan import KERNEL_PORT_NAMES
 from jupyter_gpu_kernels.kernel.ports import PORT_RANGE, assign_ports, free_ports
 
-from .kernel_helpers import install_spec, isolated_jupyter_dirs, run_cell
+from .kernel_helpers import install_spec, isolated_jupyter_dirs, run_cell, start_kernel, stop_kernel
 
 
 def test_free_ports_are_distinct_in_range_and_skip_a_taken_one():
@@ -64,14 +64,9 @@ def _listening(proc_net_tcp: str) -> dict[str, set[int]]:
 def test_a_kernels_ports_never_meet_the_containers_dns_resolver(tmp_path, monkeypatch, docker_client, test_image):
     isolated_jupyter_dirs(tmp_path, monkeypatch)
     install_spec("portk", test_image)
-    km = KernelManager(kernel_name="portk")
-    km.start_kernel()
+    km, kc = start_kernel("portk")
     try:
-        kc = km.client()
-        kc.start_channels()
-        kc.wait_for_ready(timeout=60)
         assert run_cell(kc, "print(1)")["stdout"] == "1\n"
-        kc.stop_channels()
         container = docker_client.containers.get(km.provisioner.container_id)
         low, high = map(int, container.exec_run(["cat", "/proc/sys/net/ipv4/ip_local_port_range"])
                         .output.split())
@@ -82,4 +77,4 @@ def test_a_kernels_ports_never_meet_the_containers_dns_resolver(tmp_path, monkey
         assert set(inside.values()) <= listening.get("0.0.0.0", set()), (inside, listening)
         assert not [p for p in inside.values() if low <= p <= high], f"kernel ports {inside} in {low}-{high}"
     finally:
-        km.shutdown_kernel(now=True)
+        stop_kernel(km, kc, now=True)

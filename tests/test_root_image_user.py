@@ -20,6 +20,7 @@ from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json
 from jupyter_gpu_kernels.kernel.planning import is_root_user
 
 from .kernel_helpers import ws_execute
+from .support.image import with_users
 from .support.tags import remove_tags
 
 pytestmark = pytest.mark.docker
@@ -35,13 +36,7 @@ def test_root_users():
 @pytest.fixture(scope="module")
 def root_images(docker_client, test_image):
     """{USER: tag}: the test image with that USER (everything else the same)."""
-    probe = docker_client.containers.create(test_image, command=["true"])
-    try:
-        for user, tag in ROOT_USERS.items():
-            probe.commit(repository=ROOT_REPO, tag=tag.split(":")[1], conf={"User": user})
-    finally:
-        probe.remove(force=True, v=True)
-    yield ROOT_USERS
+    yield with_users(docker_client, test_image, ROOT_USERS)
     remove_tags(docker_client, *ROOT_USERS.values())
 
 

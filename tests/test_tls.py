@@ -14,7 +14,9 @@ from jupyter_gpu_kernels.errors import HostError, SpecError
 from jupyter_gpu_kernels.hosts.registry import DockerHosts
 from jupyter_gpu_kernels.settings import Settings
 
-from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers, run_cell
+from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers, run_cell, start_kernel, stop_kernel
+from .support.image import with_users
+from .support.tags import remove_tags
 
 pytestmark = [pytest.mark.docker, pytest.mark.remote]
 
@@ -122,28 +124,17 @@ def test_user_server_on_a_remote_host_never_runs_a_root_image_as_root(jdirs, tls
 
     monkeypatch.setattr(planning, "server_user", lambda: "1000:1000")
     client = tls_host.daemon.client
-    probe = client.containers.create(test_image, command=["true"])
-    tags = {"root": "jgk-test-remote-user:root", "4321:4321": "jgk-test-remote-user:uid4321"}
-    try:
-        for user, tag in tags.items():
-            probe.commit(repository=tag.split(":")[0], tag=tag.split(":")[1], conf={"User": user})
-    finally:
-        probe.remove(force=True, v=True)
+    tags = with_users(client, test_image, {"root": "jgk-test-remote-user:root",
+                                           "4321:4321": "jgk-test-remote-user:uid4321"})
     assert cli.main(["hosts", "add", "tlsbox", tls_host.url, *tls_args(tls_host)]) == 0
     try:
         for (user, tag), uid in zip(tags.items(), ("1000 1000", "4321 4321")):
             install_spec("ru", tag, "--host", "tlsbox")
-            km = KernelManager(kernel_name="ru")
-            km.start_kernel()
-            kc = km.client()
-            kc.start_channels()
+            km, kc = start_kernel("ru")
             try:
-                kc.wait_for_ready(timeout=60)
                 out = run_cell(kc, "import os; print(os.getuid(), os.getgid())")["stdout"].strip()
                 assert out == uid, f"USER {user}: the kernel runs as {out}"
             finally:
-                kc.stop_channels()
-                km.shutdown_kernel(now=True)
+                stop_kernel(km, kc, now=True)
     finally:
-        for tag in tags.values():
-            client.images.remove(tag, force=True)
+        remove_tags(client, *tags.values())

@@ -569,3 +569,16 @@ def file_in_image(client, image: str, path: str) -> bytes:
             return member.read() if member else b""
     finally:
         container.remove(force=True, v=True)
+
+
+def with_users(client, image: str, tags: dict[str, str]) -> dict[str, str]:
+    """``{USER: tag}``: commit ``image`` once per USER as that tag (everything else the same), for
+    tests of what a kernel runs as; the caller removes the tags."""
+    probe = client.containers.create(image, command=["true"])
+    try:
+        for user, tag in tags.items():
+            repo, _, version = tag.rpartition(":")
+            probe.commit(repository=repo, tag=version, conf={"User": user})
+    finally:
+        probe.remove(force=True, v=True)
+    return tags
