@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-LABEXT = Path(__file__).resolve().parents[1] / "labextension"
+LABEXT = Path(__file__).resolve().parents[2] / "labextension"
 JEST_TIMEOUT = 240
 INSTALL_TIMEOUT = 600
 

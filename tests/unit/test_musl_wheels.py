@@ -18,8 +18,8 @@ import pytest
 from jupyter_gpu_kernels.daemon import interpreters
 from jupyter_gpu_kernels.daemon.wheels import ipykernel_wheels, platform_args, platform_for
 
-from .kernel_helpers import isolated_jupyter_dirs
-from .support.image import ensure_ipykernel_wheels
+from ..kernel_helpers import isolated_jupyter_dirs
+from ..support.image import ensure_ipykernel_wheels
 
 
 def test_probe_reports_the_c_library_of_the_interpreter_it_runs_in():

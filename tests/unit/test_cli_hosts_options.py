@@ -17,7 +17,7 @@ from jupyter_gpu_kernels import cli
 from jupyter_gpu_kernels.hosts.registry import GPUKernelsHosts
 from jupyter_gpu_kernels.hosts.ssh import SSHTunnel
 
-from .kernel_helpers import isolated_jupyter_dirs
+from ..kernel_helpers import isolated_jupyter_dirs
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "jupyter_gpu_kernels"
 MAX_CLASS_LINES = 300
 MAX_FUNCTION_LINES = 80
