@@ -16,7 +16,7 @@ import docker.errors
 
 from ..errors import ImageError, SpecError
 from ..specs import cuda
-from ..specs.images import PULL_POLICIES, check_image_ref
+from ..specs.images import PULL_POLICIES, check_image_ref  # noqa: F401 (check_image_ref: re-exported)
 from .interpreters import cached, find_interpreter
 
 DERIVED_FROM_LABEL = "org.jupyter.gpu-kernels.derived-from"  # a thin ipykernel image's base image id (.derive)

@@ -158,7 +158,10 @@ def test_entrypoint_round_trips_through_settings_environment_and_cli(tmp_path, m
     assert GPUDockerProvisioner(config=Config({"GPUDockerProvisioner": config})).entrypoint == []
     for var, sub in (("JUPYTER_DATA_DIR", "data"), ("JUPYTER_CONFIG_DIR", "config")):
         monkeypatch.setenv(var, str(tmp_path / sub))
-    stored = lambda: json.loads((tmp_path / "config" / "gpu_kernels" / "environments.json").read_text())
+
+    def stored():
+        return json.loads((tmp_path / "config" / "gpu_kernels" / "environments.json").read_text())
+
     assert cli.main(["envs", "add", "ep", "--image", "python:3.12", "--entrypoint", "[]"]) == 0
     assert stored()["environments"]["ep"]["entrypoint"] == []
     assert cli.main(["envs", "edit", "ep", "--entrypoint", "tini -g --"]) == 0
