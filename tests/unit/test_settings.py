@@ -189,7 +189,10 @@ def test_a_broken_admin_environment_is_skipped_with_a_warning(config_dir, caplog
     (GPUKernelsImagePolicy, "ImagePolicy", "allowed_images", ["python:*"]),
 ])
 def test_old_section_names_still_work_and_warn(cls, old, trait, value, caplog):
-    with caplog.at_level(logging.WARNING), pytest.warns(DeprecationWarning, match=f"c.{old} is deprecated.*c.{cls.__name__}"):
+    with (
+        caplog.at_level(logging.WARNING),
+        pytest.warns(DeprecationWarning, match=f"c.{old} is deprecated.*c.{cls.__name__}"),
+    ):
         obj = cls(config=Config({old: {trait: value}}))
     assert getattr(obj, trait) == value
     assert f"c.{cls.__name__}" in caplog.text
