@@ -12,7 +12,7 @@ import tornado.httpclient
 from tornado.httpclient import HTTPClientError
 
 from jupyter_gpu_kernels import cli
-from jupyter_gpu_kernels.server.handlers import handlers
+from jupyter_gpu_kernels.server.routes import handlers
 
 pytestmark = pytest.mark.docker
 

@@ -47,7 +47,7 @@ async def _code(jp_fetch, *parts, method="GET", body=None) -> int:
 
 async def test_read_only_user_can_read_but_not_change(jp_fetch, jp_serverapp):
     app = jp_serverapp.web_app.settings
-    store = app["gpu_kernels_environments"]
+    store = app["gpu_kernels"].environments
     store.create("mine", {"image": IMAGE})  # as the owner made it earlier
     km = jp_serverapp.kernel_manager
     kernel_id = await km.start_kernel(kernel_name="python3")
@@ -65,7 +65,7 @@ async def test_read_only_user_can_read_but_not_change(jp_fetch, jp_serverapp):
             assert await _code(jp_fetch, *parts, method=method, body=body) == 403, (method, parts)
         assert [e.name for e in store.all()] == ["mine"] and store.get("mine").memory == ""
         assert kernel_id in km.list_kernel_ids()  # not shut down
-        assert not app["gpu_kernels_pulls"].pulls, "no pull was started"
+        assert not app["gpu_kernels"].pulls.pulls, "no pull was started"
     finally:
         await km.shutdown_kernel(kernel_id, now=True)
     asked = set(ReadOnlyAuthorizer.asked)

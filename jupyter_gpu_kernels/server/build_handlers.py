@@ -1,7 +1,7 @@
-"""REST handlers for builds, commits and exports, and the tracker of this server's builds.
+"""REST handlers for builds, commits and exports.
 
-Every method is ``@web.authenticated`` and ``@authorized`` (as in :mod:`.handlers`). Registered by :func:`jupyter_gpu_kernels.server.handlers.handlers` (``build_routes``), under
-``<base_url>gpu-kernels/api/``:
+Every method is ``@web.authenticated`` and ``@authorized`` (as :mod:`.base` says); exported as
+``default_handlers`` for :mod:`.routes`, under ``<base_url>gpu-kernels/api/``:
 
 - ``POST hosts/{host}/images/build`` ``{"path", "tag", "dockerfile"?, "build_args"?, "overwrite"?}``:
   ``path`` is a directory under the server's root (anything else is refused with 403); the tag is
@@ -11,7 +11,8 @@ Every method is ``@web.authenticated`` and ``@authorized`` (as in :mod:`.handler
   (404 otherwise); 201 with the image and the ``docker diff`` summary;
 - ``GET environments/{name}/export?format=run|compose|dockerfile|json``: ``{"format", "text", "image"}``.
 
-Builds run in worker threads (:class:`.jobs.JobTracker`, like :mod:`.pulls`), kept in memory (the last 50). Docker calls go
+Builds run in worker threads (:class:`.builds.BuildTracker`, in :class:`.services.Services`), kept
+in memory (the last 50). Docker calls go
 through :mod:`jupyter_gpu_kernels.hosts.transport`, :mod:`jupyter_gpu_kernels.daemon.builds` and
 :mod:`jupyter_gpu_kernels.daemon.commits`.
 """
@@ -20,61 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
-import uuid
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
 
-from jupyter_server.auth.decorator import authorized
-from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ..daemon.builds import build_image, check_context, check_new_tag, parse_build_args
 from ..daemon.images import check_image_ref
 from ..errors import SpecError
-from ..hosts.registry import DockerHost
 from ..hosts.transport import connect
-from .handlers import NAMESPACE, BaseHandler
-from .jobs import JobTracker
-
-KEEP_BUILDS = 50
-
-
-@dataclass
-class Build:
-    id: str
-    host: str
-    tag: str
-    path: str
-    status: str = "running"  # running | done | failed
-    step: int = 0
-    steps: int = 0
-    log: list[str] = field(default_factory=list)
-    image_id: str | None = None
-    error: str | None = None
-    started: float = field(default_factory=time.time)
-    finished: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["log"] = self.log[-50:]
-        return data
-
-
-class BuildTracker(JobTracker[Build]):
-    """This server process's builds; one running build per (host, tag)."""
-
-    def __init__(self) -> None:
-        super().__init__(keep=KEEP_BUILDS)
-        self.builds = self.jobs
-
-    def start(self, host: DockerHost, path: str, tag: str, run: Callable[[Build], None]) -> Build:
-        same = self.running(lambda b: b.host == host.name and b.tag == tag)
-        if same is not None:
-            return same
-        b = Build(id=uuid.uuid4().hex[:12], host=host.name, tag=tag, path=path)
-        return self.launch(b, lambda: run(b))
-
+from .base import NAME, BaseHandler, authorized, route
+from .builds import Build
 
 def under_root(root: str, path: object) -> str:
     """``path`` (relative to the server root, or absolute) as a real directory inside ``root``; 403 if not."""
@@ -88,15 +43,7 @@ def under_root(root: str, path: object) -> str:
     return full
 
 
-class BuildsMixin:
-    settings: dict
-
-    @property
-    def builds(self) -> BuildTracker:
-        return self.settings.setdefault("gpu_kernels_builds", BuildTracker())
-
-
-class BuildHandler(BuildsMixin, BaseHandler):
+class BuildHandler(BaseHandler):
     @web.authenticated
     @authorized
     async def post(self, host: str) -> None:
@@ -112,7 +59,7 @@ class BuildHandler(BuildsMixin, BaseHandler):
         if dockerfile and (not isinstance(dockerfile, str) or os.path.isabs(dockerfile) or ".." in dockerfile.split("/")):
             raise SpecError("dockerfile must be a path inside the build context", field="dockerfile")
         await asyncio.to_thread(check_context, path, dockerfile)
-        self.settings["gpu_kernels_policy"].check(check_image_ref(body.get("tag")))
+        self.services.policy.check(check_image_ref(body.get("tag")))
         client = await asyncio.to_thread(connect, h)
         tag = await asyncio.to_thread(check_new_tag, client, body["tag"], overwrite=bool(body.get("overwrite")),
                                       host_name=h.name)
@@ -125,16 +72,16 @@ class BuildHandler(BuildsMixin, BaseHandler):
                                   progress=b.log.append, on_step=on_step)
             b.image_id = outcome.image_id
 
-        b = self.builds.start(h, path, tag, run)
-        self.set_header("Location", url_path_join(self.base_url, NAMESPACE, "hosts", h.name, "images", "builds", b.id))
+        b = self.services.builds.start(h, path, tag, run)
+        self.location("hosts", h.name, "images", "builds", b.id)
         self.write_json(b.to_json(), status=202)
 
 
-class BuildStatusHandler(BuildsMixin, BaseHandler):
+class BuildStatusHandler(BaseHandler):
     @web.authenticated
     @authorized
     async def get(self, host: str, build_id: str) -> None:
-        b = self.builds.get(build_id)
+        b = self.services.builds.get(build_id)
         if b is None or b.host != host:
             raise web.HTTPError(404, f"no build {build_id!r} on host {host!r}")
         self.write_json(b.to_json())
@@ -155,7 +102,7 @@ class CommitHandler(BaseHandler):
         if not container_id:
             raise web.HTTPError(404, f"kernel {kernel_id!r} has no running container to commit")
         body = self.json_body()
-        self.settings["gpu_kernels_policy"].check(check_image_ref(body.get("tag")))
+        self.services.policy.check(check_image_ref(body.get("tag")))
         h = self.host_or_404(prov.host)
         client = await asyncio.to_thread(connect, h)
         tag = await asyncio.to_thread(check_new_tag, client, body["tag"], overwrite=bool(body.get("overwrite")),
@@ -186,11 +133,9 @@ class ExportHandler(BaseHandler):
                          "warning": warning})
 
 
-def build_routes(route: Callable[[str], str], name: str) -> list[tuple[str, type]]:
-    """Our routes, for :func:`.handlers.handlers` (``route`` joins the base URL and namespace)."""
-    return [
-        (route(rf"hosts/(?P<host>{name})/images/build"), BuildHandler),
-        (route(rf"hosts/(?P<host>{name})/images/builds/(?P<build_id>{name})"), BuildStatusHandler),
-        (route(rf"kernels/(?P<kernel_id>{name})/commit"), CommitHandler),
-        (route(rf"environments/(?P<name>{name})/export"), ExportHandler),
-    ]
+default_handlers = [
+    (route(rf"hosts/(?P<host>{NAME})/images/build"), BuildHandler),
+    (route(rf"hosts/(?P<host>{NAME})/images/builds/(?P<build_id>{NAME})"), BuildStatusHandler),
+    (route(rf"kernels/(?P<kernel_id>{NAME})/commit"), CommitHandler),
+    (route(rf"environments/(?P<name>{NAME})/export"), ExportHandler),
+]

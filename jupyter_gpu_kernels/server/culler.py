@@ -1,7 +1,7 @@
 """Idle culling of container kernels, GPU kernels separately from CPU ones (``c.GPUKernelsCuller.*``).
 
 Started by the server extension (:mod:`.extension`) once the event loop runs; the REST rows
-(:mod:`.handlers`) read :meth:`GPUKernelsCuller.cull_at`. Every ``interval`` seconds it looks at
+(:mod:`.kernel_handlers`) read :meth:`GPUKernelsCuller.cull_at`. Every ``interval`` seconds it looks at
 the kernels of the server's kernel manager whose provisioner is ours (it has ``gpu_ids``):
 a kernel that is not busy and whose ``last_activity`` is older than its timeout
 (``gpu_idle_timeout`` when it holds GPUs, ``cpu_idle_timeout`` otherwise; 0 = never) is shut

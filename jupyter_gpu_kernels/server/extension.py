@@ -4,8 +4,10 @@ Enabled by ``etc/jupyter/jupyter_server_config.d/jupyter_gpu_kernels.json``, whi
 sets ``c.ServerApp.kernel_spec_manager_class`` to ``GPUKernelSpecManager``. At start it
 creates the one :class:`~..settings.Settings` (hosts registry, environments store,
 image policy) from the server's configuration, attaches it to the ServerApp (so the
-provisioner finds it with ``Settings.for_parent``), puts it and the pull tracker in
-the web app's settings for the handlers, and makes sure the kernel spec manager is a
+provisioner finds it with ``Settings.for_parent``), puts it in the web app's settings
+(``gpu_kernels_settings``, which ``Settings.for_parent`` also reads) and, for the handlers,
+one :class:`.services.Services` around it (with the culler and the job trackers) under
+``gpu_kernels``; adds the REST routes :mod:`.routes` gathers; and makes sure the kernel spec manager is a
 ``GPUKernelSpecManager`` (wrapping another configured class, with a warning).
 
 In gateway mode (``--gateway-url``: kernels run on a gateway where this package's
@@ -26,8 +28,8 @@ from ..settings import WEB_SETTINGS_KEY, Settings
 from .gateway import gateway_handlers, gateway_url, use_gateway_kernelspec_manager
 from .adoption import OwnerLoss, server_owner_id
 from .culler import GPUKernelsCuller
-from .handlers import handlers
-from .pulls import PullTracker
+from .routes import handlers
+from .services import SERVICES_KEY, Services
 from .shutdowns import wait_for_restarts_before_shutdown
 
 
@@ -54,13 +56,8 @@ class GPUKernelsApp(ExtensionApp):
         self._culler = GPUKernelsCuller(self.serverapp.kernel_manager, parent=self.serverapp)
         IOLoop.current().add_callback(self._culler.start)
         self.settings.update({
-            WEB_SETTINGS_KEY: settings,
-            # the objects themselves, under the keys the handlers read
-            "gpu_kernels_hosts": settings.hosts,
-            "gpu_kernels_environments": settings.environments,
-            "gpu_kernels_policy": settings.image_policy,
-            "gpu_kernels_pulls": PullTracker(),
-            "gpu_kernels_culler": self._culler,
+            WEB_SETTINGS_KEY: settings,  # what Settings.for_parent finds through a web app
+            SERVICES_KEY: Services(settings, culler=self._culler),  # what the handlers use (BaseHandler.services)
         })
         # Every environment appears as a kernelspec (launcher, kernel picker, /api/kernelspecs).
         ksm = install_kernelspec_manager(self.serverapp, settings.environments)

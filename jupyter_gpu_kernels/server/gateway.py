@@ -29,7 +29,7 @@ from jupyter_server.gateway.managers import GatewayKernelSpecManager
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from .handlers import AUTH_RESOURCE
+from .base import AUTH_RESOURCE
 
 API_PREFIX = "gpu-kernels/api"
 

@@ -11,8 +11,8 @@
 
 A path outside the server root is 403, a missing notebook 404. The logic is
 :mod:`jupyter_gpu_kernels.environments.from_notebook`, shared with ``envs from-notebook``.
-``@web.authenticated`` and ``@authorized`` (write on ``gpu_kernels``) like every handler in
-:mod:`.handlers`, which registers it.
+``@web.authenticated`` and ``@authorized`` (write on ``gpu_kernels``) as :mod:`.base` says;
+exported as ``default_handlers`` for :mod:`.routes` (before ``environments/{name}``).
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from __future__ import annotations
 import asyncio
 import os
 
-from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..environments import EnvironmentNotFound, build_environment
 from ..environments.from_notebook import definition, read_notebook, review_lines
 from ..errors import SpecError
-from .handlers import BaseHandler
+from .base import BaseHandler, authorized, route
 
 
 def notebook_path(root: str, path: object) -> str:
@@ -75,3 +74,6 @@ class FromNotebookHandler(BaseHandler):
             return True
         except EnvironmentNotFound:
             return False
+
+
+default_handlers = [(route("environments/from-notebook"), FromNotebookHandler)]

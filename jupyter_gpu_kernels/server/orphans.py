@@ -4,20 +4,19 @@
 the kernel's ``orphan_timeout``; ``POST`` removes the due ones (``{"all": true}``: every orphan;
 ``{"kernel_ids": [...]}``: just those orphans, due or not — 404 naming any id that is not an
 orphan, before anything is removed, so a live kernel is never touched; ``{"dry_run": true}``:
-none) and returns the same list with ``removed`` set. Registered by
-:func:`.handlers.handlers`; the decisions are :mod:`..daemon.reaper`'s, run in a worker thread.
+none) and returns the same list with ``removed`` set. Exported as
+``default_handlers`` for :mod:`.routes`; the decisions are :mod:`..daemon.reaper`'s, run in a worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from typing import Any
 
-from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..daemon.reaper import reap_hosts
-from .handlers import BaseHandler
+from .base import BaseHandler, authorized, route
 
 
 class OrphansHandler(BaseHandler):
@@ -63,5 +62,4 @@ def kernel_ids(body: dict) -> frozenset[str] | None:
     return frozenset(ids)
 
 
-def orphan_routes(route: Callable[[str], str]) -> list[tuple[str, type]]:
-    return [(route("orphans"), OrphansHandler)]
+default_handlers = [(route("orphans"), OrphansHandler)]

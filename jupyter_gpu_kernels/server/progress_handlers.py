@@ -5,18 +5,16 @@ jupyter_server's ``/api/kernels`` nor in ``gpu-kernels/api/kernels``; this lists
 :mod:`..kernel.progress` keeps while :class:`..kernel.launcher.KernelLauncher` works: ``phase``
 (preparing, pulling, creating, starting), ``bytes_done``/``bytes_total`` and
 ``layers_done``/``layers_total`` of the pull (null before it reports). ``@web.authenticated`` and
-``@authorized`` (read on ``kernels``) like :mod:`.handlers`, which registers it.
+``@authorized`` (read on ``kernels``) as :mod:`.base` says; exported as ``default_handlers`` for
+:mod:`.routes`.
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
-from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..kernel.progress import starting
-from .handlers import BaseHandler
+from .base import BaseHandler, authorized, route
 
 
 class StartingHandler(BaseHandler):
@@ -28,5 +26,4 @@ class StartingHandler(BaseHandler):
         self.write_json({"starting": starting()})
 
 
-def progress_routes(route: Callable[[str], str]) -> list[tuple[str, type]]:
-    return [(route("starting"), StartingHandler)]
+default_handlers = [(route("starting"), StartingHandler)]

@@ -1,6 +1,6 @@
 """The terminal websocket: ``gpu-kernels/api/kernels/{id}/terminal``, a shell in a kernel's container.
 
-Registered by :func:`jupyter_gpu_kernels.server.handlers.handlers`; the JupyterLab panel
+Exported as ``default_handlers`` for :mod:`.routes`; the JupyterLab panel
 (``labextension/src/widgets/KernelTerminal.ts``) connects to it. Authenticated (jupyter_server's
 ``ws_authenticated``) and authorized like the kernel websocket: ``execute`` on ``kernels``; origin
 checked by jupyter_server's :class:`WebSocketMixin`. Only kernels this server manages (404 otherwise).
@@ -31,6 +31,8 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from ..daemon.exec import ExecSession
 from ..errors import GPUKernelsError
 from ..hosts.transport import connect
+from .base import NAME, route
+from .services import services_of
 
 AUTH_RESOURCE = "kernels"
 
@@ -53,7 +55,7 @@ class KernelTerminalHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         if not container_id:
             raise web.HTTPError(404, f"kernel {kernel_id!r} has no running container")
         try:
-            client = await asyncio.to_thread(connect, self.settings["gpu_kernels_hosts"].get(prov.host))
+            client = await asyncio.to_thread(connect, services_of(self.settings).hosts.get(prov.host))
             container = await asyncio.to_thread(client.containers.get, container_id)
         except GPUKernelsError as e:
             raise web.HTTPError(e.http_status, str(e)) from e
@@ -119,3 +121,6 @@ class KernelTerminalHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         session, self.session = self.session, None
         if session is not None:
             IOLoop.current().run_in_executor(None, session.close)
+
+
+default_handlers = [(route(rf"kernels/(?P<kernel_id>{NAME})/terminal"), KernelTerminalHandler)]
