@@ -168,7 +168,7 @@ class KernelPolicy(GPUKernelsImagePolicy):
     def check_gpus(self, gpus: Any) -> None:
         if self.max_gpus_per_kernel < 0 or not gpus.wants_gpu:
             return
-        count = None if gpus.kind == "all" else (gpus.count if gpus.kind == "count" else len(gpus.devices))
+        count = None if gpus.wants_all else (gpus.count if gpus.kind == "count" else len(gpus.devices))
         if count is None or count > self.max_gpus_per_kernel:
             self.refuse("max_gpus_per_kernel", f"gpus {str(gpus)!r} is more than {self.max_gpus_per_kernel} GPU(s)",
                         "gpus")

@@ -211,3 +211,40 @@ async def test_rest_derive_is_pollable_and_removable(jp_fetch, jp_environ, bases
                        params={"image": bases["no-pip"]})
     assert json.loads(r.body)["removed"] == made.tags
     assert derived.find_derived(docker_client, base.id) is None
+
+
+async def test_derive_runs_no_pip_code_or_config_the_user_can_write(jp_fetch, jp_environ, jp_root_dir, jp_home_dir,
+                                                                   bases, docker_client, monkeypatch):
+    """Issue #19, 1: the server fetches wheels with pip; a ``pip.py`` put into its root (its working
+    directory) through the contents API, and pip config files under the user's HOME (``~/.pip``,
+    ``~/.config/pip``: a kernel with root = HOME could write them), are neither run nor read."""
+    import asyncio
+    import json
+
+    monkeypatch.setenv("PIP_FIND_LINKS", bases["wheels"])
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.chdir(jp_root_dir)
+    marker = jp_root_dir / "pwned"
+    planted = f"open({str(marker)!r}, 'w').write('pip.py ran')\nraise SystemExit(3)\n"
+    await jp_fetch("api", "contents", "pip.py", method="PUT",
+                   body=json.dumps({"type": "file", "format": "text", "content": planted}))
+    assert (jp_root_dir / "pip.py").is_file()
+    for conf in (jp_home_dir / ".pip" / "pip.conf", jp_home_dir / ".config" / "pip" / "pip.conf"):
+        conf.parent.mkdir(parents=True, exist_ok=True)
+        conf.write_text(f"[global]\nlog = {marker}.{conf.parent.name}.log\n")  # pip appends its log there if read
+    base = docker_client.images.get(bases["no-pip"])
+    if derived.find_derived(docker_client, base.id) is not None:
+        derived.remove_derived(docker_client, bases["no-pip"])
+    try:
+        r = await jp_fetch("gpu-kernels", "api", "hosts", "local", "images", "derive", method="POST",
+                           body=json.dumps({"image": bases["no-pip"]}))
+        job = json.loads(r.body)
+        while job["status"] == "running":
+            await asyncio.sleep(0.5)
+            r = await jp_fetch("gpu-kernels", "api", "hosts", "local", "images", "derives", job["id"])
+            job = json.loads(r.body)
+        assert job["status"] == "done", job
+        assert list(cache_root().glob("*/ipykernel-*.whl")), "pip did not run (the wheels were already cached)"
+        assert not list(jp_root_dir.glob("pwned*")), [p.read_text() for p in jp_root_dir.glob("pwned*")]
+    finally:
+        derived.remove_derived(docker_client, bases["no-pip"])

@@ -329,3 +329,43 @@ def test_daemon_mutex_serializes_and_recovers_from_stale_holders(fake_gpu_daemon
         devices.release_daemon_mutex(taken)
     finally:
         devices.MUTEX_STALE_SECONDS = old
+
+
+SPY_SH = r"""#!/bin/realsh
+echo "probe-as uid=$(id -u) gid=$(id -g) $(grep -E '^(CapEff|NoNewPrivs)' /proc/self/status | tr '\t\n' '  ')"
+exit 3
+"""
+
+
+def test_the_gpu_probe_runs_with_the_hardening_of_kernels(fake_gpu_daemon):
+    """Issue #19, 3: the nvidia-smi probe runs an image anyone may have built (the kernel's, or the
+    newest on the daemon); it ran as 0:0 with Docker's default capabilities and no no-new-privileges.
+    An image whose ``sh`` reports who runs it shows what the probe container may do."""
+    import io
+    import tarfile
+
+    from jupyter_gpu_kernels.daemon.inventory import discover
+    from jupyter_gpu_kernels.hosts.registry import DockerHost
+
+    client = fake_gpu_daemon.client
+    dockerfile = (f"FROM {fake_gpu_daemon.test_image}\nUSER root\nCOPY spy.sh /spy.sh\n"
+                  "RUN cp /bin/dash /bin/realsh && chmod 755 /spy.sh && mv /spy.sh /bin/sh\n")
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, text in (("Dockerfile", dockerfile), ("spy.sh", SPY_SH)):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    context.seek(0)
+    tag = "jgk-test-probe-spy:latest"
+    client.images.build(fileobj=context, custom_context=True, tag=tag, network_mode="none", rm=True)
+    try:
+        before = {c.id for c in client.containers.list(all=True)}
+        inv = discover(DockerHost("fakegpu", fake_gpu_daemon.url), client, probe_image=tag)
+        assert inv.error and "probe-as" in inv.error, inv
+        assert "uid=65534 gid=65534" in inv.error, inv.error
+        assert "CapEff: 0000000000000000" in inv.error and "NoNewPrivs: 1" in inv.error, inv.error
+        assert {c.id for c in client.containers.list(all=True)} == before, "the probe container was left"
+    finally:
+        client.images.remove(tag, force=True)

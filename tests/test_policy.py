@@ -52,7 +52,8 @@ def jp_data_dir(jp_home_dir):
 @pytest.fixture
 def jp_server_config(jp_system_config_path, test_image):
     (jp_system_config_path / "jupyter_server_config.json").write_text(json.dumps(
-        {"KernelPolicy": {"allowed_images": [test_image], "allow_root_user": False}}))
+        {"KernelPolicy": {"allowed_images": [test_image], "allow_root_user": False,
+                          "max_gpus_per_kernel": 1}}))
     return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}},
             "GPUDockerProvisioner": {"user": "1000:1000"}}
 
@@ -107,6 +108,7 @@ async def test_rest_environment_attacks_are_refused(jp_fetch, jp_home_dir, test_
     ({"user": "root"}, "KernelPolicy.allow_root_user"),
     ({"cap_drop": []}, "KernelPolicy.allowed_capabilities"),
     ({"mounts": ["/:/host"]}, "KernelPolicy.allowed_mount_sources"),
+    ({"gpus": "nvidia.com/gpu=all"}, "KernelPolicy.max_gpus_per_kernel"),  # issue #19, 3: counted as one
 ])
 async def test_a_planted_user_kernelspec_cannot_leave_the_policy(jp_fetch, test_image, config, rule, jp_serverapp,
                                                                  docker_client, kernel_leftovers, jp_runtime_dir):
@@ -116,6 +118,23 @@ async def test_a_planted_user_kernelspec_cannot_leave_the_policy(jp_fetch, test_
     install("sneaky", spec, user=True)  # ~/.local/share/jupyter/kernels, as a kernel could
     out = await call(jp_fetch, "api", "kernels", method="POST", body={"name": "sneaky"}, expect=403)
     assert rule in out["message"], out
+    nothing_left(jp_serverapp, docker_client, kernel_leftovers, jp_runtime_dir)
+
+
+@pytest.mark.parametrize("name", ["NVIDIA_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES"])
+async def test_gpu_choosing_variables_are_reserved(jp_fetch, test_image, name, jp_serverapp, docker_client,
+                                                   kernel_leftovers, jp_runtime_dir):
+    """Issue #19, 3: with the NVIDIA runtime, NVIDIA_VISIBLE_DEVICES=all in a kernel's env gave it every GPU
+    past the allocator and max_gpus_per_kernel; an environment or a kernelspec setting one is refused."""
+    out = await call(jp_fetch, "gpu-kernels", "api", "environments", method="POST",
+                     body={"name": "evil", "image": test_image, "env": {name: "all"}}, expect=400)
+    assert f"environment variable {name} is reserved" in out["message"] and out.get("field") == "env", out
+    spec = kernel_json("sneaky", {})
+    spec["metadata"]["kernel_provisioner"] = {"provisioner_name": "gpu-docker-provisioner",
+                                              "config": {"image": test_image, "env": {name: "all"}}}
+    install("sneaky", spec, user=True)
+    out = await call(jp_fetch, "api", "kernels", method="POST", body={"name": "sneaky"}, expect=400)
+    assert f"environment variable {name} is reserved" in out["message"], out
     nothing_left(jp_serverapp, docker_client, kernel_leftovers, jp_runtime_dir)
 
 
@@ -155,7 +174,10 @@ async def test_kernel_cannot_write_the_servers_files_but_can_write_notebooks(
         "res = {}\n"
         f"for p in [{str(jp_home_dir / '.jupyter' / 'gpu_kernels' / 'hosts.json')!r},"
         f" {str(jp_home_dir / '.local' / 'share' / 'jupyter' / 'kernels' / 'x' / 'kernel.json')!r},"
-        f" {str(jp_home_dir / '.ssh' / 'config')!r}, {str(jp_home_dir / 'notebook.txt')!r}]:\n"
+        f" {str(jp_home_dir / '.ssh' / 'config')!r}, {str(jp_home_dir / '.pip' / 'pip.conf')!r},"
+        f" {str(jp_home_dir / '.local' / 'bin' / 'ssh')!r},"
+        f" {str(jp_home_dir / '.local' / 'lib' / 'python3.11' / 'site-packages' / 'x.pth')!r},"
+        f" {str(jp_home_dir / 'notebook.txt')!r}]:\n"
         "    try:\n"
         "        os.makedirs(os.path.dirname(p), exist_ok=True); open(p, 'w').write('x'); res[p] = 'ok'\n"
         "    except OSError as e:\n"

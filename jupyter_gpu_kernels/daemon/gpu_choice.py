@@ -20,7 +20,7 @@ from dataclasses import replace
 from .inventory import GPU, NO_DRIVER, Inventory, device_key
 from .records import KernelContainer
 from ..errors import GPUUnavailableError, NoGPUDriverError
-from ..specs.gpus import GPURequest
+from ..specs.gpus import GPURequest, cdi_all
 
 LIVE_STATES = ("created", "running", "restarting", "paused")  # a created container already holds its GPUs
 
@@ -95,12 +95,23 @@ def choose_gpus(
 
 
 def _check_cdi(inv: Inventory, request: GPURequest, kernel_id: str, shared: bool) -> list[str]:
+    """The CDI names as given, checked against holders; ``<class>=all`` stands for every GPU the
+    inventory knows (recorded one by one, so other kernels see them held)."""
+    names: list[str] = []
     for name in request.devices:
+        if cdi_all(name) and inv.gpus:
+            if any(blocking_holders(g, kernel_id, shared) for g in inv.gpus):
+                raise GPUUnavailableError(f"{name} on host {inv.host!r} asks for every GPU but some are in use "
+                                          f"({busy_text(inv)}); ask for free ones, or enable GPU sharing")
+            names += [f"{name.rpartition('=')[0]}={g.id}" for g in inv.gpus]
+        else:
+            names.append(name)
+    for name in names:
         gpu = inv.find(name)
         others = blocking_holders(gpu, kernel_id, shared) if gpu is not None else []
         if others:
             raise GPUUnavailableError(f"GPU {name} on host {inv.host!r} is in use by {describe_holders(others)}")
-    return list(request.devices)
+    return names
 
 
 def _choose_all(inv: Inventory, kernel_id: str, shared: bool) -> list[str]:

@@ -36,6 +36,8 @@ _CUDA_HEADER = re.compile(r"CUDA Version:\s*([0-9][0-9.]*)")
 _DRIVER_HEADER = re.compile(r"Driver Version:\s*([0-9][0-9.]*)")
 NO_DEVICE_DRIVER = "could not select device driver"  # the daemon's words when no GPU driver is registered
 NO_DRIVER = "no GPU driver on this host (NVIDIA Container Toolkit not installed in its Docker daemon)"
+PROBE_HARDENING = {"user": "65534:65534", "cap_drop": ["ALL"], "security_opt": ["no-new-privileges"],
+                   "mem_limit": "256m", "pids_limit": 64}
 NO_PROBE_IMAGE = "no image on this host to probe GPUs with"
 
 
@@ -235,7 +237,9 @@ def _probe(client: docker.DockerClient, image: str, command: list[str]) -> tuple
             network_mode="none",
             labels={f"{L.PREFIX}.probe": "true"},
             environment={"NVIDIA_DISABLE_REQUIRE": "1"},  # any image may probe, whatever CUDA it needs
-            user="0:0",
+            # the hardening of kernels (issue #19, 3): the image may be anyone's, so not root, no
+            # capabilities, no new privileges, bounded; nvidia-smi needs none of these
+            **PROBE_HARDENING,
         )
         container.start()
         result = container.wait(timeout=60)

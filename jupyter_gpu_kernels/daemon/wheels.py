@@ -5,10 +5,16 @@ no ipykernel). The wheels are downloaded here, on the server, and sent to the ho
 context, so a host (or an image build) without network access still gets ipykernel. Touches only
 ``<jupyter data dir>/gpu_kernels/wheels/<key>/`` (filled in a temporary sibling directory and renamed
 into place, so a failed or interrupted download leaves nothing half-made) and runs
-``python -m pip download`` for the target's version and platform (``--only-binary=:all:``: pure
+``python -I -m pip download`` for the target's version and platform (``--only-binary=:all:``: pure
 ``py3-none-any`` wheels plus pyzmq/tornado/psutil/debugpy… for that CPython ABI and platform:
-manylinux for glibc images, musllinux for musl ones such as Alpine, as the image's probe reports). pip's own configuration applies (``PIP_INDEX_URL``, ``PIP_FIND_LINKS``, ``PIP_NO_INDEX``…),
-and the machine's CA bundle is given to it when none is configured.
+manylinux for glibc images, musllinux for musl ones such as Alpine, as the image's probe reports). The server never runs code a user or a kernel can write (issue #19):
+pip runs isolated (``-I``: no working directory, ``PYTHONPATH`` or user site-packages on its path), in
+a private empty working directory, with ``HOME`` and ``XDG_CONFIG_HOME`` pointing at an empty private
+directory, so a ``pip.py`` in the server's root or a ``~/.pip/pip.conf`` / ``~/.config/pip`` written
+through the contents API or by a kernel is never read. The administrator's configuration still
+applies: the server's environment (``PIP_INDEX_URL``, ``PIP_FIND_LINKS``, ``PIP_NO_INDEX``,
+``PIP_CONFIG_FILE``…) and the site-wide files (``/etc/pip.conf``, ``/etc/xdg/pip``, the
+interpreter's prefix); the machine's CA bundle is given to pip when none is configured.
 """
 
 from __future__ import annotations
@@ -75,8 +81,11 @@ def _lock(key: str) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
-def _pip_env() -> dict[str, str]:
-    env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
+def _pip_env(private_home: str) -> dict[str, str]:
+    """The server's environment (the administrator's pip settings) with the user's home hidden from pip."""
+    env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1", HOME=private_home, XDG_CONFIG_HOME=private_home)
+    for name in ("PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PYTHONUSERBASE"):
+        env.pop(name, None)
     if os.path.isfile(CA_BUNDLE) and not (env.get("PIP_CERT") or env.get("REQUESTS_CA_BUNDLE")):
         env["PIP_CERT"] = CA_BUNDLE
     return env
@@ -108,13 +117,17 @@ def ipykernel_wheels(version: str, platform: str, progress: LogFn | None = None)
 
 def _download(short: str, platform: str, directory: Path) -> None:
     abi = f"cp{short.replace('.', '')}"
-    cmd = [sys.executable, "-m", "pip", "download", "ipykernel", "--only-binary=:all:", "--python-version", short,
+    cmd = [sys.executable, "-I", "-m", "pip", "download", "ipykernel", "--only-binary=:all:", "--python-version", short,
            *platform_args(platform), "--implementation", "cp", "--abi", abi, "--abi", "abi3", "--abi", "none",
            "-d", str(directory), "--no-cache-dir", "--progress-bar", "off", "-q"]
+    private = tempfile.mkdtemp(prefix="jgk-pip-")  # empty cwd and HOME: nothing there for pip to run or read
     try:
-        done = subprocess.run(cmd, env=_pip_env(), capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT_S)
+        done = subprocess.run(cmd, env=_pip_env(private), cwd=private, capture_output=True, text=True,
+                              timeout=DOWNLOAD_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise ImageError(f"could not download ipykernel wheels for Python {short}: {e}") from e
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     if done.returncode != 0 or not any(directory.glob("ipykernel-*.whl")):
         errors = [line for line in (done.stderr or "").splitlines() if line.startswith("ERROR")]
         detail = "\n".join(errors[-5:] or (done.stderr or "").strip().splitlines()[-5:])

@@ -5,7 +5,8 @@ directory, or a mount the policy allowed) contains the user's Jupyter config, da
 dirs, ``~/.ssh``, ``~/.docker``, ``~/.config``, git config or shell start-up files, those are
 masked inside the container: directories by an empty read-only tmpfs, files by a read-only bind
 of the same file. So kernel code can write notebooks but not ``hosts.json``, kernelspecs, SSH
-config or ``.bashrc``, which the server or the user's shell would later trust. A mount whose
+config, pip's config, user site-packages, ``~/.local/bin`` or ``.bashrc``, which the server or the
+user's shell would later trust. A mount whose
 source lies inside one of those directories is refused. Touches the filesystem only to resolve
 paths and to create the masked directories that do not exist yet (mode 0700, owned by the
 server's user: an empty directory the kernel then cannot write into).
@@ -22,7 +23,12 @@ from jupyter_core.paths import jupyter_config_dir, jupyter_config_path, jupyter_
 from ..errors import PolicyError
 from ..specs.resources import Mount
 
-HOME_DIRS = (".ssh", ".docker", ".config", ".local/etc/jupyter", ".ipython")
+HOME_DIRS = (".ssh", ".docker", ".config", ".local/etc/jupyter", ".ipython", ".pip", ".local/lib", ".local/bin")
+# made (empty, 0700) when missing, so a kernel cannot create them: SSH and Docker config, XDG config
+# (pip's, git's…), pip's legacy config dir, the user site-packages the server's own Python imports
+# at start (a planted .pth runs there) and ~/.local/bin, which is on PATH before /usr/bin for
+# `ssh` and `docker-credential-*` the server runs
+CREATED_HOME_DIRS = (".ssh", ".docker", ".config", ".pip", ".local/lib", ".local/bin")
 HOME_FILES = (".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zshenv",
               ".zprofile", ".zlogin", ".gitconfig", ".netrc", ".pypirc", ".pam_environment", ".xprofile")
 TMPFS_OPTIONS = "ro,nosuid,nodev,noexec,size=16k,mode=0500"
@@ -36,7 +42,7 @@ def protected_dirs() -> list[tuple[str, bool]]:
     """(directory, create it when missing) for every directory a kernel must not write."""
     home = os.path.expanduser("~")
     own = [jupyter_config_dir(), jupyter_data_dir(), jupyter_runtime_dir()]
-    out = [(d, True) for d in own] + [(os.path.join(home, d), d in (".ssh", ".docker", ".config"))
+    out = [(d, True) for d in own] + [(os.path.join(home, d), d in CREATED_HOME_DIRS)
                                       for d in HOME_DIRS]
     out += [(d, False) for d in (*jupyter_config_path(), *jupyter_path())]
     return out

@@ -23,7 +23,7 @@ from ..daemon.records import KernelContainer
 from ..daemon.workspace import workspace_volume_name
 from ..errors import PolicyError, SpecError
 from ..hosts.registry import DockerHost
-from ..specs.resources import ENV_NAME, Mount, allowed, check_env_name, check_env_value
+from ..specs.resources import ENV_NAME, Mount, allowed, check_env_name, check_env_value, check_user_env_name
 from ..specs.settings import KernelSettings, parse_entrypoint  # noqa: F401 (parse_entrypoint: re-exported)
 from .boundary import masks
 
@@ -61,9 +61,11 @@ def container_env(settings: Any, ctx: LaunchContext, home: str | None) -> dict[s
     }
     for key in [k for k in out if k not in ctx.spec_env_keys and not ENV_NAME.fullmatch(k)]:
         del out[key]  # an odd name in the server's own environment: not passed, not an error
-    for key, value in [*out.items(), *settings.env.items()]:
+    checks = [(check_env_name, k, v) for k, v in out.items()] + [(check_user_env_name, k, v)
+                                                                  for k, v in settings.env.items()]
+    for check, key, value in checks:
         try:
-            out[check_env_name(key)] = check_env_value(key, str(value))
+            out[check(key)] = check_env_value(key, str(value))
         except SpecError as e:
             raise SpecError(str(e), field="env") from None
     if home and "HOME" not in out:

@@ -46,6 +46,11 @@ class GPURequest:
     def wants_gpu(self) -> bool:
         return self.kind != "none"
 
+    @property
+    def wants_all(self) -> bool:
+        """``all``, or a CDI name for every device of its class (``nvidia.com/gpu=all``): no count to cap."""
+        return self.kind == "all" or (self.kind == "cdi" and any(cdi_all(d) for d in self.devices))
+
     def __str__(self) -> str:
         if self.kind in ("none", "all"):
             return self.kind
@@ -107,6 +112,11 @@ def parse_gpus(spec: object) -> GPURequest:
                 )
         return GPURequest("cdi", devices=tuple(names))
     raise SpecError(f"invalid GPU spec {spec!r}: expected one of {ACCEPTED_FORMS}")
+
+
+def cdi_all(name: str) -> bool:
+    """Whether a CDI device name names every device of its class (``vendor.com/class=all``)."""
+    return name.rpartition("=")[2] == "all"
 
 
 def device_requests(request: GPURequest, device_ids: list[str] | None = None) -> list[DeviceRequest]:

@@ -125,7 +125,7 @@ def parse_env_pair(pair: str) -> tuple[str, str]:
     if "=" not in pair:
         raise SpecError(f"invalid environment variable {pair!r}: expected KEY=VALUE")
     key, value = pair.split("=", 1)
-    check_env_name(key)
+    check_user_env_name(key)
     return key, check_env_value(key, value)
 
 
@@ -136,6 +136,21 @@ def check_env_name(key: object) -> str:
             f"invalid environment variable name {key!r}: use letters, digits and _, not starting with a digit"
         )
     return key
+
+
+# Variables that choose devices for the NVIDIA runtime or CUDA: the GPUs a kernel sees are the ones
+# the allocator gave it (the ``gpus`` setting), never a variable a user sets (issue #19, 3).
+RESERVED_ENV = frozenset({"NVIDIA_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES", "NVIDIA_MIG_CONFIG_DEVICES",
+                          "NVIDIA_MIG_MONITOR_DEVICES", "NVIDIA_IMEX_CHANNELS"})
+
+
+def check_user_env_name(key: object) -> str:
+    """:func:`check_env_name`, and not one of :data:`RESERVED_ENV` (for variables a user or kernelspec sets)."""
+    name = check_env_name(key)
+    if name in RESERVED_ENV:
+        raise SpecError(f"environment variable {name} is reserved: the GPUs a kernel sees are chosen by its "
+                        "gpus setting (e.g. gpus: 1 or device=0), not by a variable")
+    return name
 
 
 def check_env_value(key: str, value: str) -> str:

@@ -23,7 +23,7 @@ from .images import PULL_POLICIES, check_image_ref
 from ..errors import SpecError
 from .hosts import LOCAL, check_host_name
 from .gpus import GPURequest, parse_gpus
-from .resources import Mount, check_env_name, check_env_value, parse_cpus, parse_mount, parse_size
+from .resources import Mount, check_env_value, check_user_env_name, parse_cpus, parse_mount, parse_size
 
 MIN_SIZE = 4 * 1024**2
 _UNITS = (("t", 1024**4), ("g", 1024**3), ("m", 1024**2), ("k", 1024))
@@ -105,7 +105,7 @@ def _env(value: object) -> dict[str, str]:
         raise SpecError(f"invalid env {value!r}: must be a mapping of NAME to value", field="env")
     out = {}
     for key, val in value.items():
-        _checked("env", check_env_name, key)
+        _checked("env", check_user_env_name, key)
         if isinstance(val, (dict, list, tuple, set)) or val is None:
             raise SpecError(f"invalid env value for {key!r}: {val!r} is not a string", field="env")
         out[key] = _checked("env", check_env_value, key, str(val))

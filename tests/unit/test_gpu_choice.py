@@ -141,6 +141,20 @@ def test_cdi_names_are_checked_against_holders():
     assert choose("nvidia.com/gpu=0", inv=Inventory("box", False, "none", [], NO_DRIVER)) == ["nvidia.com/gpu=0"]
 
 
+def test_cdi_all_is_every_gpu_recorded_one_by_one_and_refused_while_one_is_held():
+    """Issue #19, 3: nvidia.com/gpu=all reached the daemon for every GPU while others held them, and
+    was recorded as one unknown device, so other kernels did not see the GPUs held."""
+    assert choose("nvidia.com/gpu=all") == [f"nvidia.com/gpu={i}" for i in range(4)]
+    with pytest.raises(GPUUnavailableError, match="nvidia.com/gpu=all on host 'box' asks for every GPU but some are "
+                                                  "in use .*kernel a"):
+        choose("nvidia.com/gpu=all", [holder("a", "2")])
+    held = holder("me", ",".join(choose("nvidia.com/gpu=all")))
+    with pytest.raises(GPUUnavailableError, match=r"no free GPU .* held: GPU 0 by kernel me .* GPU 3 by kernel me"):
+        choose("1", [held], kid="other")
+    # nothing known to check against (a CDI-only host without an inventory): passed through as before
+    assert choose("nvidia.com/gpu=all", inv=Inventory("box", False, "none", [], NO_DRIVER)) == ["nvidia.com/gpu=all"]
+
+
 def test_cdi_inventory_without_indices():
     cdi = Inventory("box", True, "cdi", [GPU("", "GPU-aa", "nvidia.com/gpu=GPU-aa"), GPU("0", "", "nvidia.com/gpu=0")])
     assert choose("1", inv=cdi) == ["0"]

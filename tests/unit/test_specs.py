@@ -133,3 +133,24 @@ def test_a_failed_host_is_not_retried_on_every_poll(monkeypatch, tmp_path):
         transport.connect(host)
     assert len(tries) == 3
     transport.forget(host)
+
+
+def test_cdi_all_has_no_count_to_cap_and_gpu_choosing_variables_are_reserved():
+    """Issue #19, 3: ``nvidia.com/gpu=all`` passed ``max_gpus_per_kernel`` as one GPU, and
+    NVIDIA_VISIBLE_DEVICES / CUDA_VISIBLE_DEVICES were settable (the NVIDIA runtime would obey them)."""
+    from jupyter_gpu_kernels.errors import SpecError
+    from jupyter_gpu_kernels.specs.gpus import parse_gpus
+    from jupyter_gpu_kernels.specs.resources import check_user_env_name, parse_env_pair
+    from jupyter_gpu_kernels.specs.settings import KernelSettings
+
+    assert parse_gpus("nvidia.com/gpu=all").wants_all and parse_gpus("all").wants_all
+    assert not parse_gpus("nvidia.com/gpu=0,nvidia.com/gpu=1").wants_all and not parse_gpus("2").wants_all
+    for name in ("NVIDIA_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES", "NVIDIA_MIG_CONFIG_DEVICES"):
+        with pytest.raises(SpecError, match=f"environment variable {name} is reserved: .*gpus setting"):
+            check_user_env_name(name)
+        with pytest.raises(SpecError, match="reserved") as e:
+            KernelSettings.from_config({"image": "x", "env": {name: "all"}})
+        assert e.value.field == "env"
+        with pytest.raises(SpecError, match="reserved"):
+            parse_env_pair(f"{name}=all")
+    assert check_user_env_name("NVIDIA_DISABLE_REQUIRE") == "NVIDIA_DISABLE_REQUIRE"  # a kernel's own choice
