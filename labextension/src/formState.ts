@@ -45,36 +45,10 @@ export const ADVANCED_FIELDS: FormField[] = [
 ];
 
 /**
- * Which field a server validation message is about, for replies that do not
- * name it. The order matters: "environment variable" before "name", etc.
- */
-export function fieldOf(message: string): FormField {
-  const rules: [RegExp, FormField][] = [
-    [/environment variable|\benv\b/i, 'env'],
-    [/memory/i, 'memory'],
-    [/\bshm\b|shared memory/i, 'shm_size'],
-    [/\bcpus?\b/i, 'cpus'],
-    [/GPU spec|\bgpus?\b|device=/i, 'gpus'],
-    [/\bmount/i, 'mounts'],
-    [/pull policy/i, 'pull_policy'],
-    [/display_name/i, 'display_name'],
-    [/entrypoint/i, 'entrypoint'],
-    [/image/i, 'image'],
-    [/Docker host|\bhost\b/i, 'host'],
-    [/invalid name|needs a name|named .* exists|renaming/i, 'name']
-  ];
-  for (const [re, field] of rules) {
-    if (re.test(message)) {
-      return field;
-    }
-  }
-  return 'form';
-}
-
-/**
  * Where to show a failed save: validation replies (400, 403 for a disallowed
  * image, 503 for a host that cannot be asked) go to the field the server named
- * (or the one its message is about); anything else to the whole form.
+ * in the reply's `field` (errors.py: http_reply); anything else, and a reply
+ * that names no field, to the whole form. The message text is never read.
  */
 export function saveError(
   reason: unknown,
@@ -87,7 +61,7 @@ export function saveError(
   }
   const named = (reason as { field?: unknown }).field;
   return {
-    field: typeof named === 'string' ? (named as FormField) : fieldOf(message),
+    field: typeof named === 'string' ? (named as FormField) : 'form',
     message
   };
 }
