@@ -7,6 +7,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { errorMessage, errorStatus, IEnvironmentFields } from './api';
+import { parseGpuSpec } from './gpuSpec';
 
 /** What the form starts with (all optional). */
 export interface IEnvironmentDraft extends Partial<IEnvironmentFields> {
@@ -68,22 +69,25 @@ export function saveError(
 
 export type GpuMode = 'none' | 'count' | 'devices' | 'all' | 'other';
 
-/** Which of the form's GPU choices a request string is. */
+/**
+ * Which of the form's GPU choices a request string is (its meaning from
+ * gpuSpec.ts); a count or device list not written plainly ("count=2",
+ * "device=GPU-…"), a CDI name or a refused spec goes to the free-text box.
+ */
 export function gpuModeOf(gpus: string | undefined): GpuMode {
   const text = (gpus ?? 'none').trim();
-  if (!text || text === 'none' || text === '0') {
-    return 'none';
+  switch (parseGpuSpec(text)?.kind) {
+    case 'none':
+      return 'none';
+    case 'all':
+      return 'all';
+    case 'count':
+      return /^\d+$/.test(text) ? 'count' : 'other';
+    case 'devices':
+      return /^device=\d+(,\d+)*$/.test(text) ? 'devices' : 'other';
+    default:
+      return 'other';
   }
-  if (text === 'all') {
-    return 'all';
-  }
-  if (/^\d+$/.test(text)) {
-    return 'count';
-  }
-  if (/^device=\d+(,\d+)*$/.test(text)) {
-    return 'devices';
-  }
-  return 'other';
 }
 
 /** Everything the form edits, as the inputs hold it (text). */
