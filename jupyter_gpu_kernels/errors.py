@@ -100,7 +100,7 @@ def http_reply(error: BaseException, default_status: int = 500) -> tuple[int, di
     """The HTTP status and JSON body for ``error``: our errors' ``http_status`` (others
     ``default_status``), the whole message, its first line as ``reason`` and, when the error
     names one, the ``field`` (so forms show the message next to it)."""
-    status = getattr(error, "http_status", default_status) if isinstance(error, GPUKernelsError) else default_status
+    status = error.http_status if isinstance(error, GPUKernelsError) else default_status
     message = getattr(error, "log_message", None) or str(error)
     body: dict[str, Any] = {"message": message, "reason": _reason(message, error)}
     field = getattr(error, "field", None)

@@ -78,9 +78,8 @@ class StrictLoader(KVArgParseConfigLoader):
                 if has_value:
                     raise UsageError(f"option {arg.split('=')[0]} takes no value")
                 continue
-            if name in aliases or "." in name:
-                self._check_once(name, seen)
             if name in aliases or "." in name:  # --Class.trait=value is traitlets' config syntax
+                self._check_once(name, seen)
                 if not has_value:
                     if i >= len(args) or (args[i].startswith("-") and not _is_number(args[i])):
                         if name in flags:  # an alias that is also a flag (none of ours)
