@@ -2,9 +2,13 @@
 
 Raised anywhere in the package; caught by the CLI (one line, exit 1/2), our REST handlers
 and, for kernel starts, jupyter_server's kernel handlers. Each class carries the HTTP status
-it means (``http_status``); :func:`as_http_error` turns one into the ``tornado.web.HTTPError``
-that jupyter_server's ``APIHandler`` writes as ``{"message", "reason"}`` (what JupyterLab's
-"Error Starting Kernel" dialog shows). No other module is touched from here.
+it means (``http_status``) and, where it is about one setting, that setting's name (``field``).
+Code that must tell errors apart catches a class or reads an attribute, never the message text.
+:func:`http_reply` is the one place an error becomes an HTTP status and JSON body
+``{"message", "reason", "field"?}``: our REST handlers' ``write_error`` answers it, and
+:func:`as_http_error` turns it into the ``tornado.web.HTTPError`` that jupyter_server's
+``APIHandler`` writes for kernel starts (what JupyterLab's "Error Starting Kernel" dialog shows).
+No other module is touched from here.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ class GPUKernelsError(Exception):
     """Base class for every error this package raises on purpose."""
 
     http_status = 409  # the request conflicts with the state of a host (the REST handlers' default)
+    field: str | None = None  # the setting the error is about, when there is one
 
 
 class SpecError(GPUKernelsError, ValueError):
@@ -79,17 +84,38 @@ class KernelLaunchError(GPUKernelsError):
     http_status = 500
 
 
+class KernelNotReadyError(KernelLaunchError):
+    """The kernel container was created but exited, or did not answer its heartbeat, before it
+    was ready (the cases where a hint about the image's interpreter helps)."""
+
+
+def _reason(message: str, error: BaseException) -> str:
+    first = (message.splitlines() or [type(error).__name__])[0]
+    if len(first) > MAX_REASON_CHARS:
+        first = first[: MAX_REASON_CHARS - 3] + "..."
+    return first.encode("latin-1", "replace").decode("latin-1")
+
+
+def http_reply(error: BaseException, default_status: int = 500) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and JSON body for ``error``: our errors' ``http_status`` (others
+    ``default_status``), the whole message, its first line as ``reason`` and, when the error
+    names one, the ``field`` (so forms show the message next to it)."""
+    status = error.http_status if isinstance(error, GPUKernelsError) else default_status
+    message = getattr(error, "log_message", None) or str(error)
+    body: dict[str, Any] = {"message": message, "reason": _reason(message, error)}
+    field = getattr(error, "field", None)
+    if field:
+        body["field"] = field
+    return status, body
+
+
 def as_http_error(error: GPUKernelsError) -> Any:
     """``error`` as a ``tornado.web.HTTPError`` with its status, the whole message as ``message``
     and its first line as ``reason`` (an HTTP status line holds one short latin-1 line)."""
     from tornado import web
 
-    message = str(error)
-    first = (message.splitlines() or [type(error).__name__])[0]
-    if len(first) > MAX_REASON_CHARS:
-        first = first[: MAX_REASON_CHARS - 3] + "..."
-    reason = first.encode("latin-1", "replace").decode("latin-1")
-    return web.HTTPError(getattr(error, "http_status", 500), message, reason=reason)
+    status, body = http_reply(error)
+    return web.HTTPError(status, body["message"], reason=body["reason"])
 
 
 def under_server(kernel_manager: Any) -> bool:

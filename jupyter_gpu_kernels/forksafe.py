@@ -1,66 +1,48 @@
-"""Fork safety: what a forked child (``ProcessPoolExecutor`` with the 'fork' context, papermill
-workers) must not inherit from its parent, reset by an ``os.register_at_fork`` hook.
+"""Fork safety: a registry of what a forked child (``ProcessPoolExecutor`` with the 'fork'
+context, papermill workers) must not inherit from its parent, run by an ``os.register_at_fork``
+hook.
 
 After ``fork()`` only the forking thread exists in the child. Locks another thread held at that
 moment stay held forever, worker threads (the event loop's default executor, SSH watchdogs, the
 lease renewer) are gone while their pools still count them as idle, and cached docker clients
-share their sockets with the parent. The child hook therefore, for each of our modules that is
-loaded (looked up in ``sys.modules``, never imported here, so this module imports none of them):
-new locks, no cached docker clients / failures / allocators / SSH tunnels; and the inherited,
-not running event loop of the forking thread gets a new default executor (``asyncio.to_thread``
-on the old one would queue work for threads that do not exist: the hang of issue #14).
-zmq's ``Context.instance()`` already makes a new context in a child (it checks the pid).
+share their sockets with the parent. So each module that owns such state (a lock, a cache of
+clients or tunnels) resets it itself: it calls :func:`register` at import with a callback that
+makes new locks and empties its caches, and the child runs every callback. This module knows
+none of them (it imports nothing of the package). The inherited, not running event loop of the
+forking thread gets a new default executor here (``asyncio.to_thread`` on the old one would
+queue work for threads that do not exist: the hang of issue #14). zmq's ``Context.instance()``
+already makes a new context in a child (it checks the pid).
 
-Installed once by :func:`install` (called when :mod:`.hosts.transport` is imported; the
-provisioner and everything that talks to a daemon import it). Touches module globals only.
+The hook is installed once, by the first :func:`register` (or :func:`install`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
-PKG = __name__.rsplit(".", 1)[0]
 _installed = False
+_callbacks: list[Callable[[], None]] = []
+_registry_lock = threading.Lock()
 
 
-def _module(name: str):  # type: ignore[no-untyped-def]
-    return sys.modules.get(f"{PKG}.{name}")
+def register(callback: Callable[[], None]) -> Callable[[], None]:
+    """Run ``callback`` in every forked child (once per callback; usable as a decorator).
+    The callback must only replace its own module's state: new locks, empty caches."""
+    with _registry_lock:
+        if callback not in _callbacks:
+            _callbacks.append(callback)
+    install()
+    return callback
 
 
-def _reset_modules() -> None:
-    transport = _module("hosts.transport")
-    if transport is not None:  # cached clients share their sockets with the parent: new ones here
-        transport._lock = threading.Lock()
-        transport._clients = {}
-        transport._failures = {}
-    ssh = _module("hosts.ssh")
-    if ssh is not None:  # the parent's masters and forwards belong to the parent (its watchdog threads)
-        ssh._lock = threading.Lock()
-        ssh._tunnels = {}
-    allocator = _module("daemon.allocator")
-    if allocator is not None:  # a thread lock held by a parent thread would never be released here
-        cls = allocator.GPUAllocator
-        cls._guard = threading.Lock()
-        cls._instances = {}
-    for name in ("daemon.interpreters", "daemon.networks"):
-        mod = _module(name)
-        if mod is not None and hasattr(mod, "_lock"):
-            mod._lock = threading.Lock()
-    settings = _module("settings")
-    if settings is not None and hasattr(settings.Settings, "_lock"):
-        settings.Settings._lock = threading.Lock()
-    leases = _module("daemon.leases")
-    if leases is not None:
-        if hasattr(leases, "_owner_lock"):
-            leases._owner_lock = threading.Lock()
-        keeper = getattr(leases, "keeper", None)
-        if keeper is not None and hasattr(keeper, "_lock"):
-            keeper._lock = threading.Lock()
+def registered() -> list[Callable[[], None]]:
+    """The callbacks a child runs, in registration order (for tests and diagnostics)."""
+    return list(_callbacks)
 
 
 def _fresh_default_executor() -> None:
@@ -77,7 +59,10 @@ def _fresh_default_executor() -> None:
 
 def reset_in_child() -> None:
     """The ``after_in_child`` hook (also callable by hand after a fork done another way)."""
-    _reset_modules()
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    for callback in list(_callbacks):
+        callback()
     _fresh_default_executor()
 
 

@@ -29,6 +29,7 @@ from traitlets import Bool, Float, Int, List, Unicode
 
 from .configurable import PrefixedConfigurable, admin_config, server_config
 from .errors import ImageNotAllowedError, PolicyError
+from .specs.users import is_root_user
 
 __all__ = ["GPUKernelsImagePolicy", "ImagePolicy", "KernelPolicy", "POLICY_SECTIONS", "image_policy",
            "normalize_image", "server_config"]
@@ -96,11 +97,6 @@ def _under(path: str, root: str) -> bool:
     return os.path.commonpath([path, root]) == root
 
 
-def _is_root_user(user: str | None) -> bool:
-    name = (user or "").split(":", 1)[0].strip()
-    return name in ("0", "root")
-
-
 class KernelPolicy(GPUKernelsImagePolicy):
     """What any kernel may get, whatever its kernelspec, environment or REST request asks for."""
 
@@ -152,8 +148,10 @@ class KernelPolicy(GPUKernelsImagePolicy):
                             f"(allowed: {', '.join(explicit) or 'nothing listed'})", "mounts")
 
     def check_user(self, user: str | None) -> None:
+        """Refuse a root ``user`` unless allowed. ``None``: the image's USER, not known yet (checked
+        when the image is there: kernel/planning.settle_image_user)."""
         allowed = self.allow_root_user if self.allow_root_user is not None else os.geteuid() == 0
-        if _is_root_user(user) and not allowed:
+        if user is not None and is_root_user(user) and not allowed:
             self.refuse("allow_root_user", f"the kernel would run as root (user {user!r}); set "
                         "c.GPUDockerProvisioner.user to a non-root uid", "user")
 

@@ -36,6 +36,7 @@ from .configurable import server_config
 from .environments.store import GPUKernelsEnvironments
 from .hosts.registry import GPUKernelsHosts
 from .policy import POLICY_SECTIONS, GPUKernelsImagePolicy, kernel_policy
+from . import forksafe
 
 WEB_SETTINGS_KEY = "gpu_kernels_settings"
 SECTIONS = frozenset(
@@ -140,3 +141,11 @@ class Settings:
         with cls._lock:
             cls._process = None
             cls._attached = weakref.WeakKeyDictionary()
+
+
+def _reset_after_fork() -> None:
+    """A forked child: a new lock (a parent thread may hold it)."""
+    Settings._lock = threading.Lock()
+
+
+forksafe.register(_reset_after_fork)

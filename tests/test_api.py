@@ -125,8 +125,8 @@ async def test_environment_crud_validation_and_kernel(jp_fetch, test_image, jp_r
         ({"name": "x", "image": "UPPER:case"}, 400, "invalid image reference", "image"),
         ({"name": "x", "image": test_image, "host": "nowhere"}, 400, "unknown Docker host", "host"),
         ({"name": "x", "image": test_image, "colour": "red"}, 400, "unknown field", None),
-        ({"name": "torch", "image": test_image}, 400, "exists already", None),
-        ({"image": test_image}, 400, "needs a name", None),
+        ({"name": "torch", "image": test_image}, 400, "exists already", "name"),
+        ({"image": test_image}, 400, "needs a name", "name"),
     ]
     for body, code, msg, field in bad:
         reply = await call(jp_fetch, "environments", method="POST", body=body, expect=code)

@@ -72,6 +72,20 @@ def test_exec_pty_pipe_and_unknown_kernel(tmp_path, monkeypatch, test_image, no_
     assert len(unknown.stderr.strip().splitlines()) == 1
 
 
+def test_exec_and_commit_refuse_an_ambiguous_kernel_id(docker_client, test_image, no_leftovers):
+    """An id prefix two kernel containers share is refused (AmbiguousKernelId), one line, exit 1."""
+    made = [docker_client.containers.create(test_image, "true", labels={KERNEL_ID: f"feedbeef-{i}000-test"})
+            for i in (1, 2)]
+    try:
+        for argv in (["exec", "feedbeef"], ["commit", "feedbeef", "--tag", "jgk-ambiguous:test"]):
+            run = subprocess.run([*CLI, *argv], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+            assert run.returncode == 1 and run.stderr.startswith("error: kernel id 'feedbeef' is ambiguous"), run
+            assert len(run.stderr.strip().splitlines()) == 1
+    finally:
+        for c in made:
+            c.remove(force=True)
+
+
 # --------------------------------------------------------------------------- websocket
 @pytest.fixture
 def jp_server_config(test_image):

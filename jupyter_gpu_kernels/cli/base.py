@@ -64,6 +64,7 @@ class StrictLoader(KVArgParseConfigLoader):
     def _check_options(self, args: list[str]) -> None:
         flags = {k for key in self.flags for k in (key if isinstance(key, tuple) else (key,))}
         aliases = {k for key in self.aliases for k in (key if isinstance(key, tuple) else (key,))}
+        seen: set[str] = set()
         i = 0
         while i < len(args):
             arg = args[i]
@@ -78,6 +79,7 @@ class StrictLoader(KVArgParseConfigLoader):
                     raise UsageError(f"option {arg.split('=')[0]} takes no value")
                 continue
             if name in aliases or "." in name:  # --Class.trait=value is traitlets' config syntax
+                self._check_once(name, seen)
                 if not has_value:
                     if i >= len(args) or (args[i].startswith("-") and not _is_number(args[i])):
                         if name in flags:  # an alias that is also a flag (none of ours)
@@ -87,6 +89,18 @@ class StrictLoader(KVArgParseConfigLoader):
                 continue
             raise UsageError(f"unrecognized option {arg.split('=')[0]}")
 
+    def _check_once(self, name: str, seen: set[str]) -> None:
+        """An option of a one-value trait given twice is a usage error (list traits may repeat)."""
+        target = next((t for key, t in self.aliases.items()
+                       if name == key or (isinstance(key, tuple) and name in key)), name)
+        trait = (getattr(self, "argparse_traits", {}).get(target) or (None,))[0]
+        if trait is None or hasattr(trait, "from_string_list"):
+            return
+        if target in seen:
+            alias = next((k for k, t in self.aliases.items() if t == target and isinstance(k, str)), name)
+            raise UsageError(f"option --{alias} was given more than once; it takes one value")
+        seen.add(target)
+
     def _handle_unrecognized_alias(self, arg: str) -> None:
         raise UsageError(f"unrecognized option --{arg}")
 
@@ -95,12 +109,9 @@ class StrictLoader(KVArgParseConfigLoader):
             return super().load_config(*args, **kwargs)
         except ArgumentError as e:
             message = str(e)
-            for alias, target in self.aliases.items():
-                if isinstance(alias, str) and f"argument {target}=" in message:
-                    if "only accepts one value" in message:
-                        message = f"option --{alias} was given more than once; it takes one value"
-                    else:
-                        message = message.replace(f"argument {target}=", f"--{alias} ")
+            for alias, target in self.aliases.items():  # a repeated option is caught before (_check_once)
+                if isinstance(alias, str):
+                    message = message.replace(f"argument {target}=", f"--{alias} ")
             raise UsageError(re.sub(r"^Error loading ", "", message)) from None
 
 

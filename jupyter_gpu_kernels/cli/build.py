@@ -72,7 +72,7 @@ environment) and show what changed. A Dockerfile remains the durable way to keep
 
     def locate(self, kernel_id: str):  # type: ignore[no-untyped-def]
         """(host, client, container) of the kernel, on ``--host`` or the first reachable host that has it."""
-        from ..daemon.commits import KernelNotFound, find_kernel_container
+        from ..daemon.commits import AmbiguousKernelId, KernelNotFound, find_kernel_container
         from ..hosts.transport import connect
 
         hosts = [self.settings.hosts.get(self.host)] if self.host else self.settings.hosts.all()
@@ -81,7 +81,7 @@ environment) and show what changed. A Dockerfile remains the durable way to keep
                 client = connect(host)
                 return host, client, find_kernel_container(client, kernel_id)
             except (HostError, KernelNotFound) as e:
-                if self.host or "ambiguous" in str(e):
+                if self.host or isinstance(e, AmbiguousKernelId):
                     raise
         raise KernelNotFound(f"no kernel {kernel_id!r} on any reachable host (see `jupyter gpu-kernels kernels`)")
 

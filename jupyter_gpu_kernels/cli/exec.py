@@ -39,7 +39,7 @@ echo 'pip list' | jupyter gpu-kernels exec 1a2b3c4d sh"""
 
     def locate(self, kernel_id: str) -> tuple[Any, Any]:
         """(client, container) of the kernel, on ``--host`` or the first reachable host that has it."""
-        from ..daemon.commits import KernelNotFound, find_kernel_container
+        from ..daemon.commits import AmbiguousKernelId, KernelNotFound, find_kernel_container
         from ..hosts.transport import connect
 
         hosts = [self.settings.hosts.get(self.host)] if self.host else self.settings.hosts.all()
@@ -48,7 +48,7 @@ echo 'pip list' | jupyter gpu-kernels exec 1a2b3c4d sh"""
                 client = connect(host)
                 return client, find_kernel_container(client, kernel_id)
             except (HostError, KernelNotFound) as e:
-                if self.host or "ambiguous" in str(e):
+                if self.host or isinstance(e, AmbiguousKernelId):
                     raise
         raise KernelNotFound(f"no kernel {kernel_id!r} on any reachable host (see `jupyter gpu-kernels kernels`)")
 

@@ -15,6 +15,7 @@ from traitlets import Bool, Enum, Float, List, Unicode
 
 from ..hosts.registry import check_host_name
 from ..kernel import kernelspecs
+from ..specs.gpus import describe_gpus, parse_gpus
 from ..specs.resources import parse_env_pair
 from .base import Command, UsageError, flag, print_table
 
@@ -91,7 +92,7 @@ choose another place. An existing kernelspec of the same name is replaced."""
         )
         display = self.display_name
         if not display:
-            what = "GPU " + config["gpus"] if config["gpus"] != "none" else "CPU"
+            what = describe_gpus(parse_gpus(config["gpus"]))
             display = f"{self.image} ({what}" + (f" on {host})" if host != "local" else ")")
         self.settings.image_policy.check(config["image"])
         spec = kernelspecs.kernel_json(display, config)

@@ -40,6 +40,7 @@ from .records import KernelContainer, list_kernel_containers
 from ..errors import GPUUnavailableError
 from ..hosts.registry import DockerHost
 from ..specs.gpus import GPURequest
+from .. import forksafe
 
 CACHE_SECONDS = 5.0
 
@@ -182,3 +183,11 @@ def release_daemon_mutex(mutex: Any) -> None:
         mutex.remove(force=True)
 
 
+def _reset_after_fork() -> None:
+    """A forked child: a lock held by a parent thread would never be released here; no allocators
+    (theirs hold the parent's locks and inventory caches)."""
+    GPUAllocator._guard = threading.Lock()
+    GPUAllocator._instances = {}
+
+
+forksafe.register(_reset_after_fork)

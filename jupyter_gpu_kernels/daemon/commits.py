@@ -44,6 +44,10 @@ class KernelNotFound(ImageError):
     http_status = 404
 
 
+class AmbiguousKernelId(KernelNotFound):
+    """The id prefix matches more than one kernel container on the host (give more of it)."""
+
+
 @dataclass
 class CommitOutcome:
     image_id: str
@@ -69,7 +73,7 @@ def find_kernel_container(client: docker.DockerClient, kernel_id: str) -> Any:
         raise KernelNotFound(f"no kernel {kernel_id!r} on this host (see `jupyter gpu-kernels kernels`)")
     if len(found) > 1:
         ids = ", ".join(c.labels[L.KERNEL_ID][:12] for c in found)
-        raise KernelNotFound(f"kernel id {kernel_id!r} is ambiguous: {ids}; give more of it")
+        raise AmbiguousKernelId(f"kernel id {kernel_id!r} is ambiguous: {ids}; give more of it")
     return found[0]
 
 

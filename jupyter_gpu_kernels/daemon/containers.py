@@ -19,7 +19,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from ..errors import ImageError, KernelLaunchError, NoGPUDriverError, SpecError
+from ..errors import ImageError, KernelLaunchError, KernelNotReadyError, NoGPUDriverError, SpecError
 from ..specs import cuda
 from ..hosts.registry import DockerHost
 from . import labels as L
@@ -147,7 +147,7 @@ class ContainerOps:
             raise KernelLaunchError(f"could not start the kernel container: {text}") from e
         container.reload()
         if container.status not in ("created", "running"):
-            raise KernelLaunchError(self.explain(container, plan.image, "exited before it was ready"))
+            raise KernelNotReadyError(self.explain(container, plan.image, "exited before it was ready"))
 
     def _start_at_any_address(self, container: Any, plan: LaunchPlan) -> None:
         """Start; when the address asked for (a restart's old one) was taken meanwhile, on a fresh one."""

@@ -35,6 +35,7 @@ from .builds import build_image
 from .images import DERIVED_FROM_LABEL
 from .interpreters import Interpreter, find_interpreter, forget, refusal
 from .wheels import ipykernel_version_in, ipykernel_wheels, platform_for, short_version
+from .. import forksafe
 
 DERIVED_REPO = "jupyter-gpu-kernels/ipykernel"
 PYTHON_LABEL = "org.jupyter.gpu-kernels.derived-python"
@@ -45,6 +46,16 @@ LogFn = Callable[[str], None]
 
 _locks: dict[str, threading.Lock] = {}
 _locks_lock = threading.Lock()
+
+
+def _reset_after_fork() -> None:
+    """A forked child: new locks (a parent thread may hold one, mid-build)."""
+    global _locks, _locks_lock
+    _locks = {}
+    _locks_lock = threading.Lock()
+
+
+forksafe.register(_reset_after_fork)
 
 
 @dataclass

@@ -18,9 +18,19 @@ from __future__ import annotations
 
 import threading
 import time
+from .. import forksafe
 
 _lock = threading.Lock()
 _since: dict[tuple[str, str], float] = {}  # (host name, short container id) -> when it was disowned (time.time())
+
+
+def _reset_after_fork() -> None:
+    """A forked child: a new lock (a parent thread may hold it)."""
+    global _lock
+    _lock = threading.Lock()
+
+
+forksafe.register(_reset_after_fork)
 
 
 def _key(host_name: str, container_id: str) -> tuple[str, str]:

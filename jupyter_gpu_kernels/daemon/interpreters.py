@@ -27,6 +27,7 @@ import requests.exceptions
 
 from ..errors import ImageError
 from .plan import LaunchPlan
+from .. import forksafe
 
 CANDIDATES = ("python3", "python")
 PROBE_TIMEOUT_S = 60
@@ -79,6 +80,15 @@ class Interpreter:
 _cache: dict[str, dict | None] = {}
 _loaded = False
 _lock = threading.Lock()
+
+
+def _reset_after_fork() -> None:
+    """A forked child: a new lock (a parent thread may hold it)."""
+    global _lock
+    _lock = threading.Lock()
+
+
+forksafe.register(_reset_after_fork)
 
 
 def _cache_file() -> Path:

@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from .labels import PREFIX
+from .. import forksafe
 
 LEASE_LABEL = f"{PREFIX}.lease"  # value: the owner id
 HOLDER_HOST = f"{PREFIX}.lease-host"
@@ -250,6 +251,16 @@ class LeaseKeeper:
 
 
 keeper = LeaseKeeper()
+
+
+def _reset_after_fork() -> None:
+    """A forked child: new locks (a parent thread may hold one); the keeper sees the new pid itself."""
+    global _owner_lock
+    _owner_lock = threading.Lock()
+    keeper._lock = threading.Lock()
+
+
+forksafe.register(_reset_after_fork)
 
 
 def hold_for(host: Any, holder: str = "") -> None:

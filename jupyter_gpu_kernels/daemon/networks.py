@@ -19,9 +19,19 @@ import docker.errors
 from docker.types import IPAMConfig, IPAMPool
 
 from . import labels as L
+from .. import forksafe
 
 KERNEL_NETWORK = "jupyter-gpu-kernels"
 _lock = threading.Lock()
+
+
+def _reset_after_fork() -> None:
+    """A forked child: a new lock (a parent thread may hold it)."""
+    global _lock
+    _lock = threading.Lock()
+
+
+forksafe.register(_reset_after_fork)
 
 
 def ensure_kernel_network(client: docker.DockerClient, name: str = KERNEL_NETWORK) -> docker.models.networks.Network:

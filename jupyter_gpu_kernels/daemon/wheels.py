@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ImageError
+from .. import forksafe
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 ARCHITECTURES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64",
@@ -39,6 +40,16 @@ LogFn = Callable[[str], None]
 
 _locks: dict[str, threading.Lock] = {}
 _locks_lock = threading.Lock()
+
+
+def _reset_after_fork() -> None:
+    """A forked child: new locks (a parent thread may hold one, mid-build)."""
+    global _locks, _locks_lock
+    _locks = {}
+    _locks_lock = threading.Lock()
+
+
+forksafe.register(_reset_after_fork)
 
 
 def cache_root() -> Path:

@@ -40,12 +40,18 @@ def describe_gpus(spec: str) -> str:
 
 
 class EnvironmentNotFound(GPUKernelsError, KeyError):
+    """No environment of that name."""
+
+    http_status = 404
+
     def __str__(self) -> str:  # KeyError quotes its message otherwise
         return str(self.args[0])
 
 
 class ReadOnlyEnvironment(GPUKernelsError):
     """Admin-defined environments cannot be changed by users."""
+
+    http_status = 403
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from ..kernel.kernelspecs import check_kernel_name
 from ..policy import GPUKernelsImagePolicy
 from ..userfile import read_section, write_section
 from .model import KERNEL_PREFIX, Environment, EnvironmentNotFound, ReadOnlyEnvironment, build_environment
+from .. import forksafe
 
 _NOT_STORED = ("name", "kernel_name", "read_only", "source")
 
@@ -118,7 +119,7 @@ class GPUKernelsEnvironments(PrefixedConfigurable):
         with self._lock:
             env = self.validate(build_environment(name, data, "user"))
             if any(e.name == name for e in self.all()):
-                raise SpecError(f"an environment named {name!r} exists already")
+                raise SpecError(f"an environment named {name!r} exists already", field="name")
             user = self._read_user()
             user[name] = env.stored()
             self._write_user(user)
@@ -147,3 +148,11 @@ class GPUKernelsEnvironments(PrefixedConfigurable):
 
 
 Environments = GPUKernelsEnvironments  # the old name, still importable
+
+
+def _reset_after_fork() -> None:
+    """A forked child: a new lock (a parent thread may hold it, mid-write of the user's file)."""
+    GPUKernelsEnvironments._lock = threading.Lock()
+
+
+forksafe.register(_reset_after_fork)

@@ -36,6 +36,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 
 from ..errors import HostError
 from .registry import DockerHost
+from .. import forksafe
 
 CONNECT_TIMEOUT = 6
 PING_TIMEOUT = 5.0
@@ -93,6 +94,16 @@ def ping_socket(path: Path, timeout: float = PING_TIMEOUT) -> str | None:
 CONTROL_PERSIST = 300
 _tunnels: dict[str, "SSHTunnel"] = {}
 _lock = threading.Lock()
+
+
+def _reset_after_fork() -> None:
+    """A forked child: the parent's masters and forwards belong to the parent (its watchdog threads)."""
+    global _lock, _tunnels
+    _lock = threading.Lock()
+    _tunnels = {}
+
+
+forksafe.register(_reset_after_fork)
 
 
 def _free_port() -> int:

@@ -34,7 +34,17 @@ _lock = threading.Lock()
 _clients: dict[tuple, docker.DockerClient] = {}
 _failures: dict[tuple, tuple[float, HostError]] = {}
 FAILURE_CACHE_SECONDS = 5.0
-forksafe.install()  # a forked child drops these caches and locks (forksafe.py)
+
+
+def _reset_after_fork() -> None:
+    """A forked child: cached clients share their sockets with the parent, so new ones here."""
+    global _lock, _clients, _failures
+    _lock = threading.Lock()
+    _clients = {}
+    _failures = {}
+
+
+forksafe.register(_reset_after_fork)
 
 
 def _reason(exc: BaseException) -> str:

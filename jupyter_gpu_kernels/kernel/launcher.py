@@ -29,7 +29,7 @@ from ..daemon.interpreters import entrypoint_hint, with_interpreter
 from ..daemon.allocator import GPUAllocator
 from ..daemon.networks import KERNEL_NETWORK, ensure_kernel_network
 from ..daemon.plan import KERNEL_PORT_NAMES, LaunchPlan, LaunchResult, Placement
-from ..errors import KernelLaunchError
+from ..errors import KernelLaunchError, KernelNotReadyError
 from ..hosts import transport
 from ..hosts.registry import DockerHost
 from . import progress
@@ -127,8 +127,8 @@ class KernelLauncher:
             if container is not None:
                 await _thread(self.ops.remove, container)
             await _thread(transport.cancel_forwards, self.host, plan.kernel_id)
-            if hint and ("exited before it was ready" in str(e) or "did not answer within" in str(e)):
-                raise KernelLaunchError(f"{e}{hint}") from e
+            if hint and isinstance(e, KernelNotReadyError):
+                raise KernelNotReadyError(f"{e}{hint}") from e
             raise
         except BaseException:
             if container is not None:
@@ -187,10 +187,10 @@ class KernelLauncher:
                         f"kernel container {container.short_id} was removed (by someone else) before it was ready"
                     ) from None
                 if container.status not in ("created", "running"):
-                    raise KernelLaunchError(await _thread(self.ops.explain, container, plan.image,
-                                                          "exited before it was ready"))
+                    raise KernelNotReadyError(await _thread(self.ops.explain, container, plan.image,
+                                                            "exited before it was ready"))
             if now > deadline:
-                raise KernelLaunchError(await _thread(
+                raise KernelNotReadyError(await _thread(
                     self.ops.explain, container, plan.image,
                     f"did not answer within launch_timeout={plan.launch_timeout:g}s",
                 ))

@@ -25,6 +25,7 @@ from ..errors import PolicyError, SpecError
 from ..hosts.registry import DockerHost
 from ..specs.resources import ENV_NAME, Mount, allowed, check_env_name, check_env_value, check_user_env_name
 from ..specs.settings import KernelSettings, parse_entrypoint  # noqa: F401 (parse_entrypoint: re-exported)
+from ..specs.users import is_root_user
 from .boundary import masks
 
 DEFAULT_ARGV = ("python", "-m", "ipykernel_launcher", "-f", "{connection_file}")
@@ -121,12 +122,6 @@ def _user(settings: Any, host: DockerHost) -> str | None:
     if settings.user in ("image", ""):
         return None
     return settings.user
-
-
-def is_root_user(user: str | None) -> bool:
-    """An image's ``Config.User`` that means root: unset, ``0``, ``root``, ``0:0``, ``root:root``…"""
-    name = (user or "").split(":", 1)[0].strip()
-    return name in ("", "0", "root")
 
 
 def runs_as_image_user(settings: Any, host: DockerHost) -> bool:

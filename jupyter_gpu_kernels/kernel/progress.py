@@ -13,11 +13,22 @@ import threading
 import time
 from typing import Any
 
+from .. import forksafe
+
 # "preparing ipykernel": a derived image with ipykernel is being built for the image (daemon/derive.py)
 PHASES = ("preparing", "pulling", "preparing ipykernel", "creating", "starting")
 
 _lock = threading.Lock()
 _records: dict[str, dict[str, Any]] = {}
+
+
+def _reset_after_fork() -> None:
+    """A forked child: a new lock (a parent thread may hold it)."""
+    global _lock
+    _lock = threading.Lock()
+
+
+forksafe.register(_reset_after_fork)
 
 
 def begin(kernel_id: str, host: str, image: str, environment: str = "", notebook: str = "") -> None:

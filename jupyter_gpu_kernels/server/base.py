@@ -21,8 +21,8 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ..environments import EnvironmentNotFound, Environments, ReadOnlyEnvironment
-from ..errors import GPUKernelsError, HostError
+from ..environments import Environments
+from ..errors import HostError, http_reply
 from ..hosts.registry import DockerHosts
 from .services import Services, services_of
 
@@ -96,16 +96,9 @@ class BaseHandler(APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, EnvironmentNotFound):
-            status_code = 404
-        elif isinstance(exc, ReadOnlyEnvironment):
-            status_code = 403
-        elif isinstance(exc, GPUKernelsError):
-            status_code = exc.http_status  # errors.py: 400 bad input, 403 refused image, 503 host down, …
-        message = getattr(exc, "log_message", None) or (str(exc) if exc else self._reason)
+        # errors.http_reply: the status of the error's class, {message, field?}; reason: tornado's
+        status_code, body = http_reply(exc, status_code) if exc else (status_code, {"message": self._reason})
         self.set_status(status_code)
+        body["reason"] = self._reason
         self.set_header("Content-Type", "application/json")
-        body = {"message": message, "reason": self._reason}
-        if getattr(exc, "field", None):
-            body["field"] = exc.field  # lets forms show the message next to the field
         self.finish(json.dumps(body))

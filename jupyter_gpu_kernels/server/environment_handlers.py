@@ -31,7 +31,7 @@ class EnvironmentsHandler(BaseHandler):
         data = self.json_body()
         name = data.pop("name", None)
         if not name:
-            raise SpecError("an environment needs a name")
+            raise SpecError("an environment needs a name", field="name")
         env = await asyncio.to_thread(self.environments.create, name, data)
         self.location("environments", env.name)
         self.write_json(env.to_json(), status=201)
@@ -48,7 +48,7 @@ class EnvironmentHandler(BaseHandler):
     async def put(self, name: str) -> None:
         data = self.json_body()
         if data.get("name", name) != name:
-            raise SpecError("renaming is not supported: create a new environment and delete this one")
+            raise SpecError("renaming is not supported: create a new environment and delete this one", field="name")
         env = await asyncio.to_thread(self.environments.update, name, data)
         self.write_json(env.to_json())
 

@@ -11,6 +11,8 @@ Accepted forms::
 
 A request is parsed and validated before any container exists; turning it into
 Docker ``DeviceRequest`` objects happens once concrete device ids are known.
+``gpu_spec_cases.json`` (next to this file) is the table of specs and what they mean that this
+module and the sidebar (labextension/src/format.ts, formState.ts) are both tested against.
 """
 
 from __future__ import annotations
@@ -117,6 +119,20 @@ def parse_gpus(spec: object) -> GPURequest:
 def cdi_all(name: str) -> bool:
     """Whether a CDI device name names every device of its class (``vendor.com/class=all``)."""
     return name.rpartition("=")[2] == "all"
+
+
+def describe_gpus(request: GPURequest) -> str:
+    """The words users see for ``request`` ("no GPU", "all GPUs", "2 GPUs", "GPUs 0, 2"), the same
+    as the sidebar's ``describeGpuRequest`` (both checked against gpu_spec_cases.json)."""
+    if request.kind == "none":
+        return "no GPU"
+    if request.kind == "all":
+        return "all GPUs"
+    if request.kind == "count":
+        return f"{request.count} GPU" + ("" if request.count == 1 else "s")
+    if request.kind == "devices":
+        return ("GPU " if len(request.devices) == 1 else "GPUs ") + ", ".join(request.devices)
+    return ", ".join(request.devices)
 
 
 def device_requests(request: GPURequest, device_ids: list[str] | None = None) -> list[DeviceRequest]:

@@ -7,6 +7,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { errorMessage, errorStatus, IEnvironmentFields } from './api';
+import { parseGpuSpec } from './gpuSpec';
 
 /** What the form starts with (all optional). */
 export interface IEnvironmentDraft extends Partial<IEnvironmentFields> {
@@ -45,36 +46,10 @@ export const ADVANCED_FIELDS: FormField[] = [
 ];
 
 /**
- * Which field a server validation message is about, for replies that do not
- * name it. The order matters: "environment variable" before "name", etc.
- */
-export function fieldOf(message: string): FormField {
-  const rules: [RegExp, FormField][] = [
-    [/environment variable|\benv\b/i, 'env'],
-    [/memory/i, 'memory'],
-    [/\bshm\b|shared memory/i, 'shm_size'],
-    [/\bcpus?\b/i, 'cpus'],
-    [/GPU spec|\bgpus?\b|device=/i, 'gpus'],
-    [/\bmount/i, 'mounts'],
-    [/pull policy/i, 'pull_policy'],
-    [/display_name/i, 'display_name'],
-    [/entrypoint/i, 'entrypoint'],
-    [/image/i, 'image'],
-    [/Docker host|\bhost\b/i, 'host'],
-    [/invalid name|needs a name|named .* exists|renaming/i, 'name']
-  ];
-  for (const [re, field] of rules) {
-    if (re.test(message)) {
-      return field;
-    }
-  }
-  return 'form';
-}
-
-/**
  * Where to show a failed save: validation replies (400, 403 for a disallowed
  * image, 503 for a host that cannot be asked) go to the field the server named
- * (or the one its message is about); anything else to the whole form.
+ * in the reply's `field` (errors.py: http_reply); anything else, and a reply
+ * that names no field, to the whole form. The message text is never read.
  */
 export function saveError(
   reason: unknown,
@@ -87,29 +62,32 @@ export function saveError(
   }
   const named = (reason as { field?: unknown }).field;
   return {
-    field: typeof named === 'string' ? (named as FormField) : fieldOf(message),
+    field: typeof named === 'string' ? (named as FormField) : 'form',
     message
   };
 }
 
 export type GpuMode = 'none' | 'count' | 'devices' | 'all' | 'other';
 
-/** Which of the form's GPU choices a request string is. */
+/**
+ * Which of the form's GPU choices a request string is (its meaning from
+ * gpuSpec.ts); a count or device list not written plainly ("count=2",
+ * "device=GPU-…"), a CDI name or a refused spec goes to the free-text box.
+ */
 export function gpuModeOf(gpus: string | undefined): GpuMode {
   const text = (gpus ?? 'none').trim();
-  if (!text || text === 'none' || text === '0') {
-    return 'none';
+  switch (parseGpuSpec(text)?.kind) {
+    case 'none':
+      return 'none';
+    case 'all':
+      return 'all';
+    case 'count':
+      return /^\d+$/.test(text) ? 'count' : 'other';
+    case 'devices':
+      return /^device=\d+(,\d+)*$/.test(text) ? 'devices' : 'other';
+    default:
+      return 'other';
   }
-  if (text === 'all') {
-    return 'all';
-  }
-  if (/^\d+$/.test(text)) {
-    return 'count';
-  }
-  if (/^device=\d+(,\d+)*$/.test(text)) {
-    return 'devices';
-  }
-  return 'other';
 }
 
 /** Everything the form edits, as the inputs hold it (text). */

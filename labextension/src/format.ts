@@ -6,6 +6,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { IDockerHost, IGPU } from './api';
+import { parseGpuSpec } from './gpuSpec';
 import { loadTrans } from './translation';
 
 /** 1234567890 -> "1.2 GB" (decimal units, as `docker images` prints them). */
@@ -57,25 +58,30 @@ export function shortImage(image: string): string {
   return image;
 }
 
-/** "device=0,2" -> "GPU 0, 2"; "1" -> "1 GPU"; "none" -> "no GPU". */
+/**
+ * "device=0,2" -> "GPUs 0, 2"; "1" -> "1 GPU"; "none" -> "no GPU" (the
+ * server's specs/gpus.describe_gpus says the same: gpu_spec_cases.json); a
+ * spec the server would refuse is shown as written.
+ */
 export function describeGpuRequest(
   gpus: string | undefined,
   trans: TranslationBundle = loadTrans()
 ): string {
-  const text = (gpus ?? '').trim();
-  if (!text || text === 'none' || text === '0') {
-    return trans.__('no GPU');
+  const spec = parseGpuSpec(gpus);
+  switch (spec?.kind) {
+    case 'none':
+      return trans.__('no GPU');
+    case 'all':
+      return trans.__('all GPUs');
+    case 'count':
+      return trans._n('%1 GPU', '%1 GPUs', spec.count);
+    case 'devices':
+      return describeIds(spec.devices, trans);
+    case 'cdi':
+      return spec.devices.join(', ');
+    default:
+      return (gpus ?? '').trim();
   }
-  if (text === 'all') {
-    return trans.__('all GPUs');
-  }
-  if (/^\d+$/.test(text)) {
-    return trans._n('%1 GPU', '%1 GPUs', Number(text));
-  }
-  if (text.startsWith('device=')) {
-    return describeIds(text.slice('device='.length).split(','), trans);
-  }
-  return text;
 }
 
 /** ["0", "2"] -> "GPUs 0, 2". */

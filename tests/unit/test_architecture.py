@@ -198,3 +198,68 @@ def test_imports_only_go_down_the_layers():
                 if theirs is not None and theirs > own:
                     upward.append(f"{path.relative_to(ROOT)}:{line} (layer {own}) imports {target} (layer {theirs})")
     assert not upward, "\n".join(upward)
+
+
+# Errors are told apart by their class or attributes (errors.py), never by their message text. The one
+# exception: the Docker daemon's replies (docker.errors.APIError), whose text is all the daemon gives.
+DAEMON_TEXT_ERRORS = {"docker.errors.APIError"}
+TEXT_ATTRS = {"args", "explanation", "message", "msg", "strerror", "log_message"}
+SEARCH_METHODS = {"startswith", "endswith", "find", "rfind", "index", "count", "search", "match", "fullmatch"}
+
+
+def _message_matches(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, code) of each place an ``except … as e`` handler compares or searches ``e``'s text:
+    ``str(e)``/``repr(e)``/``e.args``/``e.explanation``…, or a name assigned from them."""
+    found = []
+    for handler in ast.walk(tree):
+        if not isinstance(handler, ast.ExceptHandler) or not handler.name:
+            continue
+        if handler.type is not None and ast.unparse(handler.type) in DAEMON_TEXT_ERRORS:
+            continue
+        exc, tainted = handler.name, set()
+
+        def is_text(node: ast.AST) -> bool:
+            for n in ast.walk(node):
+                if (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("str", "repr")
+                        and any(isinstance(a, ast.Name) and a.id == exc for arg in n.args for a in ast.walk(arg))):
+                    return True
+                if isinstance(n, ast.Attribute) and n.attr in TEXT_ATTRS and isinstance(n.value, ast.Name) \
+                        and n.value.id == exc:
+                    return True
+                if isinstance(n, ast.Name) and n.id in tainted:
+                    return True
+            return False
+
+        body = ast.Module(body=handler.body, type_ignores=[])
+        for n in ast.walk(body):  # text = str(e) …; then "x" in text
+            if isinstance(n, ast.Assign) and is_text(n.value):
+                tainted.update(t.id for t in n.targets if isinstance(t, ast.Name))
+        for n in ast.walk(body):
+            compares = isinstance(n, ast.Compare) and any(
+                isinstance(op, (ast.In, ast.NotIn, ast.Eq, ast.NotEq)) for op in n.ops
+            ) and any(is_text(x) for x in [n.left, *n.comparators])
+            searches = isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and \
+                n.func.attr in SEARCH_METHODS and any(is_text(x) for x in [n.func.value, *n.args])
+            if compares or searches:
+                found.append((n.lineno, ast.unparse(n)))
+    return found
+
+
+def test_no_module_matches_error_message_text():
+    """Exit codes, statuses, hints and retries depend on an error's type (errors.py), not its words."""
+    should_fail = {  # the checker itself finds what it is for
+        "try:\n    f()\nexcept (HostError, KernelNotFound) as e:\n    if 'ambiguous' in str(e):\n        raise\n",
+        "try:\n    f()\nexcept KernelLaunchError as e:\n    if str(e).startswith('exited'):\n        raise\n",
+        "try:\n    f()\nexcept ValueError as e:\n    text = str(e).lower()\n    ok = text == 'x'\n",
+        "try:\n    f()\nexcept OSError as e:\n    ok = 'denied' in e.args[0]\n",
+    }
+    should_pass = {
+        "try:\n    f()\nexcept (HostError, KernelNotFound) as e:\n    if isinstance(e, AmbiguousKernelId):\n        raise\n",
+        "try:\n    f()\nexcept docker.errors.APIError as e:\n    if 'is not running' not in str(e):\n        raise\n",
+        "try:\n    f()\nexcept SpecError as e:\n    raise SpecError(str(e), field='name')\n",
+    }
+    assert all(_message_matches(ast.parse(code)) for code in should_fail)
+    assert not any(_message_matches(ast.parse(code)) for code in should_pass)
+    matches = [f"{path.relative_to(ROOT)}:{line}: {code}"
+               for path in MODULES.values() for line, code in _message_matches(_tree(path))]
+    assert not matches, "match the error's class or attributes, not its message:\n" + "\n".join(matches)

@@ -154,3 +154,24 @@ def test_cdi_all_has_no_count_to_cap_and_gpu_choosing_variables_are_reserved():
         with pytest.raises(SpecError, match="reserved"):
             parse_env_pair(f"{name}=all")
     assert check_user_env_name("NVIDIA_DISABLE_REQUIRE") == "NVIDIA_DISABLE_REQUIRE"  # a kernel's own choice
+
+
+def test_one_definition_of_a_root_user():
+    """specs/users.is_root_user is what planning (an image's USER) and the policy's root rule use;
+    empty means root (an image without USER runs as root), the safe reading for both."""
+    from jupyter_gpu_kernels.errors import PolicyError
+    from jupyter_gpu_kernels.kernel import planning
+    from jupyter_gpu_kernels.policy import KernelPolicy
+    from jupyter_gpu_kernels.specs.users import is_root_user
+
+    assert planning.is_root_user is is_root_user
+    assert all(is_root_user(u) for u in ("", None, " ", "0", "root", "0:0", "root:root", "0:100", " 0 "))
+    assert not any(is_root_user(u) for u in ("1000", "jovyan", "1000:0", "nobody", "10", "rooted"))
+    policy = KernelPolicy(allow_root_user=False)
+    for user in ("", "0", "root:root"):
+        with pytest.raises(PolicyError) as e:
+            policy.check_user(user)
+        assert e.value.rule == "allow_root_user" and e.value.field == "user"
+    policy.check_user("1000:100")
+    policy.check_user(None)  # the image's user: checked once the image is known (settle_image_user)
+    KernelPolicy(allow_root_user=True).check_user("")
