@@ -41,7 +41,8 @@ def check(image: str) -> str:
             kc.wait_for_ready(timeout=60)
             out: list[str] = []
             reply = kc.execute_interactive(
-                "import sys; print(sys.executable)", timeout=30,
+                "import sys; print(sys.executable)",
+                timeout=30,
                 output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None,
             )
             if reply["content"]["status"] != "ok":

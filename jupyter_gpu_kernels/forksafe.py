@@ -22,8 +22,8 @@ import asyncio
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 _installed = False
 _callbacks: list[Callable[[], None]] = []

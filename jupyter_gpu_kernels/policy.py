@@ -22,25 +22,58 @@ resolve mount sources (symlinks, ``..``).
 from __future__ import annotations
 
 import fnmatch
+import os
 from typing import Any
 
-import os
 from traitlets import Bool, Float, Int, List, Unicode
 
 from .configurable import PrefixedConfigurable, admin_config, server_config
 from .errors import ImageNotAllowedError, PolicyError
 from .specs.users import is_root_user
 
-__all__ = ["GPUKernelsImagePolicy", "ImagePolicy", "KernelPolicy", "POLICY_SECTIONS", "image_policy",
-           "normalize_image", "server_config"]
+__all__ = [
+    "GPUKernelsImagePolicy",
+    "ImagePolicy",
+    "KernelPolicy",
+    "POLICY_SECTIONS",
+    "image_policy",
+    "normalize_image",
+    "server_config",
+]
 
 # never mountable unless the administrator lists them (or a path under them) explicitly
-PROTECTED_SOURCES = ("/", "/var/run/docker.sock", "/run/docker.sock", "/etc", "/proc", "/sys", "/dev",
-                     "/run", "/var/run", "/boot", "/root")
+PROTECTED_SOURCES = (
+    "/",
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/etc",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/run",
+    "/var/run",
+    "/boot",
+    "/root",
+)
 # Docker's default capability set (what a container keeps when cap_drop lacks ALL)
-DOCKER_DEFAULT_CAPS = frozenset({"CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID",
-                                 "SETUID", "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL",
-                                 "AUDIT_WRITE"})
+DOCKER_DEFAULT_CAPS = frozenset(
+    {
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FSETID",
+        "FOWNER",
+        "MKNOD",
+        "NET_RAW",
+        "SETGID",
+        "SETUID",
+        "SETFCAP",
+        "SETPCAP",
+        "NET_BIND_SERVICE",
+        "SYS_CHROOT",
+        "KILL",
+        "AUDIT_WRITE",
+    }
+)
 
 
 def normalize_image(ref: str) -> str:
@@ -102,20 +135,37 @@ class KernelPolicy(GPUKernelsImagePolicy):
 
     legacy_section = "ImagePolicy"
 
-    allowed_mount_sources = List(Unicode(), config=True, help="""Host path prefixes kernels may bind-mount
+    allowed_mount_sources = List(
+        Unicode(),
+        config=True,
+        help="""Host path prefixes kernels may bind-mount
         (symlinks and '..' resolved first). The server's root directory is always allowed. /, the Docker
-        socket, /etc, /proc, /sys, /dev, /run, /var/run, /boot and /root are refused unless listed here.""")
-    allow_root_user = Bool(None, allow_none=True, config=True, help="""Whether a kernel may run as uid 0
+        socket, /etc, /proc, /sys, /dev, /run, /var/run, /boot and /root are refused unless listed here.""",
+    )
+    allow_root_user = Bool(
+        None,
+        allow_none=True,
+        config=True,
+        help="""Whether a kernel may run as uid 0
         ('0', 'root', or 'server' when the server runs as root). Default (None): only when the Jupyter
-        server itself runs as root. Set False for untrusted users (and set c.GPUDockerProvisioner.user).""")
+        server itself runs as root. Set False for untrusted users (and set c.GPUDockerProvisioner.user).""",
+    )
     allowed_hosts = List(Unicode(), config=True, help="Docker host names (shell patterns) kernels may use. Empty: all.")
-    max_gpus_per_kernel = Int(-1, config=True, help="Most GPUs one kernel may request (-1: no limit; 'all' counts "
-                              "as over any limit).")
-    max_memory = Unicode("", config=True, help="Largest memory limit, e.g. '64g'; also the limit of kernels "
-                         "that set none. Empty: no limit.")
+    max_gpus_per_kernel = Int(
+        -1, config=True, help="Most GPUs one kernel may request (-1: no limit; 'all' counts as over any limit)."
+    )
+    max_memory = Unicode(
+        "",
+        config=True,
+        help="Largest memory limit, e.g. '64g'; also the limit of kernels that set none. Empty: no limit.",
+    )
     max_cpus = Float(0.0, config=True, help="Largest CPU limit; also the limit of kernels that set none. 0: none.")
-    allowed_capabilities = List(Unicode(), config=True, help="""Linux capabilities a kernel may keep (cap_drop
-        may leave them). Empty (default): cap_drop must include ALL.""")
+    allowed_capabilities = List(
+        Unicode(),
+        config=True,
+        help="""Linux capabilities a kernel may keep (cap_drop
+        may leave them). Empty (default): cap_drop must include ALL.""",
+    )
 
     root_dir = Unicode("", help="The server's root directory (always an allowed mount source); set by Settings.")
 
@@ -125,8 +175,9 @@ class KernelPolicy(GPUKernelsImagePolicy):
     # ------------------------------------------------------------- single rules
     def check_host(self, name: str) -> None:
         if self.allowed_hosts and not any(fnmatch.fnmatchcase(name, p) for p in self.allowed_hosts):
-            self.refuse("allowed_hosts", f"host {name!r} is not allowed (allowed: {', '.join(self.allowed_hosts)})",
-                        "host")
+            self.refuse(
+                "allowed_hosts", f"host {name!r} is not allowed (allowed: {', '.join(self.allowed_hosts)})", "host"
+            )
 
     def check_mount_source(self, source: str, root_dir: str | None = None, *, is_root_mount: bool = False) -> None:
         """``source`` (a host path) must be under an allowed source; protected paths need explicit listing."""
@@ -141,35 +192,47 @@ class KernelPolicy(GPUKernelsImagePolicy):
             inside, contains = _under(real, protected) and protected != "/", _under(protected, real)
             if not (inside or contains) or (is_root_mount and inside):
                 continue  # the server's own root dir may lie under /root (the server runs there)
-            if not any(_under(real, a) and (_under(a, protected) if inside else _under(protected, a))
-                       for a in explicit):
+            if not any(
+                _under(real, a) and (_under(a, protected) if inside else _under(protected, a)) for a in explicit
+            ):
                 what = real if inside else f"{real} (it contains {protected})"
-                self.refuse("allowed_mount_sources", f"{what} is protected and not listed explicitly "
-                            f"(allowed: {', '.join(explicit) or 'nothing listed'})", "mounts")
+                self.refuse(
+                    "allowed_mount_sources",
+                    f"{what} is protected and not listed explicitly "
+                    f"(allowed: {', '.join(explicit) or 'nothing listed'})",
+                    "mounts",
+                )
 
     def check_user(self, user: str | None) -> None:
         """Refuse a root ``user`` unless allowed. ``None``: the image's USER, not known yet (checked
         when the image is there: kernel/planning.settle_image_user)."""
         allowed = self.allow_root_user if self.allow_root_user is not None else os.geteuid() == 0
         if user is not None and is_root_user(user) and not allowed:
-            self.refuse("allow_root_user", f"the kernel would run as root (user {user!r}); set "
-                        "c.GPUDockerProvisioner.user to a non-root uid", "user")
+            self.refuse(
+                "allow_root_user",
+                f"the kernel would run as root (user {user!r}); set c.GPUDockerProvisioner.user to a non-root uid",
+                "user",
+            )
 
     def check_capabilities(self, cap_drop: Any) -> None:
         dropped = {str(c).upper().removeprefix("CAP_") for c in cap_drop or ()}
         kept = set() if "ALL" in dropped else DOCKER_DEFAULT_CAPS - dropped
         extra = kept - {c.upper().removeprefix("CAP_") for c in self.allowed_capabilities}
         if extra:
-            self.refuse("allowed_capabilities", f"cap_drop {sorted(dropped)} keeps {', '.join(sorted(extra))}; "
-                        "cap_drop must include ALL", "cap_drop")
+            self.refuse(
+                "allowed_capabilities",
+                f"cap_drop {sorted(dropped)} keeps {', '.join(sorted(extra))}; cap_drop must include ALL",
+                "cap_drop",
+            )
 
     def check_gpus(self, gpus: Any) -> None:
         if self.max_gpus_per_kernel < 0 or not gpus.wants_gpu:
             return
         count = None if gpus.wants_all else (gpus.count if gpus.kind == "count" else len(gpus.devices))
         if count is None or count > self.max_gpus_per_kernel:
-            self.refuse("max_gpus_per_kernel", f"gpus {str(gpus)!r} is more than {self.max_gpus_per_kernel} GPU(s)",
-                        "gpus")
+            self.refuse(
+                "max_gpus_per_kernel", f"gpus {str(gpus)!r} is more than {self.max_gpus_per_kernel} GPU(s)", "gpus"
+            )
 
     def limits(self, memory: int | None, cpus: float | None) -> tuple[int | None, float | None]:
         """The memory and CPU limits after the caps: refused when over, the cap when unset."""
@@ -185,8 +248,11 @@ class KernelPolicy(GPUKernelsImagePolicy):
     def check_mount_target(self, target: str, connection_dir: str) -> None:
         target = os.path.normpath(target)
         if _under(target, connection_dir) or _under(connection_dir, target):
-            raise PolicyError(f"refused: mount target {target} would cover the kernel connection directory "
-                              f"{connection_dir}", field="mounts", rule="connection_dir")
+            raise PolicyError(
+                f"refused: mount target {target} would cover the kernel connection directory {connection_dir}",
+                field="mounts",
+                rule="connection_dir",
+            )
 
     # ------------------------------------------------------------- whole requests
     def check_settings(self, ks: Any, *, local: bool = True, root_dir: str | None = None) -> None:
@@ -202,8 +268,17 @@ class KernelPolicy(GPUKernelsImagePolicy):
             if local and not mount.is_volume:
                 self.check_mount_source(mount.source, root_dir)
 
-    def check_launch(self, ks: Any, mounts: Any, *, user: str | None, cap_drop: Any, local: bool,
-                     root_mount: str | None, connection_dir: str) -> tuple[int | None, float | None]:
+    def check_launch(
+        self,
+        ks: Any,
+        mounts: Any,
+        *,
+        user: str | None,
+        cap_drop: Any,
+        local: bool,
+        root_mount: str | None,
+        connection_dir: str,
+    ) -> tuple[int | None, float | None]:
         """Every rule, for one launch; returns the (capped) memory and CPU limits."""
         self.check(ks.image)
         self.check_host(ks.host)

@@ -32,11 +32,11 @@ from typing import Any
 from jupyter_core.paths import jupyter_config_dir, jupyter_config_path
 from traitlets.config import Config
 
+from . import forksafe
 from .configurable import server_config
 from .environments.store import GPUKernelsEnvironments
 from .hosts.registry import GPUKernelsHosts
 from .policy import POLICY_SECTIONS, GPUKernelsImagePolicy, kernel_policy
-from . import forksafe
 
 WEB_SETTINGS_KEY = "gpu_kernels_settings"
 SECTIONS = frozenset(
@@ -69,8 +69,8 @@ def config_fingerprint() -> tuple:
 class Settings:
     """The hosts registry, environments store and image policy of one server (or process)."""
 
-    _attached: "weakref.WeakKeyDictionary[Any, Settings]" = weakref.WeakKeyDictionary()
-    _process: tuple[tuple, "Settings"] | None = None
+    _attached: weakref.WeakKeyDictionary[Any, Settings] = weakref.WeakKeyDictionary()
+    _process: tuple[tuple, Settings] | None = None
     _lock = threading.Lock()
 
     def __init__(self, config: Config | None = None, *, parent: Any = None) -> None:
@@ -80,8 +80,9 @@ class Settings:
             kwargs["parent"] = parent
         self.hosts = GPUKernelsHosts(**kwargs)
         root_dir = getattr(parent, "root_dir", "") if parent is not None else ""
-        self.policy = kernel_policy(self.config, root_dir=os.path.abspath(os.path.expanduser(root_dir))
-                                    if root_dir else "")
+        self.policy = kernel_policy(
+            self.config, root_dir=os.path.abspath(os.path.expanduser(root_dir)) if root_dir else ""
+        )
         self.image_policy = self.policy
         self.environments = GPUKernelsEnvironments(hosts=self.hosts, image_policy=self.image_policy, **kwargs)
 

@@ -38,7 +38,10 @@ if str(_ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) from anywher
     sys.path.insert(0, str(_ROOT))
 
 from tests.support.leftovers import (  # noqa: E402
-    KERNEL_ID_LABEL, LeftoverTracker, created_here, describe, kernel_containers,
+    LeftoverTracker,
+    created_here,
+    describe,
+    kernel_containers,
 )
 
 # jp_fetch, jp_ws_fetch, jp_serverapp, jp_environ, ... for the server tests.
@@ -240,5 +243,7 @@ def jp_server_cleanup(request, jp_asyncio_loop):
 def pytest_report_header(config):
     from tests.support.dockerd import GPU_ENV, gpu_mode_requested
 
-    return [f"jupyter-gpu-kernels tests: CI={IN_CI}; Docker-backed tests fail (never skip) when Docker is unavailable",
-            f"default daemon GPU mode ({GPU_ENV}): {'on, fake NVIDIA toolkit' if gpu_mode_requested() else 'off'}"]
+    return [
+        f"jupyter-gpu-kernels tests: CI={IN_CI}; Docker-backed tests fail (never skip) when Docker is unavailable",
+        f"default daemon GPU mode ({GPU_ENV}): {'on, fake NVIDIA toolkit' if gpu_mode_requested() else 'off'}",
+    ]

@@ -6,12 +6,11 @@ dirs, cwd in ``<tmp>/work``) and ``no_leftovers`` (main daemon only, containers 
 
 from __future__ import annotations
 
-import time
-
 import asyncio
 import json
-import socket
 import os
+import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -97,8 +96,11 @@ def iopub_ready(kc, tries: int = 15, wait: float = 2.0) -> None:
                 msg = kc.get_iopub_msg(timeout=max(0.05, deadline - time.monotonic()))
             except queue.Empty:
                 break
-            if (msg.get("parent_header", {}).get("msg_id") == msg_id and msg["msg_type"] == "status"
-                    and msg["content"].get("execution_state") == "idle"):
+            if (
+                msg.get("parent_header", {}).get("msg_id") == msg_id
+                and msg["msg_type"] == "status"
+                and msg["content"].get("execution_state") == "idle"
+            ):
                 kc.get_shell_msg(timeout=wait)  # its execute_reply
                 return
     raise AssertionError(f"IOPub never delivered a status after {tries} tries")
@@ -109,7 +111,11 @@ def our_containers(client: docker.DockerClient) -> list:
 
 
 def isolated_jupyter_dirs(tmp_path: Path, monkeypatch) -> None:
-    for var, sub in (("JUPYTER_DATA_DIR", "data"), ("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime")):
+    for var, sub in (
+        ("JUPYTER_DATA_DIR", "data"),
+        ("JUPYTER_CONFIG_DIR", "config"),
+        ("JUPYTER_RUNTIME_DIR", "runtime"),
+    ):
         (tmp_path / sub).mkdir(exist_ok=True)
         monkeypatch.setenv(var, str(tmp_path / sub))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "data"))
@@ -137,10 +143,15 @@ def no_leftovers(docker_client):
 
 def _ws_request(msg_type: str, content: dict) -> tuple[str, str]:
     msg_id = uuid.uuid4().hex
-    return msg_id, json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": msg_type, "username": "t", "session": "s", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell", "content": content,
-    })
+    return msg_id, json.dumps(
+        {
+            "header": {"msg_id": msg_id, "msg_type": msg_type, "username": "t", "session": "s", "version": "5.3"},
+            "parent_header": {},
+            "metadata": {},
+            "channel": "shell",
+            "content": content,
+        }
+    )
 
 
 async def ws_ready(ws, timeout: float = 60, every: float = 3) -> None:
@@ -168,8 +179,10 @@ async def ws_ready(ws, timeout: float = 60, every: float = 3) -> None:
 async def ws_execute(ws, code: str, timeout: float = 60) -> str:
     """Run ``code`` over a kernel websocket; its stdout once the reply came and the kernel is idle."""
     await ws_ready(ws, timeout)
-    msg_id, request = _ws_request("execute_request", {"code": code, "silent": False, "store_history": False,
-                                                     "user_expressions": {}, "allow_stdin": False})
+    msg_id, request = _ws_request(
+        "execute_request",
+        {"code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False},
+    )
     await ws.write_message(request)
     out, replied, idle = "", False, False
     # The reply comes on shell, the output and the idle status on IOPub: separate streams, so
@@ -222,7 +235,6 @@ def own_daemon_host(host_name: str, base_name: str, first_index: int):
             transport.forget(DockerHosts().get(host_name))
         finally:
             daemon.stop()
-
 
 
 def zmq_answers(addr: str, port: int, timeout: float = 1.5) -> bool:

@@ -32,8 +32,14 @@ def jp_server_config(allowed):
 
 async def call(jp_fetch, *parts, method="GET", body=None, expect=200):
     try:
-        r = await jp_fetch("gpu-kernels", "api", *parts, method=method,
-                           body=None if body is None else json.dumps(body), allow_nonstandard_methods=True)
+        r = await jp_fetch(
+            "gpu-kernels",
+            "api",
+            *parts,
+            method=method,
+            body=None if body is None else json.dumps(body),
+            allow_nonstandard_methods=True,
+        )
     except HTTPClientError as e:
         assert e.code == expect, (e.code, e.response.body if e.response else None)
         return json.loads(e.response.body) if e.response and e.response.body else None
@@ -48,11 +54,18 @@ async def test_every_route_requires_authentication(jp_fetch, jp_http_port, jp_ba
     for pattern, handler in handlers("/"):
         path = re.sub(r"\(\?P<\w+>[^)]*\)", "x", pattern).lstrip("/")
         for method in ("GET", "POST", "PUT", "DELETE"):
-            if not hasattr(handler, method.lower()) or getattr(handler, method.lower()).__qualname__.startswith("RequestHandler"):
+            if not hasattr(handler, method.lower()) or getattr(handler, method.lower()).__qualname__.startswith(
+                "RequestHandler"
+            ):
                 continue
             url = f"http://localhost:{jp_http_port}{jp_base_url}{path}"
-            r = await client.fetch(url, method=method, body="{}" if method in ("POST", "PUT") else None,
-                                   raise_error=False, allow_nonstandard_methods=True)
+            r = await client.fetch(
+                url,
+                method=method,
+                body="{}" if method in ("POST", "PUT") else None,
+                raise_error=False,
+                allow_nonstandard_methods=True,
+            )
             assert r.code in (401, 403), (method, url, r.code)
             checked += 1
     assert checked >= 12
@@ -92,8 +105,16 @@ async def test_environment_crud_validation_and_kernel(jp_fetch, test_image, jp_r
     assert created["kernel_name"] == "gpu-torch" and created["read_only"] is False
     specs = json.loads((await jp_fetch("api", "kernelspecs")).body)["kernelspecs"]
     assert specs["gpu-torch"]["spec"]["display_name"] == "Torch (CPU)"
-    await call(jp_fetch, "environments", method="POST", body={"name": "one", "image": test_image, "gpus": "1"}, expect=201)
-    await call(jp_fetch, "environments", method="POST", body={"name": "two", "image": test_image, "gpus": "device=0,2"}, expect=201)
+    await call(
+        jp_fetch, "environments", method="POST", body={"name": "one", "image": test_image, "gpus": "1"}, expect=201
+    )
+    await call(
+        jp_fetch,
+        "environments",
+        method="POST",
+        body={"name": "two", "image": test_image, "gpus": "device=0,2"},
+        expect=201,
+    )
     specs = json.loads((await jp_fetch("api", "kernelspecs")).body)["kernelspecs"]
     assert specs["gpu-one"]["spec"]["display_name"] == "one (1 GPU · local)"
     assert specs["gpu-two"]["spec"]["display_name"] == "two (GPUs 0,2 · local)"
@@ -108,7 +129,9 @@ async def test_environment_crud_validation_and_kernel(jp_fetch, test_image, jp_r
     assert c.attrs["HostConfig"]["Memory"] == 2 * 1024**3
     rows = (await call(jp_fetch, "kernels"))["kernels"]
     row = next(r for r in rows if r["kernel_id"] == k["id"])
-    assert row["this_server"] and row["environment"] == "torch" and row["host"] == "local" and row["image"] == test_image
+    assert (
+        row["this_server"] and row["environment"] == "torch" and row["host"] == "local" and row["image"] == test_image
+    )
     await call(jp_fetch, "kernels", k["id"], method="DELETE", expect=204)
     assert not docker_client.containers.list(all=True, filters={"name": f"jupyter-kernel-{k['id']}"})
     await call(jp_fetch, "kernels", k["id"], method="DELETE", expect=404)
@@ -149,7 +172,9 @@ async def test_allowlist_enforced_on_every_path(jp_fetch, plain_image, test_imag
     assert "not allowed" in reply["message"] and reply["field"] == "image"
     await call(jp_fetch, "environments", method="POST", body={"name": "ok", "image": test_image}, expect=201)
     await call(jp_fetch, "environments", "ok", method="PUT", body={"image": plain_image}, expect=403)
-    await call(jp_fetch, "hosts", "local", "images", "pull", method="POST", body={"image": "evil/miner:latest"}, expect=403)
+    await call(
+        jp_fetch, "hosts", "local", "images", "pull", method="POST", body={"image": "evil/miner:latest"}, expect=403
+    )
     # provisioner: a hand-written kernelspec naming a disallowed image
     from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json
 
@@ -185,8 +210,16 @@ async def test_allowlist_enforced_on_every_path(jp_fetch, plain_image, test_imag
 @pytest.mark.parametrize("allowed", [[]])
 async def test_pull_of_missing_image_fails_cleanly(jp_fetch, docker_client, allowed):
     before = {i.id for i in docker_client.images.list(all=True)}
-    started = await call(jp_fetch, "hosts", "local", "images", "pull", method="POST",
-                         body={"image": "jupyter-gpu-kernels-test:no-such-tag"}, expect=202)
+    started = await call(
+        jp_fetch,
+        "hosts",
+        "local",
+        "images",
+        "pull",
+        method="POST",
+        body={"image": "jupyter-gpu-kernels-test:no-such-tag"},
+        expect=202,
+    )
     assert started["status"] == "running"
     for _ in range(300):
         state = await call(jp_fetch, "hosts", "local", "images", "pulls", started["id"])
@@ -196,6 +229,8 @@ async def test_pull_of_missing_image_fails_cleanly(jp_fetch, docker_client, allo
     assert state["status"] == "failed" and "no-such-tag" in state["error"]
     assert {i.id for i in docker_client.images.list(all=True)} == before
     await call(jp_fetch, "hosts", "local", "images", "pulls", "nope", expect=404)
-    reply = await call(jp_fetch, "hosts", "local", "images", "pull", method="POST", body={"image": "Bad Ref"}, expect=400)
+    reply = await call(
+        jp_fetch, "hosts", "local", "images", "pull", method="POST", body={"image": "Bad Ref"}, expect=400
+    )
     assert "invalid image reference" in reply["message"]
     await call(jp_fetch, "hosts", "local", "images", "pull", method="POST", body=["x"], expect=400)

@@ -32,14 +32,19 @@ class ReadOnlyAuthorizer(Authorizer):
 @pytest.fixture
 def jp_server_config():
     ReadOnlyAuthorizer.asked = []
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True},
-                         "authorizer_class": ReadOnlyAuthorizer}}
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}, "authorizer_class": ReadOnlyAuthorizer}}
 
 
 async def _code(jp_fetch, *parts, method="GET", body=None) -> int:
     try:
-        r = await jp_fetch("gpu-kernels", "api", *parts, method=method,
-                           body=None if body is None else json.dumps(body), allow_nonstandard_methods=True)
+        r = await jp_fetch(
+            "gpu-kernels",
+            "api",
+            *parts,
+            method=method,
+            body=None if body is None else json.dumps(body),
+            allow_nonstandard_methods=True,
+        )
         return r.code
     except HTTPClientError as e:
         return e.code

@@ -22,10 +22,10 @@ from jupyter_gpu_kernels.daemon.builds import next_tag
 from jupyter_gpu_kernels.daemon.commits import BASE_IMAGE, COMMITTED_FROM
 from jupyter_gpu_kernels.daemon.labels import ENVIRONMENT, KERNEL_ID
 
+from .kernel_helpers import install_spec, isolated_jupyter_dirs, run_cell, start_kernel, stop_kernel
 from .support.admin_hosts import admin_host
 from .support.image import file_in_image
 from .support.tags import remove_tags as remove_images
-from .kernel_helpers import install_spec, isolated_jupyter_dirs, run_cell, start_kernel, stop_kernel
 
 pytestmark = pytest.mark.docker
 REPO = "jgk-test-build"
@@ -38,8 +38,6 @@ def write_context(directory, base: str, run: str = "echo built > /tmp/marker") -
     (directory / "secret.txt").write_text("must not reach the context")
     (directory / ".dockerignore").write_text("secret.txt\n")
     return str(directory)
-
-
 
 
 def expected_pin(client, ref: str) -> str:
@@ -62,11 +60,18 @@ def built(docker_client):
 
 def test_next_tag():
     assert [next_tag(t) for t in ("v1", "1.1", "v9", "2024-01", "latest", "1.1-cuda")] == [
-        "v2", "1.2", "v10", "2024-02", "latest-2", "1.2-cuda"]
+        "v2",
+        "1.2",
+        "v10",
+        "2024-02",
+        "latest-2",
+        "1.2-cuda",
+    ]
 
 
-def test_build_kernel_commit_and_kernel_from_commit(jdirs, tmp_path, docker_client, test_image, built, capsys,
-                                                      no_leftovers):
+def test_build_kernel_commit_and_kernel_from_commit(
+    jdirs, tmp_path, docker_client, test_image, built, capsys, no_leftovers
+):
     tag, committed = f"{REPO}:v1", f"{REPO}:committed-v1"
     built += [tag, f"{REPO}:v2", committed]
     ctx = write_context(tmp_path / "ctx", test_image)
@@ -83,8 +88,11 @@ def test_build_kernel_commit_and_kernel_from_commit(jdirs, tmp_path, docker_clie
     install_spec("built", tag, "--user")
     km, kc = start_kernel("built")
     try:
-        r = run_cell(kc, "import os; print(sorted(os.listdir('/opt/ctx')), open('/tmp/marker').read().strip())\n"
-                         "with open('/tmp/state.txt', 'w') as f: f.write('kept by commit')")
+        r = run_cell(
+            kc,
+            "import os; print(sorted(os.listdir('/opt/ctx')), open('/tmp/marker').read().strip())\n"
+            "with open('/tmp/state.txt', 'w') as f: f.write('kept by commit')",
+        )
         assert r["stdout"].split("] ")[1].strip() == "built"
         assert "'keep.txt'" in r["stdout"] and "secret.txt" not in r["stdout"], r["stdout"]
         assert cli.main(["commit", km.kernel_id[:8], "--tag", committed, "--message", "state file"]) == 0
@@ -124,7 +132,9 @@ def test_build_and_commit_refusals(jdirs, tmp_path, docker_client, test_image, c
     assert cli.main(["build", str(tmp_path / "nowhere"), "--tag", f"{REPO}:x"]) == 2
     assert cli.main(["build", ctx]) == 2
     assert cli.main(["build", ctx, "--tag", f"{REPO}:x", "--build-arg", "novalue"]) == 2
-    assert cli.main(["build", ctx, "--tag", f"{REPO}:refused", "--GPUKernelsImagePolicy.allowed_images=['other/*']"]) == 1
+    assert (
+        cli.main(["build", ctx, "--tag", f"{REPO}:refused", "--GPUKernelsImagePolicy.allowed_images=['other/*']"]) == 1
+    )
     assert "not allowed" in capsys.readouterr().err
     with pytest.raises(docker.errors.ImageNotFound):
         docker_client.images.get(f"{REPO}:refused")
@@ -142,18 +152,43 @@ def _inspect_created(line: str, name: str, command: list[str]) -> dict:
     image_at = max(i for i, a in enumerate(args) if a.startswith("sha256:") or "@sha256:" in a)
     args = [*args[: image_at + 1], *command]
     subprocess.run(args, check=True, capture_output=True, text=True)
-    return json.loads(subprocess.run(["docker", "inspect", name], check=True, capture_output=True,
-                                     text=True).stdout)[0]
+    return json.loads(subprocess.run(["docker", "inspect", name], check=True, capture_output=True, text=True).stdout)[0]
 
 
 def test_export_run_line_runs_with_its_limits(request, jdirs, tmp_path, docker_client, test_image, capsys):
     volume = f"jgk-export-test-{os.getpid()}"
-    docker_client.containers.run(test_image, ["python3", "-c", "open('/v/x.txt', 'w').write('mounted')"], user="0",
-                                 volumes={volume: {"bind": "/v", "mode": "rw"}}, remove=True)
+    docker_client.containers.run(
+        test_image,
+        ["python3", "-c", "open('/v/x.txt', 'w').write('mounted')"],
+        user="0",
+        volumes={volume: {"bind": "/v", "mode": "rw"}},
+        remove=True,
+    )
     request.addfinalizer(lambda: docker_client.volumes.get(volume).remove(force=True))
-    assert cli.main(["envs", "add", "share", "--image", test_image, "--gpus", "device=0,2", "--memory", "256m",
-                     "--cpus", "0.5", "--shm-size", "64m", "--mount", f"volume:{volume}:/data:ro",
-                     "--env", "A=b c"]) == 0
+    assert (
+        cli.main(
+            [
+                "envs",
+                "add",
+                "share",
+                "--image",
+                test_image,
+                "--gpus",
+                "device=0,2",
+                "--memory",
+                "256m",
+                "--cpus",
+                "0.5",
+                "--shm-size",
+                "64m",
+                "--mount",
+                f"volume:{volume}:/data:ro",
+                "--env",
+                "A=b c",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert cli.main(["envs", "export", "share", "--format", "run"]) == 0
     line = capsys.readouterr().out.strip()
@@ -165,7 +200,9 @@ def test_export_run_line_runs_with_its_limits(request, jdirs, tmp_path, docker_c
         hc = c["HostConfig"]
         assert c["Image"] == image_id
         assert hc["Memory"] == 256 * 1024**2 and hc["NanoCpus"] == 5 * 10**8 and hc["ShmSize"] == 64 * 1024**2
-        assert hc["DeviceRequests"][0]["DeviceIDs"] == ["0", "2"] and hc["DeviceRequests"][0]["Capabilities"] == [["gpu"]]
+        assert hc["DeviceRequests"][0]["DeviceIDs"] == ["0", "2"] and hc["DeviceRequests"][0]["Capabilities"] == [
+            ["gpu"]
+        ]
         assert f"{volume}:/data:ro" in hc["Binds"] and hc["Init"] is True and hc["CapDrop"] == ["ALL"]
         assert hc["SecurityOpt"] == ["no-new-privileges"] and c["Config"]["User"] == f"{os.getuid()}:{os.getgid()}"
         assert "A=b c" in c["Config"]["Env"]
@@ -177,8 +214,11 @@ def test_export_run_line_runs_with_its_limits(request, jdirs, tmp_path, docker_c
     capsys.readouterr()
     assert cli.main(["envs", "export", "share"]) == 0
     args = shlex.split(capsys.readouterr().out.strip())
-    args = [a for a in args[:-3] if a != "-it"] + ["python3", "-c", "import os; print(open('/data/x.txt').read(), "
-                                                   "os.getuid(), os.environ['A'])"]
+    args = [a for a in args[:-3] if a != "-it"] + [
+        "python3",
+        "-c",
+        "import os; print(open('/data/x.txt').read(), os.getuid(), os.environ['A'])",
+    ]
     out = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["mounted", str(os.getuid()), "b", "c"]
@@ -192,7 +232,8 @@ def test_export_compose_dockerfile_json(jdirs, docker_client, test_image, capsys
     image_id = expected_pin(docker_client, test_image)
     assert service["image"] == image_id
     assert service["deploy"]["resources"]["reservations"]["devices"] == [
-        {"driver": "nvidia", "capabilities": ["gpu"], "count": 2}]
+        {"driver": "nvidia", "capabilities": ["gpu"], "count": 2}
+    ]
     assert service["deploy"]["resources"]["limits"] == {"memory": "1g", "cpus": "2"}
     assert service["cap_drop"] == ["ALL"] and service["init"] is True and service["shm_size"] == "2g"
     assert cli.main(["envs", "edit", "comp", "--gpus", "device=1"]) == 0
@@ -213,16 +254,24 @@ def test_export_compose_dockerfile_json(jdirs, docker_client, test_image, capsys
 # --------------------------------------------------------------------------- REST
 @pytest.fixture
 def jp_server_config(test_image):
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}},
-            "GPUKernelsImagePolicy": {"allowed_images": [test_image, f"{REPO}:*"]}}
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}},
+        "GPUKernelsImagePolicy": {"allowed_images": [test_image, f"{REPO}:*"]},
+    }
 
 
 async def call(jp_fetch, *parts, method="GET", body=None, expect=200, **params):
     from tornado.httpclient import HTTPClientError
 
     try:
-        r = await jp_fetch("gpu-kernels", "api", *parts, method=method, params=params or None,
-                           body=None if body is None else json.dumps(body))
+        r = await jp_fetch(
+            "gpu-kernels",
+            "api",
+            *parts,
+            method=method,
+            params=params or None,
+            body=None if body is None else json.dumps(body),
+        )
     except HTTPClientError as e:
         assert e.code == expect, (e.code, e.response.body if e.response else None)
         return json.loads(e.response.body)
@@ -234,8 +283,9 @@ async def test_rest_build_commit_export(jp_fetch, jp_root_dir, tmp_path, docker_
     tag = f"{REPO}:rest-v1"
     built += [tag]
     write_context(jp_root_dir / "image", test_image)
-    started = await call(jp_fetch, "hosts", "local", "images", "build", method="POST",
-                         body={"path": "image", "tag": tag}, expect=202)
+    started = await call(
+        jp_fetch, "hosts", "local", "images", "build", method="POST", body={"path": "image", "tag": tag}, expect=202
+    )
     for _ in range(600):
         state = await call(jp_fetch, "hosts", "local", "images", "builds", started["id"])
         if state["status"] != "running":
@@ -245,17 +295,42 @@ async def test_rest_build_commit_export(jp_fetch, jp_root_dir, tmp_path, docker_
     assert (state["step"], state["steps"]) == (3, 3) and any("Step 2/3 : COPY" in ln for ln in state["log"])
     assert state["image_id"] == docker_client.images.get(tag).id
     # again: refused with the next version; outside the root: 403; not allowed: 403; bad body: 400
-    reply = await call(jp_fetch, "hosts", "local", "images", "build", method="POST",
-                       body={"path": "image", "tag": tag}, expect=409)
+    reply = await call(
+        jp_fetch, "hosts", "local", "images", "build", method="POST", body={"path": "image", "tag": tag}, expect=409
+    )
     assert f"{REPO}:rest-v2" in reply["message"]
     write_context(tmp_path / "outside", test_image)
     for path in (str(tmp_path / "outside"), "../outside", "/etc"):
-        await call(jp_fetch, "hosts", "local", "images", "build", method="POST",
-                   body={"path": path, "tag": f"{REPO}:x"}, expect=403)
-    await call(jp_fetch, "hosts", "local", "images", "build", method="POST",
-               body={"path": "image", "tag": "other:x"}, expect=403)
-    await call(jp_fetch, "hosts", "local", "images", "build", method="POST", body={"path": "nope", "tag": f"{REPO}:x"},
-               expect=400)
+        await call(
+            jp_fetch,
+            "hosts",
+            "local",
+            "images",
+            "build",
+            method="POST",
+            body={"path": path, "tag": f"{REPO}:x"},
+            expect=403,
+        )
+    await call(
+        jp_fetch,
+        "hosts",
+        "local",
+        "images",
+        "build",
+        method="POST",
+        body={"path": "image", "tag": "other:x"},
+        expect=403,
+    )
+    await call(
+        jp_fetch,
+        "hosts",
+        "local",
+        "images",
+        "build",
+        method="POST",
+        body={"path": "nope", "tag": f"{REPO}:x"},
+        expect=400,
+    )
     await call(jp_fetch, "hosts", "local", "images", "builds", "nope", expect=404)
     await call(jp_fetch, "kernels", "0000", "commit", method="POST", body={"tag": f"{REPO}:c"}, expect=404)
 
@@ -275,8 +350,9 @@ async def test_rest_commit_of_a_server_kernel(jp_fetch, docker_client, test_imag
     r = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "gpu-c"}))
     kid = json.loads(r.body)["id"]
     try:
-        reply = await call(jp_fetch, "kernels", kid, "commit", method="POST", body={"tag": tag, "message": "m"},
-                           expect=201)
+        reply = await call(
+            jp_fetch, "kernels", kid, "commit", method="POST", body={"tag": tag, "message": "m"}, expect=201
+        )
         assert reply["kernel_id"] == kid and reply["base_image"] == test_image and "Dockerfile" in reply["hint"]
         labels = docker_client.images.get(tag).labels
         assert labels[COMMITTED_FROM] == kid and labels[ENVIRONMENT] == "c"

@@ -27,16 +27,46 @@ def out(capsys) -> str:
 
 
 def test_install_list_remove(jdirs, capsys, tmp_path):
-    assert cli.main(["install", "torch", "--image", "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime", "--gpus", "device=0,2",
-                     "--memory", "16g", "--cpus", "4", "--shm-size", "8g", "--mount", f"{tmp_path}:/data:ro",
-                     "--env", "A=1", "--display-name", "PyTorch", "--user"]) == 0
+    assert (
+        cli.main(
+            [
+                "install",
+                "torch",
+                "--image",
+                "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime",
+                "--gpus",
+                "device=0,2",
+                "--memory",
+                "16g",
+                "--cpus",
+                "4",
+                "--shm-size",
+                "8g",
+                "--mount",
+                f"{tmp_path}:/data:ro",
+                "--env",
+                "A=1",
+                "--display-name",
+                "PyTorch",
+                "--user",
+            ]
+        )
+        == 0
+    )
     spec = KernelSpecManager().get_kernel_spec("torch")
     assert spec.display_name == "PyTorch" and spec.argv[-1] == "{connection_file}"
     prov = spec.metadata["kernel_provisioner"]
     assert prov["provisioner_name"] == "gpu-docker-provisioner"
-    assert prov["config"] == {"image": "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime", "host": "local",
-                              "gpus": "device=0,2", "memory": "16g", "cpus": 4.0, "shm_size": "8g",
-                              "mounts": [f"{tmp_path}:/data:ro"], "env": {"A": "1"}}
+    assert prov["config"] == {
+        "image": "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime",
+        "host": "local",
+        "gpus": "device=0,2",
+        "memory": "16g",
+        "cpus": 4.0,
+        "shm_size": "8g",
+        "mounts": [f"{tmp_path}:/data:ro"],
+        "env": {"A": "1"},
+    }
     out(capsys)
     assert cli.main(["list"]) == 0
     listing = out(capsys)
@@ -72,9 +102,12 @@ def test_hosts(jdirs, capsys):
     hosts = {h["name"]: h for h in json.loads(out(capsys))}
     assert hosts["box"]["url"] == "ssh://me@gpu-box:2222" and hosts["box"]["source"] == "user"
     assert hosts["local"]["source"] == "builtin"
-    for bad, msg in ((["box2", "gpu-box"], "invalid Docker host URL"), (["local", "ssh://x"], "built in"),
-                     (["UPPER", "ssh://x"], "invalid host name"),
-                     (["plain", "tcp://10.1.2.3:2375"], "must use TLS")):
+    for bad, msg in (
+        (["box2", "gpu-box"], "invalid Docker host URL"),
+        (["local", "ssh://x"], "built in"),
+        (["UPPER", "ssh://x"], "invalid host name"),
+        (["plain", "tcp://10.1.2.3:2375"], "must use TLS"),
+    ):
         assert cli.main(["hosts", "add", *bad]) == 2
         assert msg in capsys.readouterr().err
     assert cli.main(["hosts", "remove", "box"]) == 0
@@ -120,8 +153,13 @@ def test_doctor_reports_unreachable_host(jdirs, capsys, tmp_path):
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """The CLI as users run it: a real process."""
-    return subprocess.run([sys.executable, "-m", "jupyter_gpu_kernels.cli", *args], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_gpu_kernels.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_version_and_subcommand_help():
@@ -132,27 +170,43 @@ def test_version_and_subcommand_help():
     r = run_cli("install", "--help")
     assert r.returncode == 0
     assert r.stdout.startswith("Usage: jupyter gpu-kernels install NAME --image IMAGE")
-    for option in ("--image", "--gpus", "--memory", "--mount", "--env", "--pull-policy", "--share-gpus",
-                   "--user", "--sys-prefix", "--prefix", "--debug", "--log-level", "--config"):
+    for option in (
+        "--image",
+        "--gpus",
+        "--memory",
+        "--mount",
+        "--env",
+        "--pull-policy",
+        "--share-gpus",
+        "--user",
+        "--sys-prefix",
+        "--prefix",
+        "--debug",
+        "--log-level",
+        "--config",
+    ):
         assert f"\n{option}" in r.stdout, option
     assert "GPUs: none | all | N" in r.stdout  # every option has its help text
     r = run_cli("hosts", "--help")
     assert r.returncode == 0 and all(f"\n{sub}\n" in r.stdout for sub in ("list", "add", "remove", "check"))
 
 
-@pytest.mark.parametrize("args,msg", [
-    (["install", "x", "--image", "python:3.12", "--bogus"], "unrecognized option --bogus"),
-    (["install", "x", "--image"], "option --image needs a value"),
-    (["install", "--image", "python:3.12"], "missing argument NAME"),
-    (["install", "x", "--image", "python:3.12", "--cpus", "many"], "invalid value for --cpus"),
-    (["install", "x", "--image", "python:3.12", "--pull-policy", "sometimes"], "invalid value for --pull-policy"),
-    (["install", "x", "--image", "python:3.12", "--user", "--prefix", "/tmp/p"], "exclude each other"),
-    (["install", "x", "--image", "python:3.12", "--user", "--gpus", "lots"], "invalid GPU spec"),
-    (["hosts", "frobnicate"], "unknown subcommand 'frobnicate'"),
-    (["copy-image", "python:3.12"], "option --to is required"),
-    (["hosts", "--config", "/nonexistent/cfg.py"], "no such file"),
-    ([], "missing subcommand"),
-])
+@pytest.mark.parametrize(
+    "args,msg",
+    [
+        (["install", "x", "--image", "python:3.12", "--bogus"], "unrecognized option --bogus"),
+        (["install", "x", "--image"], "option --image needs a value"),
+        (["install", "--image", "python:3.12"], "missing argument NAME"),
+        (["install", "x", "--image", "python:3.12", "--cpus", "many"], "invalid value for --cpus"),
+        (["install", "x", "--image", "python:3.12", "--pull-policy", "sometimes"], "invalid value for --pull-policy"),
+        (["install", "x", "--image", "python:3.12", "--user", "--prefix", "/tmp/p"], "exclude each other"),
+        (["install", "x", "--image", "python:3.12", "--user", "--gpus", "lots"], "invalid GPU spec"),
+        (["hosts", "frobnicate"], "unknown subcommand 'frobnicate'"),
+        (["copy-image", "python:3.12"], "option --to is required"),
+        (["hosts", "--config", "/nonexistent/cfg.py"], "no such file"),
+        ([], "missing subcommand"),
+    ],
+)
 def test_usage_error_is_one_line_exit_2(jdirs, args, msg):
     r = run_cli(*args, env={"JUPYTER_DATA_DIR": str(jdirs / "data"), "JUPYTER_CONFIG_DIR": str(jdirs / "config")})
     assert r.returncode == 2, r
@@ -164,12 +218,31 @@ def test_usage_error_is_one_line_exit_2(jdirs, args, msg):
 def test_envs_from_notebook_without_tty_or_yes_refuses(jdirs, tmp_path):
     """A notebook is untrusted input: with no terminal to confirm on and no --yes, nothing is created."""
     nb = tmp_path / "evil.ipynb"
-    nb.write_text(json.dumps({"cells": [], "nbformat": 4, "nbformat_minor": 5, "metadata": {"jupyter_gpu_kernels": {
-        "environment": "evil", "image": "python:3.12", "mounts": [f"{tmp_path}:/data"]}}}))
+    nb.write_text(
+        json.dumps(
+            {
+                "cells": [],
+                "nbformat": 4,
+                "nbformat_minor": 5,
+                "metadata": {
+                    "jupyter_gpu_kernels": {
+                        "environment": "evil",
+                        "image": "python:3.12",
+                        "mounts": [f"{tmp_path}:/data"],
+                    }
+                },
+            }
+        )
+    )
     env = {"JUPYTER_DATA_DIR": str(jdirs / "data"), "JUPYTER_CONFIG_DIR": str(jdirs / "config")}
-    r = subprocess.run([sys.executable, "-m", "jupyter_gpu_kernels.cli", "envs", "from-notebook", str(nb)],
-                       capture_output=True, text=True, timeout=60, env={**os.environ, **env},
-                       stdin=subprocess.DEVNULL)  # not a TTY
+    r = subprocess.run(
+        [sys.executable, "-m", "jupyter_gpu_kernels.cli", "envs", "from-notebook", str(nb)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+    )  # not a TTY
     assert r.returncode != 0, r
     lines = r.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "--yes" in lines[0], r.stderr
@@ -180,8 +253,15 @@ def test_envs_from_notebook_without_tty_or_yes_refuses(jdirs, tmp_path):
     assert not (jdirs / "data" / "kernels" / "gpu-evil").exists()
 
 
-@pytest.mark.parametrize("args", [["images", "--host", "gone"], ["gpus", "--host", "gone"],
-                                  ["pull", "python:3.12", "--host", "gone"], ["--debug", "hosts", "check", "gone"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["images", "--host", "gone"],
+        ["gpus", "--host", "gone"],
+        ["pull", "python:3.12", "--host", "gone"],
+        ["--debug", "hosts", "check", "gone"],
+    ],
+)
 def test_runtime_failure_is_one_line_exit_1(jdirs, args):
     env = {"JUPYTER_DATA_DIR": str(jdirs / "data"), "JUPYTER_CONFIG_DIR": str(jdirs / "config")}
     assert run_cli("hosts", "add", "gone", "unix:///nonexistent.sock", env=env).returncode == 0

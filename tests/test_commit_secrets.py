@@ -48,8 +48,9 @@ def cleanup(docker_client):
             volume.remove(force=True)
 
 
-def test_commit_leaves_the_key_out_and_the_volume_goes_with_the_kernel(jdirs, docker_client, test_image, cleanup,
-                                                                       capsys, no_leftovers):
+def test_commit_leaves_the_key_out_and_the_volume_goes_with_the_kernel(
+    jdirs, docker_client, test_image, cleanup, capsys, no_leftovers
+):
     install_spec("keys", test_image)
     km, kc = start_kernel("keys")
     kid = km.kernel_id
@@ -57,16 +58,20 @@ def test_commit_leaves_the_key_out_and_the_volume_goes_with_the_kernel(jdirs, do
     key = km.session.key.decode()
     assert len(key) > 16
     try:
-        r = run_cell(kc, f"import os, json; print(json.load(open({connection_file_path(kid)!r}))['key']); "
-                         "open(os.path.expanduser('~/home-state.txt'), 'w').write('in HOME'); print(os.environ['HOME'])")
+        r = run_cell(
+            kc,
+            f"import os, json; print(json.load(open({connection_file_path(kid)!r}))['key']); "
+            "open(os.path.expanduser('~/home-state.txt'), 'w').write('in HOME'); print(os.environ['HOME'])",
+        )
         printed_key, home = r["stdout"].split()
         assert printed_key == key, "the kernel reads its key from the file on the volume"
         container = docker_client.containers.get(f"jupyter-kernel-{kid}")
         mounts = [m for m in container.attrs["Mounts"] if m["Destination"] == KEY_DIR]
         assert [m["Type"] for m in mounts] == ["volume"], container.attrs["Mounts"]
         assert len(key_volumes(docker_client, kid)) == 1
-        assert not [c for c in container.diff() or [] if c["Path"].startswith(KEY_DIR + "/")], \
+        assert not [c for c in container.diff() or [] if c["Path"].startswith(KEY_DIR + "/")], (
             "the connection file is not in the container's layer"
+        )
 
         assert cli.main(["commit", kid[:8], "--tag", TAG]) == 0
         capsys.readouterr()

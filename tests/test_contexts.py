@@ -21,8 +21,9 @@ from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers,
 def write_context(config_dir, name: str, host: str, current: bool = True) -> None:
     meta = config_dir / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
     meta.mkdir(parents=True)
-    (meta / "meta.json").write_text(json.dumps(
-        {"Name": name, "Metadata": {}, "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}}}))
+    (meta / "meta.json").write_text(
+        json.dumps({"Name": name, "Metadata": {}, "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}}})
+    )
     if current:
         (config_dir / "config.json").write_text(json.dumps({"auths": {}, "currentContext": name}))
 

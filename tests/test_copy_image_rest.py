@@ -21,23 +21,22 @@ REPO = "jgk-copy-rest"
 
 @pytest.fixture
 def jp_server_config(test_image):
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}},
-            "GPUKernelsImagePolicy": {"allowed_images": [test_image, f"{REPO}:*"]}}
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}},
+        "GPUKernelsImagePolicy": {"allowed_images": [test_image, f"{REPO}:*"]},
+    }
 
 
 async def call(jp_fetch, *parts, method="GET", body=None, expect=200):
     from tornado.httpclient import HTTPClientError
 
     try:
-        r = await jp_fetch("gpu-kernels", "api", *parts, method=method,
-                           body=None if body is None else json.dumps(body))
+        r = await jp_fetch("gpu-kernels", "api", *parts, method=method, body=None if body is None else json.dumps(body))
     except HTTPClientError as e:
         assert e.code == expect, (e.code, e.response.body if e.response else None)
         return json.loads(e.response.body)
     assert r.code == expect, (r.code, r.body)
     return r, json.loads(r.body)
-
-
 
 
 @pytest.fixture
@@ -53,8 +52,9 @@ async def test_rest_copy_image_to_another_host(jp_fetch, docker_client, plain_im
     docker_client.images.get(plain_image).tag(REPO, "v1")
     remove(target.client, ref)
     try:
-        r, started = await call(jp_fetch, "hosts", "local", "images", "copy", method="POST",
-                                body={"image": ref, "to": "nogpu"}, expect=202)
+        r, started = await call(
+            jp_fetch, "hosts", "local", "images", "copy", method="POST", body={"image": ref, "to": "nogpu"}, expect=202
+        )
         assert started["status"] == "running" and started["host"] == "local" and started["to"] == "nogpu"
         assert r.headers["Location"].endswith(f"gpu-kernels/api/hosts/local/images/copies/{started['id']}")
         for _ in range(600):
@@ -78,8 +78,11 @@ async def test_rest_copy_image_to_another_host(jp_fetch, docker_client, plain_im
 async def test_rest_copy_of_a_missing_image_fails(jp_fetch, docker_client, target):
     ref = f"{REPO}:absent"
     remove(docker_client, ref)
-    started = (await call(jp_fetch, "hosts", "local", "images", "copy", method="POST",
-                          body={"image": ref, "to": "nogpu"}, expect=202))[1]
+    started = (
+        await call(
+            jp_fetch, "hosts", "local", "images", "copy", method="POST", body={"image": ref, "to": "nogpu"}, expect=202
+        )
+    )[1]
     for _ in range(100):
         state = (await call(jp_fetch, "hosts", "local", "images", "copies", started["id"]))[1]
         if state["status"] != "running":
@@ -98,5 +101,13 @@ async def test_rest_copy_refusals(jp_fetch, target):
     await call(jp_fetch, *path, method="POST", body={"image": f"{REPO}:v1"}, expect=400)
     same = await call(jp_fetch, *path, method="POST", body={"image": f"{REPO}:v1", "to": "local"}, expect=400)
     assert "already on host 'local'" in same["message"]
-    await call(jp_fetch, "hosts", "nowhere", "images", "copy", method="POST",
-               body={"image": f"{REPO}:v1", "to": "nogpu"}, expect=404)
+    await call(
+        jp_fetch,
+        "hosts",
+        "nowhere",
+        "images",
+        "copy",
+        method="POST",
+        body={"image": f"{REPO}:v1", "to": "nogpu"},
+        expect=404,
+    )

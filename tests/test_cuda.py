@@ -3,11 +3,18 @@ NVIDIA Container Toolkit and the refusal message."""
 
 import pytest
 
-from tests.support.image import CUDA_131
 from jupyter_gpu_kernels.specs.cuda import (
-    Condition, env_dict, mismatch_message, needed_cuda, parse_requirement, requirements, unsatisfied,
-    unsatisfied_in_text, version_tuple,
+    Condition,
+    env_dict,
+    mismatch_message,
+    needed_cuda,
+    parse_requirement,
+    requirements,
+    unsatisfied,
+    unsatisfied_in_text,
+    version_tuple,
 )
+from tests.support.image import CUDA_131
 
 NVIDIA_CUDA_12_4 = "cuda>=12.4 brand=tesla,driver>=470,driver<471 brand=tesla,driver>=535,driver<536"
 
@@ -15,7 +22,11 @@ NVIDIA_CUDA_12_4 = "cuda>=12.4 brand=tesla,driver>=470,driver<471 brand=tesla,dr
 def test_parse_alternatives_and_conditions():
     alts = parse_requirement(NVIDIA_CUDA_12_4)
     assert alts[0] == [Condition("cuda", ">=", "12.4")]
-    assert alts[1] == [Condition("brand", "=", "tesla"), Condition("driver", ">=", "470"), Condition("driver", "<", "471")]
+    assert alts[1] == [
+        Condition("brand", "=", "tesla"),
+        Condition("driver", ">=", "470"),
+        Condition("driver", "<", "471"),
+    ]
     assert len(alts) == 3
     with pytest.raises(ValueError, match="invalid NVIDIA_REQUIRE condition 'cuda~12'"):
         parse_requirement("cuda~12")
@@ -26,13 +37,16 @@ def test_versions_compare_numerically():
     assert version_tuple("550.54.15") == (550, 54, 15)
 
 
-@pytest.mark.parametrize("cuda,driver,ok", [
-    ("12.4", "550.54.15", True),     # first alternative
-    ("12.6", "560.1", True),
-    ("12.2", "535.104.05", True),    # brand unknown here, driver 535.x: second-to-last alternative may hold
-    ("12.2", "530.30", False),       # no alternative holds
-    ("11.8", "470.5", True),         # the brand=tesla,driver 470 branch
-])
+@pytest.mark.parametrize(
+    "cuda,driver,ok",
+    [
+        ("12.4", "550.54.15", True),  # first alternative
+        ("12.6", "560.1", True),
+        ("12.2", "535.104.05", True),  # brand unknown here, driver 535.x: second-to-last alternative may hold
+        ("12.2", "530.30", False),  # no alternative holds
+        ("11.8", "470.5", True),  # the brand=tesla,driver 470 branch
+    ],
+)
 def test_or_of_ands(cuda, driver, ok):
     env = {"NVIDIA_REQUIRE_CUDA": NVIDIA_CUDA_12_4}
     assert (unsatisfied(env, cuda, driver) is None) is ok
@@ -63,10 +77,14 @@ def test_legacy_cuda_version():
 
 def test_message_and_toolkit_text():
     msg = mismatch_message("cuda:13.1", "gpu-box", "cuda>=13.1", "13.0", "580.159")
-    assert msg == ("image cuda:13.1 needs CUDA >= 13.1; host 'gpu-box' driver 580.159 supports CUDA 13.0: "
-                   "upgrade the driver or use an image built for CUDA <= 13.0")
-    text = ("OCI runtime create failed: ... nvidia-container-cli: requirement error: unsatisfied condition: "
-            "cuda>=13.1, please update your driver to a newer version, or use an earlier cuda container: unknown")
+    assert msg == (
+        "image cuda:13.1 needs CUDA >= 13.1; host 'gpu-box' driver 580.159 supports CUDA 13.0: "
+        "upgrade the driver or use an image built for CUDA <= 13.0"
+    )
+    text = (
+        "OCI runtime create failed: ... nvidia-container-cli: requirement error: unsatisfied condition: "
+        "cuda>=13.1, please update your driver to a newer version, or use an earlier cuda container: unknown"
+    )
     assert unsatisfied_in_text(text) == "cuda>=13.1"
     assert unsatisfied_in_text("unknown device") is None
     assert needed_cuda({"NVIDIA_REQUIRE_CUDA": NVIDIA_CUDA_12_4}) == "12.4"
@@ -88,7 +106,9 @@ def _hook(tmp_path, env, gpus_file=None):
 
 
 def test_fake_hook_enforces_require_cuda(tmp_path):
-    r = _hook(tmp_path, ["NVIDIA_VISIBLE_DEVICES=0", "NVIDIA_REQUIRE_CUDA=cuda>=13.1 brand=tesla,driver>=470,driver<471"])
+    r = _hook(
+        tmp_path, ["NVIDIA_VISIBLE_DEVICES=0", "NVIDIA_REQUIRE_CUDA=cuda>=13.1 brand=tesla,driver>=470,driver<471"]
+    )
     assert r.returncode == 1
     assert "requirement error: unsatisfied condition: cuda>=13.1, please update your driver" in r.stderr
     assert unsatisfied_in_text(r.stderr) == "cuda>=13.1"
@@ -99,16 +119,21 @@ def test_fake_hook_enforces_require_cuda(tmp_path):
     assert _hook(tmp_path, ["NVIDIA_VISIBLE_DEVICES=void", "NVIDIA_REQUIRE_CUDA=cuda>=99"]).returncode == 0
     # a legacy image and a driver version from the GPU table
     import json
+
     table = tmp_path / "gpus.json"
-    table.write_text(json.dumps([{"index": 0, "uuid": "GPU-x", "name": "A", "cuda_version": "13.0", "driver_version": "580.159"}]))
+    table.write_text(
+        json.dumps([{"index": 0, "uuid": "GPU-x", "name": "A", "cuda_version": "13.0", "driver_version": "580.159"}])
+    )
     r = _hook(tmp_path, ["NVIDIA_VISIBLE_DEVICES=all", "CUDA_VERSION=13.1.0"], table)
     assert r.returncode == 1 and "unsatisfied condition: cuda>=13.1" in r.stderr
     assert _hook(tmp_path, ["NVIDIA_VISIBLE_DEVICES=all", "NVIDIA_REQUIRE_DRIVER=driver>=580"], table).returncode == 0
 
 
 # ------------------------------------------------------------------ end to end: fake toolkit daemon, real kernels
-REFUSAL = ("image {image} needs CUDA >= 13.1; host 'fakegpu' driver 550.54.15 supports CUDA 12.4: "
-           "upgrade the driver or use an image built for CUDA <= 12.4")
+REFUSAL = (
+    "image {image} needs CUDA >= 13.1; host 'fakegpu' driver 550.54.15 supports CUDA 12.4: "
+    "upgrade the driver or use an image built for CUDA <= 12.4"
+)
 
 
 @pytest.fixture
@@ -179,8 +204,12 @@ def test_toolkit_refusal_is_translated(fakegpu_host, fake_gpu_daemon, cuda_image
     from jupyter_gpu_kernels.errors import ImageError
 
     client = fake_gpu_daemon.client
-    container = client.containers.create(cuda_image, command=["true"], entrypoint=[],
-                                         device_requests=[DeviceRequest(device_ids=["0"], capabilities=[["gpu"]])])
+    container = client.containers.create(
+        cuda_image,
+        command=["true"],
+        entrypoint=[],
+        device_requests=[DeviceRequest(device_ids=["0"], capabilities=[["gpu"]])],
+    )
     try:
         # the LaunchPlan fields start() reads (the container is on the default bridge, no fixed address)
         plan = SimpleNamespace(image=cuda_image, gpus="device=0", network="bridge", kernel_id="t")
@@ -202,7 +231,9 @@ def test_disable_require_lets_the_kernel_start(fakegpu_host, fake_gpu_daemon, cu
     edit_spec("cu131", env={"NVIDIA_DISABLE_REQUIRE": "1"})
     km, kc = start_kernel("cu131")
     try:
-        out = run_cell(kc, "import subprocess; print(subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True).stdout)")
+        out = run_cell(
+            kc, "import subprocess; print(subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True).stdout)"
+        )
         assert out["stdout"].startswith("GPU 0: NVIDIA Fake A100"), out
     finally:
         stop_kernel(km, kc, now=True)

@@ -30,7 +30,7 @@ def killable_daemon(jp_environ):
     from tests.support.netns_daemon import read_pidfile
 
     for daemon in own_daemon_host("die", "dockerd-die", 8):
-        daemon.dockerd_pid = lambda: daemon.proc.pid if daemon.proc is not None else read_pidfile(daemon.pidfile)
+        daemon.dockerd_pid = lambda d=daemon: d.proc.pid if d.proc is not None else read_pidfile(d.pidfile)
         yield daemon
 
 

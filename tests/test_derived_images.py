@@ -26,8 +26,10 @@ from .support.image import ensure_ipykernel_wheels, ensure_shape_image
 
 pytestmark = pytest.mark.docker
 
-PROVE = ("import sys, jgk_base_only, ipykernel; "
-         "print(sys.executable, jgk_base_only.WHERE.replace(' ', '_'), ipykernel.__file__)")
+PROVE = (
+    "import sys, jgk_base_only, ipykernel; "
+    "print(sys.executable, jgk_base_only.WHERE.replace(' ', '_'), ipykernel.__file__)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +63,13 @@ def jdirs(tmp_path, monkeypatch, bases):
 @pytest.fixture
 def no_leftovers(docker_client, bases):
     """No kernel container of these tests' images is left (others may run kernels on this daemon meanwhile)."""
+
     def mine() -> set[str]:
-        return {c.name for c in our_containers(docker_client)
-                if c.labels.get("org.jupyter.gpu-kernels.image") in bases.values()}
+        return {
+            c.name
+            for c in our_containers(docker_client)
+            if c.labels.get("org.jupyter.gpu-kernels.image") in bases.values()
+        }
 
     before = mine()
     yield
@@ -78,13 +84,19 @@ def _events(docker_client, since: int, **filters) -> list:
 def _derived_tags(docker_client, since: float) -> list:
     """Tag events of derived ipykernel images after ``since`` (time.time(); events carry nanoseconds), only
     those (other sessions on the shared daemon tag images too)."""
-    return [e for e in _events(docker_client, int(since) - 1, type="image", event="tag")
-            if int(e.get("timeNano", 0)) > since * 1e9
-            and str((e.get("Actor") or {}).get("Attributes", {}).get("name", "")).startswith("jupyter-gpu-kernels/ipykernel")]
+    return [
+        e
+        for e in _events(docker_client, int(since) - 1, type="image", event="tag")
+        if int(e.get("timeNano", 0)) > since * 1e9
+        and str((e.get("Actor") or {}).get("Attributes", {}).get("name", "")).startswith(
+            "jupyter-gpu-kernels/ipykernel"
+        )
+    ]
 
 
-def test_kernel_start_builds_the_derived_image_once_and_runs_the_images_interpreter(bases, jdirs, docker_client,
-                                                                                    no_leftovers):
+def test_kernel_start_builds_the_derived_image_once_and_runs_the_images_interpreter(
+    bases, jdirs, docker_client, no_leftovers
+):
     base = docker_client.images.get(bases["base-module"])
     assert derived.find_derived(docker_client, base.id) is None
     install_spec("derive", bases["base-module"])
@@ -118,8 +130,9 @@ def test_kernel_start_builds_the_derived_image_once_and_runs_the_images_interpre
     assert not _derived_tags(docker_client, since), "the second start built an image"
 
 
-def test_pipless_image_gets_ipykernel_unpacked_and_derived_images_are_removable(bases, jdirs, docker_client,
-                                                                               no_leftovers, capsys):
+def test_pipless_image_gets_ipykernel_unpacked_and_derived_images_are_removable(
+    bases, jdirs, docker_client, no_leftovers, capsys
+):
     base = docker_client.images.get(bases["no-pip"])
     assert cli.main(["images", "derive", bases["no-pip"]]) == 0
     made = derived.find_derived(docker_client, base.id)
@@ -146,8 +159,9 @@ def test_image_without_python_is_refused_before_anything_exists(bases, jdirs, do
     since = int(time.time())
     with pytest.raises(ImageError, match="has no Python"):
         KernelManager(kernel_name="nopy").start_kernel()
-    assert not _events(docker_client, since, type="container", event="create",
-                       label="org.jupyter.gpu-kernels.kernel-id")
+    assert not _events(
+        docker_client, since, type="container", event="create", label="org.jupyter.gpu-kernels.kernel-id"
+    )
     assert not _derived_tags(docker_client, since)
     assert derived.find_derived(docker_client, docker_client.images.get(bases["no-python"]).id) is None
 
@@ -192,8 +206,16 @@ async def test_rest_derive_is_pollable_and_removable(jp_fetch, jp_environ, bases
     base = docker_client.images.get(bases["no-pip"])
     if derived.find_derived(docker_client, base.id) is not None:
         derived.remove_derived(docker_client, bases["no-pip"])
-    r = await jp_fetch("gpu-kernels", "api", "hosts", "local", "images", "derive", method="POST",
-                       body=json.dumps({"image": bases["no-pip"]}))
+    r = await jp_fetch(
+        "gpu-kernels",
+        "api",
+        "hosts",
+        "local",
+        "images",
+        "derive",
+        method="POST",
+        body=json.dumps({"image": bases["no-pip"]}),
+    )
     assert r.code == 202
     job = json.loads(r.body)
     while job["status"] == "running":
@@ -204,17 +226,22 @@ async def test_rest_derive_is_pollable_and_removable(jp_fetch, jp_environ, bases
     made = derived.find_derived(docker_client, base.id)
     assert made is not None and job["image_id"] == made.id
     r = await jp_fetch("gpu-kernels", "api", "hosts", "local", "images")
-    rows = {i["id"]: i for i in json.loads(r.body)["images"]} if isinstance(json.loads(r.body), dict) else {
-        i["id"]: i for i in json.loads(r.body)}
+    rows = (
+        {i["id"]: i for i in json.loads(r.body)["images"]}
+        if isinstance(json.loads(r.body), dict)
+        else {i["id"]: i for i in json.loads(r.body)}
+    )
     assert rows[made.id]["derived_from"] == base.id
-    r = await jp_fetch("gpu-kernels", "api", "hosts", "local", "images", "derive", method="DELETE",
-                       params={"image": bases["no-pip"]})
+    r = await jp_fetch(
+        "gpu-kernels", "api", "hosts", "local", "images", "derive", method="DELETE", params={"image": bases["no-pip"]}
+    )
     assert json.loads(r.body)["removed"] == made.tags
     assert derived.find_derived(docker_client, base.id) is None
 
 
-async def test_derive_runs_no_pip_code_or_config_the_user_can_write(jp_fetch, jp_environ, jp_root_dir, jp_home_dir,
-                                                                   bases, docker_client, monkeypatch):
+async def test_derive_runs_no_pip_code_or_config_the_user_can_write(
+    jp_fetch, jp_environ, jp_root_dir, jp_home_dir, bases, docker_client, monkeypatch
+):
     """Issue #19, 1: the server fetches wheels with pip; a ``pip.py`` put into its root (its working
     directory) through the contents API, and pip config files under the user's HOME (``~/.pip``,
     ``~/.config/pip``: a kernel with root = HOME could write them), are neither run nor read."""
@@ -226,8 +253,13 @@ async def test_derive_runs_no_pip_code_or_config_the_user_can_write(jp_fetch, jp
     monkeypatch.chdir(jp_root_dir)
     marker = jp_root_dir / "pwned"
     planted = f"open({str(marker)!r}, 'w').write('pip.py ran')\nraise SystemExit(3)\n"
-    await jp_fetch("api", "contents", "pip.py", method="PUT",
-                   body=json.dumps({"type": "file", "format": "text", "content": planted}))
+    await jp_fetch(
+        "api",
+        "contents",
+        "pip.py",
+        method="PUT",
+        body=json.dumps({"type": "file", "format": "text", "content": planted}),
+    )
     assert (jp_root_dir / "pip.py").is_file()
     for conf in (jp_home_dir / ".pip" / "pip.conf", jp_home_dir / ".config" / "pip" / "pip.conf"):
         conf.parent.mkdir(parents=True, exist_ok=True)
@@ -236,8 +268,16 @@ async def test_derive_runs_no_pip_code_or_config_the_user_can_write(jp_fetch, jp
     if derived.find_derived(docker_client, base.id) is not None:
         derived.remove_derived(docker_client, bases["no-pip"])
     try:
-        r = await jp_fetch("gpu-kernels", "api", "hosts", "local", "images", "derive", method="POST",
-                           body=json.dumps({"image": bases["no-pip"]}))
+        r = await jp_fetch(
+            "gpu-kernels",
+            "api",
+            "hosts",
+            "local",
+            "images",
+            "derive",
+            method="POST",
+            body=json.dumps({"image": bases["no-pip"]}),
+        )
         job = json.loads(r.body)
         while job["status"] == "running":
             await asyncio.sleep(0.5)

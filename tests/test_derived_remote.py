@@ -80,8 +80,9 @@ def _derive_run_and_remove(host: str, remote_client, main_client, tag: str, base
     assert not [i for i in remote_client.images.list() if made.tags[0] in i.tags]
 
 
-def test_derived_image_builds_on_the_ssh_host_from_the_servers_wheels(remote, wheels, tmp_path, monkeypatch,
-                                                                     docker_client, capsys):
+def test_derived_image_builds_on_the_ssh_host_from_the_servers_wheels(
+    remote, wheels, tmp_path, monkeypatch, docker_client, capsys
+):
     tag, base_id = _fresh_base(remote.daemon.client)
     isolated_jupyter_dirs(tmp_path, monkeypatch)  # an empty server-side wheel cache
     _offline_wheels(monkeypatch, wheels)
@@ -116,8 +117,23 @@ def test_derived_image_builds_on_the_tls_host(tls_host, wheels, tmp_path, monkey
     _offline_wheels(monkeypatch, wheels)
     monkeypatch.chdir(tmp_path)
     c = tls_host.certs
-    assert cli.main(["hosts", "add", "tlsbox", tls_host.url, "--tls-ca", str(c["ca"]), "--tls-cert", str(c["client"]),
-                     "--tls-key", str(c["client-key"])]) == 0
+    assert (
+        cli.main(
+            [
+                "hosts",
+                "add",
+                "tlsbox",
+                tls_host.url,
+                "--tls-ca",
+                str(c["ca"]),
+                "--tls-cert",
+                str(c["client"]),
+                "--tls-key",
+                str(c["client-key"]),
+            ]
+        )
+        == 0
+    )
     before = {k.id for k in our_containers(client)}
     try:
         _derive_run_and_remove("tlsbox", client, docker_client, tag, base_id, capsys)

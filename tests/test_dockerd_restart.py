@@ -36,8 +36,10 @@ async def cell(km, code: str) -> str:
         await kc.wait_for_ready(timeout=60)
         out: list[str] = []
         reply = await kc.execute_interactive(
-            code, timeout=30,
-            output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
+            code,
+            timeout=30,
+            output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None,
+        )
         assert reply["content"]["status"] == "ok", reply["content"]
         return "".join(out)
     finally:
@@ -48,9 +50,11 @@ def diagnose(daemon, km) -> str:
     """The client's connection info, the kernel's containers and the new one's log, for a failure report."""
     lines = [f"client connection info: { {k: v for k, v in km.get_connection_info().items() if k != 'key'} }"]
     for c in our_containers(daemon.client):
-        ip = ((c.attrs.get("NetworkSettings") or {}).get("Networks") or {})
-        lines.append(f"container {c.name} {c.short_id} {c.status} exit={c.attrs['State'].get('ExitCode')} "
-                     f"ips={ {n: v.get('IPAddress') for n, v in ip.items()} }")
+        ip = (c.attrs.get("NetworkSettings") or {}).get("Networks") or {}
+        lines.append(
+            f"container {c.name} {c.short_id} {c.status} exit={c.attrs['State'].get('ExitCode')} "
+            f"ips={ {n: v.get('IPAddress') for n, v in ip.items()} }"
+        )
         lines.append(c.logs(tail=30).decode(errors="replace"))
     return "\n".join(lines)
 
@@ -79,8 +83,13 @@ async def test_kernel_is_restarted_on_its_gpus_after_its_daemon_restarts(restart
         async def back():
             # the restart must have finished, not only created its container: a client made from
             # km's connection info before the restart wrote its (possibly new) ports talks to none
-            return (restarts and prov.container_id not in (None, first) and not prov.restarting
-                    and km.ready.done() and await km.is_alive())
+            return (
+                restarts
+                and prov.container_id not in (None, first)
+                and not prov.restarting
+                and km.ready.done()
+                and await km.is_alive()
+            )
 
         await until(back, "the restarter brings the kernel back after the daemon restart")
         assert prov.gpu_ids == gpus

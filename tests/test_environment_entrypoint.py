@@ -25,8 +25,9 @@ def shapes(docker_client, test_image):
     return {"bad-entrypoint": ensure_shape_image(docker_client, "bad-entrypoint")}
 
 
-async def test_environment_entrypoint_clears_the_images_through_the_server(jp_fetch, jp_serverapp, jp_environ, shapes,
-                                                                           docker_client):
+async def test_environment_entrypoint_clears_the_images_through_the_server(
+    jp_fetch, jp_serverapp, jp_environ, shapes, docker_client
+):
     """An environment's ``entrypoint: []`` (REST create) reaches its kernelspec and the container: the
     bad-entrypoint image, whose ENTRYPOINT ignores the kernel command, runs a kernel; PUT back to null
     restores the image's ENTRYPOINT (the start then fails with the explanation)."""
@@ -47,14 +48,16 @@ async def test_environment_entrypoint_clears_the_images_through_the_server(jp_fe
             kc.stop_channels()
     finally:
         await jp_fetch("api", "kernels", kid, method="DELETE")
-    r = await jp_fetch("gpu-kernels", "api", "environments", "badep-env", method="PUT",
-                       body=json.dumps({"entrypoint": None}))
+    r = await jp_fetch(
+        "gpu-kernels", "api", "environments", "badep-env", method="PUT", body=json.dumps({"entrypoint": None})
+    )
     assert json.loads(r.body)["entrypoint"] is None
     with pytest.raises(HTTPClientError) as e:
         await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "gpu-badep-env"}))
     assert "entrypoint: []" in e.value.response.body.decode()
     with pytest.raises(HTTPClientError) as e:
-        await jp_fetch("gpu-kernels", "api", "environments", "badep-env", method="PUT",
-                       body=json.dumps({"entrypoint": "sh -c"}))
+        await jp_fetch(
+            "gpu-kernels", "api", "environments", "badep-env", method="PUT", body=json.dumps({"entrypoint": "sh -c"})
+        )
     assert e.value.code == 400 and json.loads(e.value.response.body)["field"] == "entrypoint"
     await jp_fetch("gpu-kernels", "api", "environments", "badep-env", method="DELETE")

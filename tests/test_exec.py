@@ -55,27 +55,39 @@ def test_exec_pty_pipe_and_unknown_kernel(tmp_path, monkeypatch, test_image, no_
         uid, cwd = run_cell(kc, WHO)["stdout"].split()
         assert exec_on_a_pty(km.kernel_id[:8]) == (uid, cwd)  # the kernel's user, in its working directory
 
-        piped = subprocess.run([*CLI, "exec", km.kernel_id, "sh"], input="echo hi; id -u; echo oops >&2; exit 4\n",
-                               capture_output=True, text=True, timeout=60)
+        piped = subprocess.run(
+            [*CLI, "exec", km.kernel_id, "sh"],
+            input="echo hi; id -u; echo oops >&2; exit 4\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert (piped.returncode, piped.stdout, piped.stderr) == (4, f"hi\n{uid}\n", "oops\n")
-        with_args = subprocess.run([*CLI, "exec", km.kernel_id, "--", "ls", "-d", "/etc"], capture_output=True,
-                                   text=True, stdin=subprocess.DEVNULL, timeout=60)
+        with_args = subprocess.run(
+            [*CLI, "exec", km.kernel_id, "--", "ls", "-d", "/etc"],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
         assert (with_args.returncode, with_args.stdout) == (0, "/etc\n")
         container = km.provisioner.container_id
         top = subprocess.run(["docker", "top", container], capture_output=True, text=True).stdout
         assert "ls -d" not in top and " sh" not in top
     finally:
         stop_kernel(km, kc)
-    unknown = subprocess.run([*CLI, "exec", "ffffffff-none"], capture_output=True, text=True, timeout=60,
-                             stdin=subprocess.DEVNULL)
+    unknown = subprocess.run(
+        [*CLI, "exec", "ffffffff-none"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
     assert unknown.returncode == 1 and unknown.stderr.startswith("error: no kernel 'ffffffff-none'")
     assert len(unknown.stderr.strip().splitlines()) == 1
 
 
 def test_exec_and_commit_refuse_an_ambiguous_kernel_id(docker_client, test_image, no_leftovers):
     """An id prefix two kernel containers share is refused (AmbiguousKernelId), one line, exit 1."""
-    made = [docker_client.containers.create(test_image, "true", labels={KERNEL_ID: f"feedbeef-{i}000-test"})
-            for i in (1, 2)]
+    made = [
+        docker_client.containers.create(test_image, "true", labels={KERNEL_ID: f"feedbeef-{i}000-test"}) for i in (1, 2)
+    ]
     try:
         for argv in (["exec", "feedbeef"], ["commit", "feedbeef", "--tag", "jgk-ambiguous:test"]):
             run = subprocess.run([*CLI, *argv], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
@@ -89,8 +101,10 @@ def test_exec_and_commit_refuse_an_ambiguous_kernel_id(docker_client, test_image
 # --------------------------------------------------------------------------- websocket
 @pytest.fixture
 def jp_server_config(test_image):
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}},
-            "GPUKernelsImagePolicy": {"allowed_images": [test_image]}}
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}},
+        "GPUKernelsImagePolicy": {"allowed_images": [test_image]},
+    }
 
 
 async def read_until(ws, pattern: str) -> str:
@@ -115,9 +129,12 @@ async def wait_gone(docker_client, container_id: str, command: str) -> list:
 
 
 async def test_terminal_websocket(jp_fetch, jp_ws_fetch, docker_client, test_image, no_leftovers):
-    await jp_fetch("gpu-kernels", "api", "environments", method="POST",
-                   body=json.dumps({"name": "term", "image": test_image}))
-    kid = json.loads((await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "gpu-term"}))).body)["id"]
+    await jp_fetch(
+        "gpu-kernels", "api", "environments", method="POST", body=json.dumps({"name": "term", "image": test_image})
+    )
+    kid = json.loads((await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "gpu-term"}))).body)[
+        "id"
+    ]
     try:
         (container,) = docker_client.containers.list(filters={"label": f"{KERNEL_ID}={kid}"})
         cid = container.id

@@ -57,8 +57,9 @@ def spec(name: str, argv: list[str] | None = None, **config) -> str:
 async def rest(jp_fetch, *parts, method="GET", body=None, expect=200):
     """(status, JSON body) of one call; asserts the status."""
     try:
-        r = await jp_fetch(*parts, method=method, body=None if body is None else json.dumps(body),
-                           allow_nonstandard_methods=True)
+        r = await jp_fetch(
+            *parts, method=method, body=None if body is None else json.dumps(body), allow_nonstandard_methods=True
+        )
         code, data = r.code, r.body
     except HTTPClientError as e:
         code, data = e.code, (e.response.body if e.response else b"")
@@ -93,8 +94,9 @@ def fakegpu(jp_environ, fake_gpu_daemon):
 
 # ------------------------------------------------------------------ start errors over REST
 @pytest.mark.gpu_fake
-async def test_start_errors_reach_rest_callers(jp_fetch, jp_runtime_dir, fakegpu, test_image, plain_image,
-                                               docker_client):
+async def test_start_errors_reach_rest_callers(
+    jp_fetch, jp_runtime_dir, fakegpu, test_image, plain_image, docker_client
+):
     spec("gpu0", image=test_image, host="fakegpu", gpus="device=0")
     spec("refused", image=plain_image)
     spec("crash", argv=CRASH_ARGV, image=test_image)
@@ -132,13 +134,29 @@ async def test_oom_death_is_recorded_and_the_kernel_restarted(jp_fetch, jp_ws_fe
         first = (await rows(jp_fetch))[kid]["container"]
         ws = await jp_ws_fetch("api", "kernels", kid, "channels")
         assert (await ws_execute(ws, "print('ok')")).strip() == "ok"
-        await ws.write_message(json.dumps({
-            "header": {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "username": "t", "session": "s",
-                       "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell",
-            "content": {"code": "x = b'\\x01' * (1 << 30)", "silent": False, "store_history": False,
-                        "user_expressions": {}, "allow_stdin": False},
-        }))
+        await ws.write_message(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": uuid.uuid4().hex,
+                        "msg_type": "execute_request",
+                        "username": "t",
+                        "session": "s",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "content": {
+                        "code": "x = b'\\x01' * (1 << 30)",
+                        "silent": False,
+                        "store_history": False,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                    },
+                }
+            )
+        )
 
         async def died():
             return (await rows(jp_fetch)).get(kid, {}).get("last_death")
@@ -234,8 +252,10 @@ async def test_kernel_killed_in_its_first_second_is_restarted(jp_environ, test_i
         await kc.wait_for_ready(timeout=60)
         out = []
         reply = await kc.execute_interactive(
-            "print('alive again')", timeout=30,
-            output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
+            "print('alive again')",
+            timeout=30,
+            output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None,
+        )
         assert reply["content"]["status"] == "ok" and "".join(out) == "alive again\n"
         kc.stop_channels()
     finally:
@@ -253,9 +273,14 @@ async def test_restart_that_loses_its_gpu_is_reported_dead(jp_fetch, jp_serverap
     km.stop_restarter()  # this test drives the restart itself
     gpu = km.provisioner.gpu_ids[0]
     thief = fakegpu.client.containers.run(  # a foreign kernel that holds the GPU by its labels
-        test_image, ["sleep", "1000"], detach=True, name=f"jupyter-kernel-thief-{uuid.uuid4().hex[:8]}",
-        labels=KernelContainer(kernel_id="thief", host="fakegpu", notebook="thief.ipynb", gpus=gpu,
-                               state="running").to_labels())
+        test_image,
+        ["sleep", "1000"],
+        detach=True,
+        name=f"jupyter-kernel-thief-{uuid.uuid4().hex[:8]}",
+        labels=KernelContainer(
+            kernel_id="thief", host="fakegpu", notebook="thief.ipynb", gpus=gpu, state="running"
+        ).to_labels(),
+    )
     try:
         err = await rest(jp_fetch, "api", "kernels", kid, "restart", method="POST", expect=500)
         assert err is not None

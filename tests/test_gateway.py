@@ -29,10 +29,16 @@ ENV_NAME = "a100"
 def _admin_config(fake_gpu_daemon, test_image: str) -> dict:
     return {
         "GPUKernelsHosts": {"hosts": {"gpubox": {"url": fake_gpu_daemon.url}}},
-        "GPUKernelsEnvironments": {"environments": {
-            ENV_NAME: {"image": test_image, "host": "gpubox", "gpus": "1",
-                       "description": "one fake A100 on the gateway's daemon"},
-        }},
+        "GPUKernelsEnvironments": {
+            "environments": {
+                ENV_NAME: {
+                    "image": test_image,
+                    "host": "gpubox",
+                    "gpus": "1",
+                    "description": "one fake A100 on the gateway's daemon",
+                },
+            }
+        },
         "GPUKernelsImagePolicy": {"allowed_images": [test_image]},
         # as docs/security.md recommends: kernels run as the image's user (the gateway runs as root
         # here) and see none of the gateway machine's files (no server root to mount on a gateway)
@@ -67,13 +73,29 @@ def topology(tmp_path, fake_gpu_daemon, test_image):
 def _execute(ws: websocket.WebSocket, code: str) -> str:
     """Run ``code`` over a kernel websocket (JSON protocol); its stdout once the kernel is idle again."""
     msg_id = uuid.uuid4().hex
-    ws.send(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "u", "session": uuid.uuid4().hex,
-                   "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                    "allow_stdin": False},
-    }))
+    ws.send(
+        json.dumps(
+            {
+                "header": {
+                    "msg_id": msg_id,
+                    "msg_type": "execute_request",
+                    "username": "u",
+                    "session": uuid.uuid4().hex,
+                    "version": "5.3",
+                },
+                "parent_header": {},
+                "metadata": {},
+                "channel": "shell",
+                "content": {
+                    "code": code,
+                    "silent": False,
+                    "store_history": False,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                },
+            }
+        )
+    )
     stdout, status, idle = "", None, False
     # the reply comes on shell, the idle status on IOPub: either may reach the websocket first
     while status is None or not idle:
@@ -110,8 +132,12 @@ def test_user_server_without_docker_runs_a_gpu_kernel_on_the_gateway(topology, f
     # the user's server cannot reach Docker, and its own REST API says so plainly
     r = requests.get(user.url + "/gpu-kernels/api/hosts", headers=user.headers(), timeout=10)
     assert r.status_code == 409 and gateway.url in r.json()["message"], r.text
-    r = requests.post(user.url + "/gpu-kernels/api/environments", headers=user.headers(), timeout=10,
-                      json={"name": "mine", "image": "anything", "mounts": ["/:/host"]})
+    r = requests.post(
+        user.url + "/gpu-kernels/api/environments",
+        headers=user.headers(),
+        timeout=10,
+        json={"name": "mine", "image": "anything", "mounts": ["/:/host"]},
+    )
     assert r.status_code == 409 and r.json()["reason"] == "gateway", r.text
 
     specs = requests.get(api + "/kernelspecs", headers=user.headers(), timeout=30).json()["kernelspecs"]
@@ -129,11 +155,15 @@ def test_user_server_without_docker_runs_a_gpu_kernel_on_the_gateway(topology, f
         assert not [m for m in container.attrs["Mounts"] if m["Type"] == "bind"], container.attrs["Mounts"]
         ws = websocket.create_connection(
             f"ws://{user.url.split('://', 1)[1]}/api/kernels/{kernel_id}/channels",
-            header=[f"Authorization: token {user.token}"], timeout=60)
+            header=[f"Authorization: token {user.token}"],
+            timeout=60,
+        )
         try:
             assert _execute(ws, "print(1+1)").strip() == "2"
-            gpus = _execute(ws, "import subprocess; print(subprocess.run(['nvidia-smi', '-L'], "
-                                "capture_output=True, text=True).stdout)")
+            gpus = _execute(
+                ws,
+                "import subprocess; print(subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True).stdout)",
+            )
             assert gpus.count("GPU-") == 1 and container.labels[GPUS] in gpus, gpus
         finally:
             ws.close()
@@ -153,9 +183,10 @@ def jp_server_config():
     # would be reused and the server would not be in gateway mode; clear it before and after
     GatewayClient.clear_instance()
     # what the package's config.d file sets, plus --gateway-url (nothing listens on the discard port)
-    yield {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True},
-                         "kernel_spec_manager_class": CLASS_PATH},
-           "GatewayClient": {"url": "http://127.0.0.1:9"}}
+    yield {
+        "ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}, "kernel_spec_manager_class": CLASS_PATH},
+        "GatewayClient": {"url": "http://127.0.0.1:9"},
+    }
     GatewayClient.clear_instance()
 
 
@@ -175,8 +206,7 @@ def test_gateway_mode_uses_the_gateway_kernelspec_manager(jp_serverapp):
 async def test_gateway_mode_rest_api_says_the_gateway_manages_gpu_kernels(jp_fetch):
     from tornado.httpclient import HTTPClientError
 
-    for path, method, body in (("hosts", "GET", None), ("environments", "POST", "{}"),
-                               ("kernels/abc", "DELETE", None)):
+    for path, method, body in (("hosts", "GET", None), ("environments", "POST", "{}"), ("kernels/abc", "DELETE", None)):
         with pytest.raises(HTTPClientError) as e:
             await jp_fetch("gpu-kernels", "api", *path.split("/"), method=method, body=body)
         assert e.value.code == 409

@@ -13,9 +13,9 @@ from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_gpu_kernels import cli
 from jupyter_gpu_kernels.daemon.allocator import GPUAllocator
 from jupyter_gpu_kernels.daemon.inventory import parse_nvidia_smi
+from jupyter_gpu_kernels.daemon.status import gpu_inventory
 from jupyter_gpu_kernels.errors import GPUUnavailableError
 from jupyter_gpu_kernels.hosts.registry import DockerHosts
-from jupyter_gpu_kernels.daemon.status import gpu_inventory
 
 from .kernel_helpers import install_spec, isolated_jupyter_dirs, our_containers, run_cell, start_kernel, stop_kernel
 
@@ -50,7 +50,9 @@ def stop(km, kc) -> None:
 def test_parse_nvidia_smi():
     gpus = parse_nvidia_smi("0, GPU-a, NVIDIA A100, 81920, 100, 7\n1, GPU-b, NVIDIA A100, 81920, [N/A], 0\n")
     assert [(g.index, g.uuid, g.memory_total_mib, g.memory_used_mib) for g in gpus] == [
-        ("0", "GPU-a", 81920, 100), ("1", "GPU-b", 81920, None)]
+        ("0", "GPU-a", 81920, 100),
+        ("1", "GPU-b", 81920, None),
+    ]
 
 
 def test_inventory_allocation_holders_and_release(gpuhost, test_image, fake_gpu_daemon, capsys):
@@ -77,7 +79,12 @@ def test_inventory_allocation_holders_and_release(gpuhost, test_image, fake_gpu_
         capsys.readouterr()
         assert cli.main(["gpus", "--host", "fakegpu", "--json"]) == 0
         data = json.loads(capsys.readouterr().out)
-        assert sorted(h["notebook"] for g in data["gpus"] for h in g["holders"]) == ["a.ipynb", "b.ipynb", "c.ipynb", "c.ipynb"]
+        assert sorted(h["notebook"] for g in data["gpus"] for h in g["holders"]) == [
+            "a.ipynb",
+            "b.ipynb",
+            "c.ipynb",
+            "c.ipynb",
+        ]
 
         # a fourth kernel: a clear "no free GPU" naming the holders; nothing left behind
         before = {c.id for c in fake_gpu_daemon.client.containers.list(all=True)}
@@ -88,7 +95,9 @@ def test_inventory_allocation_holders_and_release(gpuhost, test_image, fake_gpu_
         assert {c.id for c in fake_gpu_daemon.client.containers.list(all=True)} == before
 
         # asking for a held device by index names its holder
-        install_spec("dev0", test_image, "--host", "fakegpu", "--gpus", f"device={kernels[0][0].provisioner.gpu_ids[0]}")
+        install_spec(
+            "dev0", test_image, "--host", "fakegpu", "--gpus", f"device={kernels[0][0].provisioner.gpu_ids[0]}"
+        )
         with pytest.raises(GPUUnavailableError, match="in use by kernel .*a.ipynb"):
             KernelManager(kernel_name="dev0").start_kernel()
 
@@ -217,8 +226,10 @@ def test_nvml_source_reads_every_gpu(monkeypatch):
     class NVMLError(Exception):
         pass
 
-    gpus = [("NVIDIA H100 80GB HBM3", "GPU-aaaa", 81559 * 2**20, 1024 * 2**20, 37),
-            ("NVIDIA H100 80GB HBM3", "GPU-bbbb", 81559 * 2**20, 0, 0)]
+    gpus = [
+        ("NVIDIA H100 80GB HBM3", "GPU-aaaa", 81559 * 2**20, 1024 * 2**20, 37),
+        ("NVIDIA H100 80GB HBM3", "GPU-bbbb", 81559 * 2**20, 0, 0),
+    ]
     calls = []
     fake.NVMLError = NVMLError
     fake.nvmlInit = lambda: calls.append("init")
@@ -232,7 +243,9 @@ def test_nvml_source_reads_every_gpu(monkeypatch):
     monkeypatch.setitem(sys.modules, "pynvml", fake)
     found = nvml_inventory()
     assert [(g.index, g.uuid, g.name, g.memory_total_mib, g.memory_used_mib, g.utilization_pct) for g in found] == [
-        ("0", "GPU-aaaa", "NVIDIA H100 80GB HBM3", 81559, 1024, 37), ("1", "GPU-bbbb", "NVIDIA H100 80GB HBM3", 81559, 0, 0)]
+        ("0", "GPU-aaaa", "NVIDIA H100 80GB HBM3", 81559, 1024, 37),
+        ("1", "GPU-bbbb", "NVIDIA H100 80GB HBM3", 81559, 0, 0),
+    ]
     assert calls == ["init", "shutdown"]
 
     def no_driver():
@@ -248,9 +261,14 @@ def test_cdi_source_lists_nvidia_devices():
 
     from jupyter_gpu_kernels.daemon.inventory import cdi_inventory
 
-    info = {"DiscoveredDevices": [
-        {"Source": "cdi", "ID": "nvidia.com/gpu=0"}, {"Source": "cdi", "ID": "nvidia.com/gpu=1"},
-        {"Source": "cdi", "ID": "nvidia.com/gpu=all"}, {"Source": "cdi", "ID": "vendor.com/fpga=0"}]}
+    info = {
+        "DiscoveredDevices": [
+            {"Source": "cdi", "ID": "nvidia.com/gpu=0"},
+            {"Source": "cdi", "ID": "nvidia.com/gpu=1"},
+            {"Source": "cdi", "ID": "nvidia.com/gpu=all"},
+            {"Source": "cdi", "ID": "vendor.com/fpga=0"},
+        ]
+    }
     client = types.SimpleNamespace(info=lambda: info)
     found = cdi_inventory(client)
     assert [(g.index, g.name) for g in found] == [("0", "nvidia.com/gpu=0"), ("1", "nvidia.com/gpu=1")]
@@ -348,8 +366,10 @@ def test_the_gpu_probe_runs_with_the_hardening_of_kernels(fake_gpu_daemon):
     from jupyter_gpu_kernels.hosts.registry import DockerHost
 
     client = fake_gpu_daemon.client
-    dockerfile = (f"FROM {fake_gpu_daemon.test_image}\nUSER root\nCOPY spy.sh /spy.sh\n"
-                  "RUN cp /bin/dash /bin/realsh && chmod 755 /spy.sh && mv /spy.sh /bin/sh\n")
+    dockerfile = (
+        f"FROM {fake_gpu_daemon.test_image}\nUSER root\nCOPY spy.sh /spy.sh\n"
+        "RUN cp /bin/dash /bin/realsh && chmod 755 /spy.sh && mv /spy.sh /bin/sh\n"
+    )
     context = io.BytesIO()
     with tarfile.open(fileobj=context, mode="w") as tar:
         for name, text in (("Dockerfile", dockerfile), ("spy.sh", SPY_SH)):

@@ -24,7 +24,15 @@ from jupyter_gpu_kernels.errors import ImageError, KernelLaunchError
 from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 
 from .kernel_helpers import (  # noqa: F401 (jdirs, no_leftovers: fixtures)
-    edit_spec, install_spec, jdirs, no_leftovers, our_containers, run_cell, start_kernel, stop_kernel, ws_execute,
+    edit_spec,
+    install_spec,
+    jdirs,
+    no_leftovers,
+    our_containers,
+    run_cell,
+    start_kernel,
+    stop_kernel,
+    ws_execute,
 )
 from .support.image import ensure_shape_image
 
@@ -61,9 +69,12 @@ def _refused(name: str, exc: type, match: str, docker_client) -> str:
         km.start_kernel()
     assert time.monotonic() - t0 < 30
     assert not (_connection_files() - before_files), "connection file left behind"
-    created = docker_client.events(since=events_since, until=int(time.time()) + 1, decode=True,
-                                   filters={"type": "container", "event": "create",
-                                            "label": "org.jupyter.gpu-kernels.kernel-id"})
+    created = docker_client.events(
+        since=events_since,
+        until=int(time.time()) + 1,
+        decode=True,
+        filters={"type": "container", "event": "create", "label": "org.jupyter.gpu-kernels.kernel-id"},
+    )
     assert not list(created), "a kernel container was created for an image that cannot run a kernel"
     return str(e.value)
 
@@ -79,8 +90,11 @@ def test_shape_runs_through_kernel_manager(shape, shapes, jdirs, docker_client, 
         assert c.attrs["Config"]["Cmd"][0] == RUNNABLE[shape]
         assert "--HistoryManager.hist_file=:memory:" in c.attrs["Config"]["Cmd"]
         assert c.attrs["Config"]["Entrypoint"] == image.attrs["Config"]["Entrypoint"]  # kept
-        out = run_cell(kc, "import os, sys; print(sys.executable, os.getuid(), "
-                           "os.environ.get('NVIDIA_ENTRYPOINT_RAN'), get_ipython().history_manager.hist_file)")
+        out = run_cell(
+            kc,
+            "import os, sys; print(sys.executable, os.getuid(), "
+            "os.environ.get('NVIDIA_ENTRYPOINT_RAN'), get_ipython().history_manager.hist_file)",
+        )
         assert out["status"] == "ok", out
         exe, uid, ran, hist = out["stdout"].split()
         assert exe == RUNNABLE[shape] and uid == "1000" and hist == ":memory:"
@@ -149,8 +163,9 @@ def test_explicit_argv_is_used_as_is(shapes, jdirs, docker_client, no_leftovers)
         km.start_kernel()
 
 
-def test_entrypoint_that_ignores_its_arguments_is_explained_and_can_be_cleared(shapes, jdirs, docker_client,
-                                                                               no_leftovers):
+def test_entrypoint_that_ignores_its_arguments_is_explained_and_can_be_cleared(
+    shapes, jdirs, docker_client, no_leftovers
+):
     install_spec("badep", shapes["bad-entrypoint"])
     km = KernelManager(kernel_name="badep")
     with pytest.raises(KernelLaunchError) as e:
@@ -206,10 +221,12 @@ def test_start_local_picks_and_checks_a_python3_only_image(shapes, docker_client
     from pathlib import Path
 
     script = Path(__file__).resolve().parents[1] / "binder" / "pick_image.py"
-    ok = subprocess.run([sys.executable, str(script), shapes["python3-only"]], capture_output=True, text=True,
-                        timeout=120)
+    ok = subprocess.run(
+        [sys.executable, str(script), shapes["python3-only"]], capture_output=True, text=True, timeout=120
+    )
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.strip() == shapes["python3-only"] and "kernel runs with /usr/bin/python3" in ok.stderr
-    bad = subprocess.run([sys.executable, str(script), shapes["no-python"]], capture_output=True, text=True,
-                         timeout=120)
+    bad = subprocess.run(
+        [sys.executable, str(script), shapes["no-python"]], capture_output=True, text=True, timeout=120
+    )
     assert bad.returncode == 1 and "has no Python" in bad.stderr and not bad.stdout.strip()

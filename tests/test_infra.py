@@ -42,7 +42,11 @@ def test_test_image_has_host_ipykernel_as_uid_1000(docker_client, test_image):
     rc, out = _run(
         docker_client,
         test_image,
-        ["python", "-c", "import os, sys, ipykernel, zmq; print(os.getuid(), os.getcwd(), ipykernel.__version__, zmq.has('curve'), sys.version_info[0])"],
+        [
+            "python",
+            "-c",
+            "import os, sys, ipykernel, zmq; print(os.getuid(), os.getcwd(), ipykernel.__version__, zmq.has('curve'), sys.version_info[0])",
+        ],
     )
     assert rc == 0, out
     assert out.split() == ["1000", "/home/jovyan", ipykernel.__version__, "True", "3"]
@@ -55,7 +59,12 @@ def test_test_image_has_host_ipykernel_as_uid_1000(docker_client, test_image):
 
 @pytest.mark.docker
 def test_test_image_works_as_root_too(docker_client, test_image):
-    rc, out = _run(docker_client, test_image, ["python", "-c", "import os, ipykernel; print(os.getuid(), os.environ['HOME'])"], user="0")
+    rc, out = _run(
+        docker_client,
+        test_image,
+        ["python", "-c", "import os, ipykernel; print(os.getuid(), os.environ['HOME'])"],
+        user="0",
+    )
     assert rc == 0, out
     assert out.split() == ["0", "/root"]
 
@@ -80,16 +89,25 @@ def test_fake_nvidia_smi_cli():
     assert r.returncode == 0
     assert [ln.split(" (UUID: ")[1].rstrip(")") for ln in r.stdout.splitlines()] == [UUID.format(i) for i in range(4)]
 
-    r = _smi(f"--query-gpu={QUERY}", "--format=csv,noheader,nounits", env={"NVIDIA_VISIBLE_DEVICES": f"0,{UUID.format(2)}"})
+    r = _smi(
+        f"--query-gpu={QUERY}", "--format=csv,noheader,nounits", env={"NVIDIA_VISIBLE_DEVICES": f"0,{UUID.format(2)}"}
+    )
     rows = [ln.split(", ") for ln in r.stdout.splitlines()]
     assert rows == [
         ["0", UUID.format(0), "NVIDIA Fake A100 80GB", "81920", "0", "0"],
         ["2", UUID.format(2), "NVIDIA Fake A100 80GB", "81920", "0", "0"],
     ]
     r = _smi("--query-gpu=driver_version,pci.bus_id,memory.total", "--format=csv", env={"NVIDIA_VISIBLE_DEVICES": "3"})
-    assert r.stdout.splitlines() == ["driver_version, pci.bus_id, memory.total [MiB]", "550.54.15, 00000000:CA:00.0, 81920 MiB"]
+    assert r.stdout.splitlines() == [
+        "driver_version, pci.bus_id, memory.total [MiB]",
+        "550.54.15, 00000000:CA:00.0, 81920 MiB",
+    ]
 
-    r = _smi("--query-compute-apps=pid,gpu_uuid,used_memory", "--format=csv,noheader,nounits", env={"NVIDIA_VISIBLE_DEVICES": "all"})
+    r = _smi(
+        "--query-compute-apps=pid,gpu_uuid,used_memory",
+        "--format=csv,noheader,nounits",
+        env={"NVIDIA_VISIBLE_DEVICES": "all"},
+    )
     assert (r.returncode, r.stdout) == (0, "")
 
     for none in ("none", "void", ""):
@@ -103,19 +121,29 @@ def test_fake_hook_writes_into_bundle_rootfs(tmp_path):
     rootfs = tmp_path / "bundle" / "rootfs"
     (rootfs / "usr" / "bin").mkdir(parents=True)
     (rootfs / "usr" / "bin" / "python3").touch()
-    config = {"root": {"path": "rootfs"}, "process": {"env": ["PATH=/bin", f"NVIDIA_VISIBLE_DEVICES=3,{UUID.format(1)}"]}}
+    config = {
+        "root": {"path": "rootfs"},
+        "process": {"env": ["PATH=/bin", f"NVIDIA_VISIBLE_DEVICES=3,{UUID.format(1)}"]},
+    }
     (tmp_path / "bundle" / "config.json").write_text(json.dumps(config))
-    state = json.dumps({"ociVersion": "1.0.2", "id": "x", "status": "creating", "pid": 1, "bundle": str(tmp_path / "bundle")})
+    state = json.dumps(
+        {"ociVersion": "1.0.2", "id": "x", "status": "creating", "pid": 1, "bundle": str(tmp_path / "bundle")}
+    )
     log = tmp_path / "hook.log"
     hook = str(FAKE / "nvidia-container-runtime-hook")
-    r = subprocess.run([hook, "prestart"], input=state, text=True, capture_output=True, env={"FAKE_NVIDIA_HOOK_LOG": str(log)})
+    r = subprocess.run(
+        [hook, "prestart"], input=state, text=True, capture_output=True, env={"FAKE_NVIDIA_HOOK_LOG": str(log)}
+    )
     assert r.returncode == 0, r.stderr
     smi = rootfs / "usr" / "bin" / "nvidia-smi"
     assert smi.stat().st_mode & 0o777 == 0o755
     assert smi.read_text().startswith("#!/usr/bin/python3\n")
     assert (rootfs / "etc" / "fake-nvidia" / "visible-devices").read_text().strip() == "1,3"
     gpus = json.loads((rootfs / "etc" / "fake-nvidia" / "gpus.json").read_text())
-    assert [(g["index"], g["uuid"], g["minor_number"]) for g in gpus] == [(0, UUID.format(1), 1), (1, UUID.format(3), 3)]
+    assert [(g["index"], g["uuid"], g["minor_number"]) for g in gpus] == [
+        (0, UUID.format(1), 1),
+        (1, UUID.format(3), 3),
+    ]
     assert json.loads(log.read_text())["visible"] == [1, 3]
 
     config["process"]["env"][1] = "NVIDIA_VISIBLE_DEVICES=7"
@@ -133,15 +161,22 @@ def test_fake_gpu_daemon_device_ids_1_3(fake_gpu_daemon):
     rc, out = _run(
         d.client,
         d.test_image,
-        ["sh", "-c", f"echo $NVIDIA_VISIBLE_DEVICES; nvidia-smi -L; nvidia-smi --query-gpu={QUERY} --format=csv,noheader,nounits;"
-                     " nvidia-smi --query-compute-apps=pid,gpu_uuid,used_memory --format=csv,noheader,nounits"],
+        [
+            "sh",
+            "-c",
+            f"echo $NVIDIA_VISIBLE_DEVICES; nvidia-smi -L; nvidia-smi --query-gpu={QUERY} --format=csv,noheader,nounits;"
+            " nvidia-smi --query-compute-apps=pid,gpu_uuid,used_memory --format=csv,noheader,nounits",
+        ],
         device_requests=[DeviceRequest(device_ids=["1", "3"], capabilities=[["gpu"]])],
     )
     assert rc == 0, out
     lines = out.splitlines()
     assert lines[0] == "1,3"
     # like the real toolkit: renumbered from 0 inside the container, host UUIDs
-    assert lines[1:3] == [f"GPU 0: NVIDIA Fake A100 80GB (UUID: {UUID.format(1)})", f"GPU 1: NVIDIA Fake A100 80GB (UUID: {UUID.format(3)})"]
+    assert lines[1:3] == [
+        f"GPU 0: NVIDIA Fake A100 80GB (UUID: {UUID.format(1)})",
+        f"GPU 1: NVIDIA Fake A100 80GB (UUID: {UUID.format(3)})",
+    ]
     assert [ln.split(", ")[1] for ln in lines[3:5]] == [UUID.format(1), UUID.format(3)]
     assert len(lines) == 5  # compute apps: nothing
     assert d.hook_invocations()[-1]["visible"] == [1, 3]
@@ -151,17 +186,32 @@ def test_fake_gpu_daemon_device_ids_1_3(fake_gpu_daemon):
 @pytest.mark.gpu_fake
 def test_fake_gpu_daemon_all_count_and_errors(fake_gpu_daemon):
     d = fake_gpu_daemon
-    rc, out = _run(d.client, d.test_image, ["sh", "-c", "echo $NVIDIA_VISIBLE_DEVICES; nvidia-smi -L | wc -l"],
-                   device_requests=[DeviceRequest(count=-1, capabilities=[["gpu"]])])
+    rc, out = _run(
+        d.client,
+        d.test_image,
+        ["sh", "-c", "echo $NVIDIA_VISIBLE_DEVICES; nvidia-smi -L | wc -l"],
+        device_requests=[DeviceRequest(count=-1, capabilities=[["gpu"]])],
+    )
     assert (rc, out.split()) == (0, ["all", "4"])
-    rc, out = _run(d.client, d.test_image, ["sh", "-c", "echo $NVIDIA_VISIBLE_DEVICES $NVIDIA_DRIVER_CAPABILITIES; cat /etc/fake-nvidia/visible-devices"],
-                   device_requests=[DeviceRequest(count=2, capabilities=[["gpu", "utility", "compute"]])])
+    rc, out = _run(
+        d.client,
+        d.test_image,
+        ["sh", "-c", "echo $NVIDIA_VISIBLE_DEVICES $NVIDIA_DRIVER_CAPABILITIES; cat /etc/fake-nvidia/visible-devices"],
+        device_requests=[DeviceRequest(count=2, capabilities=[["gpu", "utility", "compute"]])],
+    )
     assert (rc, out.split()) == (0, ["0,1", "utility,compute", "0,1"])
     # the plain image (python3, no ipykernel) gets a working nvidia-smi too
-    rc, out = _run(d.client, d.plain_image, ["nvidia-smi", "-L"], device_requests=[DeviceRequest(device_ids=[UUID.format(2)], capabilities=[["gpu"]])])
+    rc, out = _run(
+        d.client,
+        d.plain_image,
+        ["nvidia-smi", "-L"],
+        device_requests=[DeviceRequest(device_ids=[UUID.format(2)], capabilities=[["gpu"]])],
+    )
     assert (rc, out.strip()) == (0, f"GPU 0: NVIDIA Fake A100 80GB (UUID: {UUID.format(2)})")
     # an unknown device fails the start, as with the real toolkit
-    c = d.client.containers.create(d.test_image, ["true"], device_requests=[DeviceRequest(device_ids=["7"], capabilities=[["gpu"]])])
+    c = d.client.containers.create(
+        d.test_image, ["true"], device_requests=[DeviceRequest(device_ids=["7"], capabilities=[["gpu"]])]
+    )
     try:
         with pytest.raises(docker.errors.APIError) as ei:
             c.start()
@@ -182,8 +232,12 @@ def test_fake_gpu_table_can_be_changed(fake_gpu_daemon):
     gpus[1]["memory.used"], gpus[1]["utilization.gpu"] = 40000, 97
     d.set_fake_gpus(gpus)
     try:
-        rc, out = _run(d.client, d.test_image, ["nvidia-smi", "--query-gpu=uuid,memory.used,utilization.gpu", "--format=csv,noheader,nounits"],
-                       device_requests=[DeviceRequest(count=-1, capabilities=[["gpu"]])])
+        rc, out = _run(
+            d.client,
+            d.test_image,
+            ["nvidia-smi", "--query-gpu=uuid,memory.used,utilization.gpu", "--format=csv,noheader,nounits"],
+            device_requests=[DeviceRequest(count=-1, capabilities=[["gpu"]])],
+        )
         assert rc == 0, out
         assert out.splitlines()[1] == f"{UUID.format(1)}, 40000, 97"
     finally:
@@ -219,7 +273,9 @@ def test_netns_daemon_containers_reachable_from_host(fake_gpu_daemon, docker_cli
 @pytest.mark.docker
 def test_nogpu_daemon_rejects_gpu_request(nogpu_daemon):
     d = nogpu_daemon
-    c = d.client.containers.create(d.test_image, ["true"], device_requests=[DeviceRequest(device_ids=["1", "3"], capabilities=[["gpu"]])])
+    c = d.client.containers.create(
+        d.test_image, ["true"], device_requests=[DeviceRequest(device_ids=["1", "3"], capabilities=[["gpu"]])]
+    )
     try:
         with pytest.raises(docker.errors.APIError) as ei:
             c.start()
@@ -232,7 +288,7 @@ def test_nogpu_daemon_rejects_gpu_request(nogpu_daemon):
 @pytest.mark.docker
 def test_netns_daemon_recovers_from_crash():
     """A SIGKILLed daemon (with a running container) is cleaned up by the next start."""
-    from tests.support.netns_daemon import NetnsDaemon, RUN_DIR
+    from tests.support.netns_daemon import RUN_DIR, NetnsDaemon
 
     d = NetnsDaemon("crashtest", subnet_index=9, keep_data=False, load_images=False)
     try:
@@ -270,8 +326,12 @@ def _alive(pid: int) -> bool:
 @pytest.mark.docker
 def test_leftover_tracker(docker_client, plain_image):
     tracker = LeftoverTracker(docker_client)
-    ours = docker_client.containers.create(plain_image, ["true"], labels={KERNEL_ID_LABEL: "k-ours", SERVER_LABEL: f"{socket.gethostname()}:{os.getpid()}"})
-    other = docker_client.containers.create(plain_image, ["true"], labels={KERNEL_ID_LABEL: "k-other", SERVER_LABEL: f"{socket.gethostname()}:1"})
+    ours = docker_client.containers.create(
+        plain_image, ["true"], labels={KERNEL_ID_LABEL: "k-ours", SERVER_LABEL: f"{socket.gethostname()}:{os.getpid()}"}
+    )
+    other = docker_client.containers.create(
+        plain_image, ["true"], labels={KERNEL_ID_LABEL: "k-other", SERVER_LABEL: f"{socket.gethostname()}:1"}
+    )
     try:
         assert [c.id for c in tracker.leftovers()] == [ours.id]  # pid 1 is alive: somebody else's
         removed = tracker.check_and_remove()
@@ -285,7 +345,6 @@ def test_leftover_tracker(docker_client, plain_image):
                 pass
 
 
-
 def test_leftover_tracker_counts_leaked_connection_volumes(docker_client, plain_image):
     """A kernel's connection-file volume whose container is gone is a leak; one whose container
     still exists (a running kernel) is not."""
@@ -295,8 +354,9 @@ def test_leftover_tracker_counts_leaked_connection_volumes(docker_client, plain_
     tracker = LeftoverTracker(docker_client)
     leaked = docker_client.volumes.create(labels={KEY_VOLUME_LABEL: "k-leaked"})
     kept = docker_client.volumes.create(labels={KEY_VOLUME_LABEL: "k-running"})
-    running = docker_client.containers.create(plain_image, ["true"], labels={KERNEL_ID_LABEL: "k-running",
-                                                                            SERVER_LABEL: f"{socket.gethostname()}:1"})
+    running = docker_client.containers.create(
+        plain_image, ["true"], labels={KERNEL_ID_LABEL: "k-running", SERVER_LABEL: f"{socket.gethostname()}:1"}
+    )
     try:
         assert [v.name for v in tracker.leftover_volumes()] == [leaked.name]
         removed = tracker.check_and_remove()
@@ -309,6 +369,7 @@ def test_leftover_tracker_counts_leaked_connection_volumes(docker_client, plain_
                 v.remove(force=True)
             except docker.errors.NotFound:
                 pass
+
 
 # --------------------------------------------------------------------------- pytest_jupyter integration
 def test_plain_sync_tests_get_pytest_jupyter_loop(jp_asyncio_loop):
@@ -335,8 +396,10 @@ def test_gpu_mode_of_a_dockerd_is_read_from_its_path():
     from tests.support.dockerd import FAKE_NVIDIA_DIR, daemon_has_gpu_driver
 
     plain = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-    procs = {gpu: subprocess.Popen(["sleep", "30"], env={"PATH": f"{FAKE_NVIDIA_DIR}:{plain}" if gpu else plain})
-             for gpu in (True, False)}
+    procs = {
+        gpu: subprocess.Popen(["sleep", "30"], env={"PATH": f"{FAKE_NVIDIA_DIR}:{plain}" if gpu else plain})
+        for gpu in (True, False)
+    }
     try:
         assert {gpu: daemon_has_gpu_driver(p.pid) for gpu, p in procs.items()} == {True: True, False: False}
     finally:

@@ -47,8 +47,7 @@ BAD_FIELDS = [
 
 @pytest.fixture
 def jp_server_config():
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}},
-            "ImagePolicy": {"allowed_images": []}}
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}}, "ImagePolicy": {"allowed_images": []}}
 
 
 async def _post(jp_fetch, *parts, body, method="POST"):
@@ -84,10 +83,17 @@ async def test_rest_refuses_bad_fields_naming_them(jp_fetch):
 
 async def test_rest_refuses_malformed_bodies(jp_fetch):
     await jp_fetch("gpu-kernels", "api", "environments", method="POST", body=json.dumps({"name": "ok", "image": IMAGE}))
-    for parts, method in ((("environments",), "POST"), (("environments", "ok"), "PUT"),
-                          (("hosts", "local", "images", "pull"), "POST")):
-        for body, message in (("{not json", "not valid JSON"), ("[1, 2]", "must be a JSON object"),
-                              (b"\xff\xfe", "not UTF-8"), ('"text"', "must be a JSON object")):
+    for parts, method in (
+        (("environments",), "POST"),
+        (("environments", "ok"), "PUT"),
+        (("hosts", "local", "images", "pull"), "POST"),
+    ):
+        for body, message in (
+            ("{not json", "not valid JSON"),
+            ("[1, 2]", "must be a JSON object"),
+            (b"\xff\xfe", "not UTF-8"),
+            ('"text"', "must be a JSON object"),
+        ):
             code, reply = await _post(jp_fetch, *parts, body=body, method=method)
             assert code == 400 and message in reply["message"], (parts, body, reply)
     env = json.loads((await jp_fetch("gpu-kernels", "api", "environments", "ok")).body)
@@ -95,10 +101,16 @@ async def test_rest_refuses_malformed_bodies(jp_fetch):
 
 
 def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "JUPYTER_DATA_DIR": str(tmp_path / "data"),
-           "JUPYTER_PATH": "", "JUPYTER_CONFIG_PATH": ""}
-    return subprocess.run([sys.executable, "-m", "jupyter_gpu_kernels.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=60)
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "JUPYTER_PATH": "",
+        "JUPYTER_CONFIG_PATH": "",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_gpu_kernels.cli", *args], capture_output=True, text=True, env=env, timeout=60
+    )
 
 
 CLI_CASES = [
@@ -145,19 +157,44 @@ def test_parsers_take_ascii_and_finite_values_only():
     assert parse_mount("volume:data:/x:ro").is_volume and not parse_mount("/tmp:/x").is_volume
 
 
-@pytest.mark.parametrize("url", [
-    "ssh://-oProxyCommand=touch", "ssh://h;cmd", "ssh://h|x", "ssh://h$(id)", "ssh://h`id`", "ssh://user@-h",
-    "ssh://-luser@h", "ssh://h ost", "ssh://h\nost", "ssh://u:pw@h", "unix:///etc/passwd", "unix://h/x.sock",
-    "tcp://-h:2376", "tcp://u@h:2376", "context://-x", "ssh://h/path", "ssh://h?x", "ftp://h",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ssh://-oProxyCommand=touch",
+        "ssh://h;cmd",
+        "ssh://h|x",
+        "ssh://h$(id)",
+        "ssh://h`id`",
+        "ssh://user@-h",
+        "ssh://-luser@h",
+        "ssh://h ost",
+        "ssh://h\nost",
+        "ssh://u:pw@h",
+        "unix:///etc/passwd",
+        "unix://h/x.sock",
+        "tcp://-h:2376",
+        "tcp://u@h:2376",
+        "context://-x",
+        "ssh://h/path",
+        "ssh://h?x",
+        "ftp://h",
+    ],
+)
 def test_host_urls_are_parsed_strictly(url):
     with pytest.raises(SpecError, match="invalid Docker host URL"):
         check_host_url(url)
 
 
 def test_good_host_urls_still_pass(tmp_path):
-    for url in ("ssh://me@gpu-box:2222", "ssh://gpu-box", "ssh://[::1]:22", "tcp://10.0.0.5:2376",
-                "unix:///var/run/docker.sock", f"unix://{tmp_path}/not-yet.sock", "context://my-ctx"):
+    for url in (
+        "ssh://me@gpu-box:2222",
+        "ssh://gpu-box",
+        "ssh://[::1]:22",
+        "tcp://10.0.0.5:2376",
+        "unix:///var/run/docker.sock",
+        f"unix://{tmp_path}/not-yet.sock",
+        "context://my-ctx",
+    ):
         assert check_host_url(url) == url
 
 
@@ -188,8 +225,9 @@ def _spec(name: str, config: dict, env: dict | None = None) -> None:
 
 
 @pytest.mark.docker
-async def test_jpy_api_token_never_reaches_the_container(jp_fetch, test_image, docker_client, monkeypatch,
-                                                         no_leftovers):
+async def test_jpy_api_token_never_reaches_the_container(
+    jp_fetch, test_image, docker_client, monkeypatch, no_leftovers
+):
     monkeypatch.setenv("JPY_API_TOKEN", "hub-secret-token")
     monkeypatch.setenv("JPY_PARENT_PID", "1")
     _spec("jpy", {"image": test_image})
@@ -223,10 +261,16 @@ async def test_hand_written_host_with_an_ssh_option_is_skipped(jp_fetch, tmp_pat
     marker = tmp_path / "pwned"
     hosts = Path(jupyter_config_dir()) / "gpu_kernels" / "hosts.json"
     hosts.parent.mkdir(parents=True, exist_ok=True)
-    hosts.write_text(json.dumps({"hosts": {
-        "evil": {"url": f"ssh://-oProxyCommand=touch {marker}"},
-        "evil2": {"url": f"ssh://-oProxyCommand=touch%20{marker}@x"},
-        "passwd": {"url": "unix:///etc/passwd"},
-    }}))
+    hosts.write_text(
+        json.dumps(
+            {
+                "hosts": {
+                    "evil": {"url": f"ssh://-oProxyCommand=touch {marker}"},
+                    "evil2": {"url": f"ssh://-oProxyCommand=touch%20{marker}@x"},
+                    "passwd": {"url": "unix:///etc/passwd"},
+                }
+            }
+        )
+    )
     listed = json.loads((await jp_fetch("gpu-kernels", "api", "hosts")).body)["hosts"]
     assert [h["name"] for h in listed] == ["local"] and not marker.exists()

@@ -55,7 +55,7 @@ def _listening(proc_net_tcp: str) -> dict[str, set[int]]:
         local, state = line.split()[1], line.split()[3]
         if state == "0A":
             addr, port = local.split(":")
-            ip = ".".join(str(int(addr[i:i + 2], 16)) for i in (6, 4, 2, 0))
+            ip = ".".join(str(int(addr[i : i + 2], 16)) for i in (6, 4, 2, 0))
             out.setdefault(ip, set()).add(int(port, 16))
     return out
 
@@ -68,8 +68,7 @@ def test_a_kernels_ports_never_meet_the_containers_dns_resolver(tmp_path, monkey
     try:
         assert run_cell(kc, "print(1)")["stdout"] == "1\n"
         container = docker_client.containers.get(km.provisioner.container_id)
-        low, high = map(int, container.exec_run(["cat", "/proc/sys/net/ipv4/ip_local_port_range"])
-                        .output.split())
+        low, high = map(int, container.exec_run(["cat", "/proc/sys/net/ipv4/ip_local_port_range"]).output.split())
         listening = _listening(container.exec_run(["cat", "/proc/net/tcp"]).output.decode())
         resolver = listening.get("127.0.0.11", set())
         assert resolver and all(low <= p <= high for p in resolver), (resolver, low, high)  # what could collide

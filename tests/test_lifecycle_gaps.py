@@ -35,8 +35,10 @@ SLOW_START = ["/bin/sh", "-c", 'sleep 6; exec "$@"', "slow-start"]  # the kernel
 
 @pytest.fixture
 def jp_server_config(test_image):
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}},
-            "ImagePolicy": {"allowed_images": [test_image]}}
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}},
+        "ImagePolicy": {"allowed_images": [test_image]},
+    }
 
 
 @pytest.fixture
@@ -60,8 +62,13 @@ def spec(name: str, entrypoint: list[str] | None = None, **config) -> str:
 
 async def call(jp_fetch, *parts, method="GET", body=None) -> tuple[int, bytes]:
     try:
-        r = await jp_fetch(*parts, method=method, body=None if body is None else json.dumps(body),
-                           allow_nonstandard_methods=True, request_timeout=300)
+        r = await jp_fetch(
+            *parts,
+            method=method,
+            body=None if body is None else json.dumps(body),
+            allow_nonstandard_methods=True,
+            request_timeout=300,
+        )
         return r.code, r.body
     except HTTPClientError as e:
         return e.code, (e.response.body if e.response else b"")
@@ -86,8 +93,10 @@ async def test_delete_during_a_slow_restart_shuts_the_kernel_down(jp_fetch, jp_s
 
     restart = asyncio.ensure_future(call(jp_fetch, "api", "kernels", kid, "restart", method="POST"))
     # the restart's new container exists and is sleeping in its entrypoint: the launch is under way
-    await until(lambda: any(c.id != first and c.name == f"jupyter-kernel-{kid}"
-                            for c in kernel_containers_of(fakegpu, kid)), "the restart's new container")
+    await until(
+        lambda: any(c.id != first and c.name == f"jupyter-kernel-{kid}" for c in kernel_containers_of(fakegpu, kid)),
+        "the restart's new container",
+    )
     assert not restart.done()
     code, body = await call(jp_fetch, "api", "kernels", kid, method="DELETE")
     assert code == 204, (code, body)
@@ -99,8 +108,7 @@ async def test_delete_during_a_slow_restart_shuts_the_kernel_down(jp_fetch, jp_s
     assert code == 404
 
 
-async def test_server_stop_during_a_slow_restart_removes_the_new_container(jp_fetch, jp_serverapp, fakegpu,
-                                                                           test_image):
+async def test_server_stop_during_a_slow_restart_removes_the_new_container(jp_fetch, jp_serverapp, fakegpu, test_image):
     """The server stopping (``shutdown_all``) while a restart launches waits for it, so the restart's
     new container is shut down too, not left to the reaper with its GPU."""
     spec("slowstop", SLOW_START, image=test_image, host="fakegpu", gpus="1")
@@ -113,8 +121,12 @@ async def test_server_stop_during_a_slow_restart_removes_the_new_container(jp_fe
 
     restart = asyncio.ensure_future(call(jp_fetch, "api", "kernels", kid, "restart", method="POST"))
     try:
-        await until(lambda: any(c.id != first and c.name == f"jupyter-kernel-{kid}"
-                                for c in kernel_containers_of(fakegpu, kid)), "the restart's new container")
+        await until(
+            lambda: any(
+                c.id != first and c.name == f"jupyter-kernel-{kid}" for c in kernel_containers_of(fakegpu, kid)
+            ),
+            "the restart's new container",
+        )
         assert not restart.done()
         await mkm.shutdown_all(now=True)  # what the server does when it stops
     finally:
@@ -140,8 +152,11 @@ async def test_a_dead_kernels_gpu_is_not_taken_before_its_restart(fakegpu, test_
         with pytest.raises(GPUUnavailableError) as refused:
             await rival.start_kernel()
         assert km.kernel_id[:8] in str(refused.value), refused.value  # the holder is named
-        assert not [c for c in our_containers(daemon.client) if c.labels.get("org.jupyter.gpu-kernels.kernel-id")
-                    == rival.kernel_id]
+        assert not [
+            c
+            for c in our_containers(daemon.client)
+            if c.labels.get("org.jupyter.gpu-kernels.kernel-id") == rival.kernel_id
+        ]
 
         km.start_restarter()
         await until(lambda: prov.container_id not in (None, first) and km.is_alive(), "the restarted kernel")

@@ -58,8 +58,12 @@ def jp_server_config(test_image):
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}},
         "ImagePolicy": {"allowed_images": [test_image]},
-        "GPUKernelsCuller": {"gpu_idle_timeout": GPU_IDLE, "cpu_idle_timeout": 0.0,
-                             "warning_seconds": WARNING, "interval": 0.5},
+        "GPUKernelsCuller": {
+            "gpu_idle_timeout": GPU_IDLE,
+            "cpu_idle_timeout": 0.0,
+            "warning_seconds": WARNING,
+            "interval": 0.5,
+        },
     }
 
 
@@ -127,8 +131,13 @@ async def test_logs_usage_and_idle_gpu_culling(jp_fetch, jp_ws_fetch, fakegpu, t
 async def rest(jp_fetch, *parts, method="GET", body=None, expect=200, params=None):
     """The JSON body of one call (query ``params``); asserts the status."""
     try:
-        r = await jp_fetch(*parts, method=method, body=None if body is None else json.dumps(body),
-                           params=params or {}, allow_nonstandard_methods=True)
+        r = await jp_fetch(
+            *parts,
+            method=method,
+            body=None if body is None else json.dumps(body),
+            params=params or {},
+            allow_nonstandard_methods=True,
+        )
         code, data = r.code, r.body
     except HTTPClientError as e:
         code, data = e.code, (e.response.body if e.response else b"")

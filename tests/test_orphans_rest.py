@@ -61,8 +61,13 @@ async def test_remove_one_orphan_by_id(jp_fetch, jp_serverapp, docker_client, te
     assert {one, two} <= {o["kernel_id"] for o in listed["orphans"]}, listed
 
     # bad input: 400 naming the field, nothing removed
-    for bad in ({"kernel_ids": one}, {"kernel_ids": []}, {"kernel_ids": [1]}, {"kernel_ids": ["a\nb"]},
-                {"kernel_ids": [one], "all": True}):
+    for bad in (
+        {"kernel_ids": one},
+        {"kernel_ids": []},
+        {"kernel_ids": [1]},
+        {"kernel_ids": ["a\nb"]},
+        {"kernel_ids": [one], "all": True},
+    ):
         out = await post(jp_fetch, bad, 400)
         assert "kernel_ids" in out["message"], out
     # an id that is not an orphan: 404 naming it, nothing removed (not even the orphan asked for with it)

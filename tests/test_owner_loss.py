@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,16 +40,26 @@ class Site:
     proc: subprocess.Popen | None = None
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "jupyter_gpu_kernels.cli.app", *args], env=self.env,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "jupyter_gpu_kernels.cli.app", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def api(self, path: str, method: str = "GET", body: dict | None = None):
         return api_json(f"http://127.0.0.1:{self.port}", self.token, path, method, body, timeout=60)
 
     def start_server(self) -> None:
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "jupyter_server", "--allow-root"], env=self.env,
-                                         cwd=self.root, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_server", "--allow-root"],
+                env=self.env,
+                cwd=self.root,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         for _ in range(360):
             if self.proc.poll() is not None:
                 pytest.fail(f"jupyter server exited:\n{self.log.read_text()[-3000:]}", pytrace=False)
@@ -72,16 +81,23 @@ def site(tmp_path, fake_gpu_daemon, docker_daemon):
     dirs = {n: tmp_path / n for n in ("config", "data", "runtime", "root", "home")}
     for d in dirs.values():
         d.mkdir()
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(dirs["config"]), "JUPYTER_DATA_DIR": str(dirs["data"]),
-           "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]), "HOME": str(dirs["home"]),
-           "DOCKER_HOST": docker_daemon.url, "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(dirs["config"]),
+        "JUPYTER_DATA_DIR": str(dirs["data"]),
+        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+        "HOME": str(dirs["home"]),
+        "DOCKER_HOST": docker_daemon.url,
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("JUPYTER_PATH", None)
     s = Site(env, dirs["root"], free_port(), uuid.uuid4().hex, tmp_path / "server.log")
     (dirs["config"] / "jupyter_server_config.py").write_text(
         f"c.ServerApp.ip = '127.0.0.1'\nc.ServerApp.port = {s.port}\nc.ServerApp.port_retries = 0\n"
         f"c.IdentityProvider.token = {s.token!r}\nc.ServerApp.root_dir = {str(s.root)!r}\n"
         "c.ServerApp.open_browser = False\n"
-        "c.ServerApp.jpserver_extensions = {'jupyter_gpu_kernels': True}\n")
+        "c.ServerApp.jpserver_extensions = {'jupyter_gpu_kernels': True}\n"
+    )
     assert s.cli("hosts", "add", "fakegpu", fake_gpu_daemon.url).returncode == 0
     yield s
     if s.proc is not None:
@@ -116,8 +132,10 @@ def until(check, what: str, tries: int = 400, pause: float = 0.25):
 async def run_cell_over_ws(site: Site, kernel_id: str, code: str) -> str:
     ws = await websocket_connect(f"ws://127.0.0.1:{site.port}/api/kernels/{kernel_id}/channels?token={site.token}")
     session = Session()
-    msg = session.msg("execute_request", {"code": code, "silent": False, "store_history": False,
-                                          "user_expressions": {}, "allow_stdin": False})
+    msg = session.msg(
+        "execute_request",
+        {"code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False},
+    )
     msg["channel"] = "shell"
     ws.write_message(json.dumps(msg, default=str))
     out, replied, idle = "", False, False

@@ -29,8 +29,12 @@ def test_both_extensions_enabled():
 
 def test_wheel_contains_labextension_and_server_config(tmp_path):
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-                   check=True, env=env, timeout=900)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        env=env,
+        timeout=900,
+    )
     (wheel,) = tmp_path.glob("jupyter_gpu_kernels-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     data = [n for n in names if ".data/data/" in n]

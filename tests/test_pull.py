@@ -38,8 +38,9 @@ def pushed(registry, docker_client, test_image):
 def pushed_big(registry, docker_client, test_image):
     """An image with a fresh 600 MB layer of random bytes that this daemon does not have: a pull
     must really download it (slower than the launch timeout used below)."""
-    c = docker_client.containers.run(test_image, ["sh", "-c", "head -c 600000000 /dev/urandom > /tmp/weights.bin"],
-                                     detach=True, user="0")
+    c = docker_client.containers.run(
+        test_image, ["sh", "-c", "head -c 600000000 /dev/urandom > /tmp/weights.bin"], detach=True, user="0"
+    )
     try:
         assert c.wait(timeout=120)["StatusCode"] == 0
         image = c.commit(repository="jgk-big-tmp", tag="1")
@@ -55,7 +56,9 @@ def pushed_big(registry, docker_client, test_image):
         pass
 
 
-def test_launch_pulls_with_progress_outside_the_launch_timeout(tmp_path, monkeypatch, pushed_big, docker_client, caplog):
+def test_launch_pulls_with_progress_outside_the_launch_timeout(
+    tmp_path, monkeypatch, pushed_big, docker_client, caplog
+):
     pushed = pushed_big
     isolated_jupyter_dirs(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
@@ -94,7 +97,7 @@ def test_pull_policies(tmp_path, monkeypatch, pushed, docker_client, capsys):
 
     with pytest.raises(ImageError, match="pull policy is 'never'"):
         KernelManager(kernel_name="never").start_kernel()
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 (whichever docker-py error says the image is not there)
         docker_client.images.get(pushed)
     # the CLI pulls with progress
     assert cli.main(["pull", pushed]) == 0
@@ -108,8 +111,9 @@ def jp_server_config():
 
 
 async def test_rest_pull_until_done(jp_fetch, pushed, docker_client):
-    r = await jp_fetch("gpu-kernels", "api", "hosts", "local", "images", "pull", method="POST",
-                       body=json.dumps({"image": pushed}))
+    r = await jp_fetch(
+        "gpu-kernels", "api", "hosts", "local", "images", "pull", method="POST", body=json.dumps({"image": pushed})
+    )
     assert r.code == 202
     pull = json.loads(r.body)
     for _ in range(600):
@@ -130,19 +134,34 @@ async def test_environment_recreated_from_notebook_metadata(jp_fetch, jp_root_di
     digests = docker_client.images.get(pushed).attrs["RepoDigests"]
     assert digests
     nb = tmp_path / "train.ipynb"
-    nb.write_text(json.dumps({
-        "cells": [], "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "gpu-trainer", "display_name": "trainer", "language": "python"},
-            "jupyter_gpu_kernels": {"environment": "trainer", "kernel_name": "gpu-trainer", "host": "local",
-                                    "image": pushed, "image_digests": digests, "gpus": "none", "memory": "1g"},
-        },
-    }))
+    nb.write_text(
+        json.dumps(
+            {
+                "cells": [],
+                "nbformat": 4,
+                "nbformat_minor": 5,
+                "metadata": {
+                    "kernelspec": {"name": "gpu-trainer", "display_name": "trainer", "language": "python"},
+                    "jupyter_gpu_kernels": {
+                        "environment": "trainer",
+                        "kernel_name": "gpu-trainer",
+                        "host": "local",
+                        "image": pushed,
+                        "image_digests": digests,
+                        "gpus": "none",
+                        "memory": "1g",
+                    },
+                },
+            }
+        )
+    )
     assert cli.main(["envs", "from-notebook", str(nb), "--pin-digest", "--yes"]) == 0  # --yes: no TTY here
     env = json.loads((await jp_fetch("gpu-kernels", "api", "environments", "trainer")).body)
     assert env["image"] == digests[0] and env["memory"] == "1g" and env["kernel_name"] == "gpu-trainer"
     docker_client.images.remove(pushed)  # only the registry has it now: the start pulls by digest
-    kernel = json.loads((await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "gpu-trainer"}))).body)
+    kernel = json.loads(
+        (await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "gpu-trainer"}))).body
+    )
     try:
         c = docker_client.containers.get(f"jupyter-kernel-{kernel['id']}")
         assert c.attrs["Config"]["Image"] == digests[0]
@@ -159,8 +178,9 @@ async def test_rest_kernel_start_shows_pull_progress(jp_fetch, pushed_big, docke
     pull's bytes and layers while it runs (the sidebar and status bar show them), then not at all."""
     env = {"name": "bigpull", "image": pushed_big, "gpus": "none"}
     await jp_fetch("gpu-kernels", "api", "environments", method="POST", body=json.dumps(env))
-    start = asyncio.ensure_future(jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "gpu-bigpull"}),
-                                           request_timeout=600))
+    start = asyncio.ensure_future(
+        jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "gpu-bigpull"}), request_timeout=600)
+    )
     seen: list[dict] = []
     while not start.done():
         seen += json.loads((await jp_fetch("gpu-kernels", "api", "starting")).body)["starting"]

@@ -12,13 +12,13 @@ from jupyter_client.manager import KernelManager
 
 from jupyter_gpu_kernels import cli
 from jupyter_gpu_kernels.daemon import leases
-from jupyter_gpu_kernels.hosts import ssh
+from jupyter_gpu_kernels.daemon.workspace import workspace_volume_name
 from jupyter_gpu_kernels.errors import HostError
+from jupyter_gpu_kernels.hosts import ssh
 from jupyter_gpu_kernels.hosts.registry import DockerHosts  # noqa: F401
 from jupyter_gpu_kernels.settings import Settings
-from jupyter_gpu_kernels.daemon.workspace import workspace_volume_name
 
-from .kernel_helpers import iopub_ready, install_spec, isolated_jupyter_dirs, our_containers, run_cell, zmq_answers
+from .kernel_helpers import install_spec, iopub_ready, isolated_jupyter_dirs, our_containers, run_cell, zmq_answers
 from .support.admin_hosts import admin_host
 
 pytestmark = [pytest.mark.docker, pytest.mark.remote]
@@ -65,7 +65,15 @@ def test_kernel_on_remote_host_over_ssh(rhost, remote, test_image):
         except RuntimeError:
             c = remote.daemon.client.containers.get(km.provisioner.container_id)
             import sys
-            print("LOGS", c.status, c.logs().decode()[-3000:], ssh.tunnel_for(rhost).forwards, km.get_connection_info(), file=sys.stderr)
+
+            print(
+                "LOGS",
+                c.status,
+                c.logs().decode()[-3000:],
+                ssh.tunnel_for(rhost).forwards,
+                km.get_connection_info(),
+                file=sys.stderr,
+            )
             print(subprocess.run(["ss", "-ltnp"], capture_output=True, text=True).stdout, file=sys.stderr)
             raise
         c = remote.daemon.client.containers.get(km.provisioner.container_id)
@@ -154,8 +162,15 @@ def test_a_cached_failure_belongs_to_its_host_definition(tmp_path, monkeypatch):
     from jupyter_gpu_kernels.hosts.registry import DockerHost
 
     monkeypatch.setenv("JGK_SSH_DIR", f"/tmp/jgk-ssh-test-{os.getpid()}")
-    hosts = [DockerHost("stale", "ssh://root@10.213.250.98", source="config",
-                        options={"ssh_options": ["-F", str(tmp_path / f"gone-{n}")]}) for n in "ab"]
+    hosts = [
+        DockerHost(
+            "stale",
+            "ssh://root@10.213.250.98",
+            source="config",
+            options={"ssh_options": ["-F", str(tmp_path / f"gone-{n}")]},
+        )
+        for n in "ab"
+    ]
     try:
         for host in hosts:  # ssh refuses a missing -F file before it connects anywhere
             with pytest.raises(HostError, match=f"{host.options['ssh_options'][1]}: No such file"):
@@ -177,8 +192,11 @@ def test_workspace_volume_and_sync(rhost, remote, test_image, tmp_path):
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=60)
-        r = run_cell(kc, "print(open('data/input.csv').read().strip()); open('result.txt','w').write('42')\n"
-                         "import os; print(os.getuid())")
+        r = run_cell(
+            kc,
+            "print(open('data/input.csv').read().strip()); open('result.txt','w').write('42')\n"
+            "import os; print(os.getuid())",
+        )
         assert r["stdout"].split("\n")[:2] == ["a,b", "1,2"]
         assert r["stdout"].split("\n")[2] == "1000"  # the image's user; the volume was made writable for it
         km.restart_kernel(now=True)  # the workspace survives restarts

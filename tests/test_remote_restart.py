@@ -18,7 +18,7 @@ from jupyter_client.manager import KernelManager
 
 from jupyter_gpu_kernels.daemon.plan import connection_file_path
 
-from .kernel_helpers import iopub_ready, install_spec, our_containers, run_cell
+from .kernel_helpers import install_spec, iopub_ready, our_containers, run_cell
 from .test_remote import remote, rhost  # noqa: F401  (the simulated SSH host and its admin host entry)
 
 pytestmark = [pytest.mark.docker, pytest.mark.remote]

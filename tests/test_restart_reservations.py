@@ -90,8 +90,14 @@ def test_a_rival_cannot_take_the_gpu_of_a_restarting_kernel(jp_environ, fake_gpu
     spec("holder", image=test_image, host="fakegpu", gpus="1")
 
     def rival(client):  # another process (another server's allocation, its own daemon mutex)
-        run = subprocess.run([sys.executable, "-c", RIVAL], capture_output=True, text=True, timeout=120,
-                             env=dict(os.environ), close_fds=True)
+        run = subprocess.run(
+            [sys.executable, "-c", RIVAL],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=dict(os.environ),
+            close_fds=True,
+        )
         return run.stdout + run.stderr
 
     km = KernelManager(kernel_name="holder")
@@ -120,7 +126,10 @@ def test_a_restart_whose_address_was_taken_comes_back_on_a_fresh_one(jp_environ,
 
     def squat(client):  # a foreign container takes the kernel's old address on the kernel network
         c = client.containers.create(
-            test_image, ["sleep", "1000"], name=f"jgk-test-squatter-{uuid.uuid4().hex[:8]}", network=KERNEL_NETWORK,
+            test_image,
+            ["sleep", "1000"],
+            name=f"jgk-test-squatter-{uuid.uuid4().hex[:8]}",
+            network=KERNEL_NETWORK,
             networking_config={KERNEL_NETWORK: endpoint_config(client, old_ip)},
         )
         squatters.append(c)

@@ -47,15 +47,20 @@ def allow_root(request):
 
 @pytest.fixture
 def jp_server_config(jp_system_config_path, test_image, root_images, allow_root):
-    (jp_system_config_path / "jupyter_server_config.json").write_text(json.dumps(
-        {"KernelPolicy": {"allowed_images": [test_image, *root_images.values()], "allow_root_user": allow_root}}))
+    (jp_system_config_path / "jupyter_server_config.json").write_text(
+        json.dumps(
+            {"KernelPolicy": {"allowed_images": [test_image, *root_images.values()], "allow_root_user": allow_root}}
+        )
+    )
     return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}}}
 
 
 async def start(jp_fetch, name: str, image: str, expect: int) -> dict:
     spec = kernel_json(name, {})
-    spec["metadata"]["kernel_provisioner"] = {"provisioner_name": "gpu-docker-provisioner",
-                                              "config": {"image": image, "user": "image"}}
+    spec["metadata"]["kernel_provisioner"] = {
+        "provisioner_name": "gpu-docker-provisioner",
+        "config": {"image": image, "user": "image"},
+    }
     install(name, spec, user=True)
     try:
         r = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": name}))
@@ -71,8 +76,17 @@ def ours(kernel_leftovers, client) -> list:
     return [c for c in kernel_leftovers(client) if (c.labels or {}).get(L.SERVER) == me]
 
 
-async def test_user_image_with_a_root_user(jp_fetch, jp_ws_fetch, jp_serverapp, docker_client, kernel_leftovers,
-                                           jp_runtime_dir, root_images, test_image, allow_root):
+async def test_user_image_with_a_root_user(
+    jp_fetch,
+    jp_ws_fetch,
+    jp_serverapp,
+    docker_client,
+    kernel_leftovers,
+    jp_runtime_dir,
+    root_images,
+    test_image,
+    allow_root,
+):
     if not allow_root:
         for user, image in root_images.items():
             out = await start(jp_fetch, "rootimg", image, 403)

@@ -33,8 +33,16 @@ async def _execute(ws, code: str, timeout: float = 30) -> dict:
     msg_id = uuid.uuid4().hex
     msg = {
         "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "t", "session": "s", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False},
+        "parent_header": {},
+        "metadata": {},
+        "channel": "shell",
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+        },
     }
     await ws.write_message(json.dumps(msg))
     out = {"stdout": "", "status": None}
@@ -58,8 +66,12 @@ async def _execute(ws, code: str, timeout: float = 30) -> dict:
 
 async def test_start_execute_over_websocket(jp_fetch, jp_ws_fetch, gpu_spec, jp_root_dir, docker_client):
     (jp_root_dir / "sub").mkdir()
-    r = await jp_fetch("api", "sessions", method="POST",
-                       body=json.dumps({"path": "sub/nb.ipynb", "type": "notebook", "kernel": {"name": gpu_spec}}))
+    r = await jp_fetch(
+        "api",
+        "sessions",
+        method="POST",
+        body=json.dumps({"path": "sub/nb.ipynb", "type": "notebook", "kernel": {"name": gpu_spec}}),
+    )
     session = json.loads(r.body)
     kid = session["kernel"]["id"]
     try:

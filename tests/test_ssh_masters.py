@@ -29,17 +29,26 @@ def masters(marker: str) -> list[str]:
 
 def test_hosts_check_leaves_no_ssh_master(tmp_path, remote):
     marker = f"/tmp/jgk-ssh-m{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "JGK_SSH_DIR": marker, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-           "JUPYTER_DATA_DIR": str(tmp_path / "data"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    env = {
+        **os.environ,
+        "JGK_SSH_DIR": marker,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+    }
     env.pop("JUPYTER_PATH", None)
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "jupyter_gpu_kernels.cli.app", *args], env=env,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "jupyter_gpu_kernels.cli.app", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     # SSH options are the administrator's (#11): the host lives in an admin config dir
-    admin = write_admin_host(tmp_path / "admin-config", "gpubox", remote.url, remote.ssh_options,
-                             remote.remote_socket)
+    admin = write_admin_host(tmp_path / "admin-config", "gpubox", remote.url, remote.ssh_options, remote.remote_socket)
     env["JUPYTER_CONFIG_PATH"] = str(admin)
     try:
         checked = cli("hosts", "check", "gpubox")

@@ -73,12 +73,23 @@ def test_kernel_over_tls_is_curve_encrypted(jdirs, tls_host, test_image):
 
 def test_only_the_admin_can_waive_encryption(jdirs, tls_host, test_image, monkeypatch):
     c = tls_host.certs
-    spec = {"url": tls_host.url, "tls_ca": str(c["ca"]), "tls_cert": str(c["client"]), "tls_key": str(c["client-key"]),
-            "options": {"allow_unencrypted": True}}
+    spec = {
+        "url": tls_host.url,
+        "tls_ca": str(c["ca"]),
+        "tls_cert": str(c["client"]),
+        "tls_key": str(c["client-key"]),
+        "options": {"allow_unencrypted": True},
+    }
     # a user cannot turn encryption off: adding such a host is refused (#11) …
     with pytest.raises(SpecError, match="allow_unencrypted can only be set by the administrator"):
-        DockerHosts().add("usertls", tls_host.url, tls_ca=str(c["ca"]), tls_cert=str(c["client"]),
-                          tls_key=str(c["client-key"]), options={"allow_unencrypted": True})
+        DockerHosts().add(
+            "usertls",
+            tls_host.url,
+            tls_ca=str(c["ca"]),
+            tls_cert=str(c["client"]),
+            tls_key=str(c["client-key"]),
+            options={"allow_unencrypted": True},
+        )
     # … and in a hand-written hosts file (kernel code may write it) the option is ignored
     user_file = jdirs / "config" / "gpu_kernels" / "hosts.json"
     user_file.parent.mkdir(parents=True, exist_ok=True)
@@ -105,8 +116,23 @@ def test_bad_certificates_fail_fast(jdirs, tls_host, test_image, tmp_path):
     other = tmp_path / "other-ca"
     other.mkdir()
     wrong = make_certs(other, tls_host.address)
-    assert cli.main(["hosts", "add", "wrongca", tls_host.url, "--tls-ca", str(wrong["ca"]),
-                     "--tls-cert", str(wrong["client"]), "--tls-key", str(wrong["client-key"])]) == 0
+    assert (
+        cli.main(
+            [
+                "hosts",
+                "add",
+                "wrongca",
+                tls_host.url,
+                "--tls-ca",
+                str(wrong["ca"]),
+                "--tls-cert",
+                str(wrong["client"]),
+                "--tls-key",
+                str(wrong["client-key"]),
+            ]
+        )
+        == 0
+    )
     install_spec("w", test_image, "--host", "wrongca")
     t0 = time.monotonic()
     with pytest.raises(HostError, match="certificate verify failed"):
@@ -124,8 +150,9 @@ def test_user_server_on_a_remote_host_never_runs_a_root_image_as_root(jdirs, tls
 
     monkeypatch.setattr(planning, "server_user", lambda: "1000:1000")
     client = tls_host.daemon.client
-    tags = with_users(client, test_image, {"root": "jgk-test-remote-user:root",
-                                           "4321:4321": "jgk-test-remote-user:uid4321"})
+    tags = with_users(
+        client, test_image, {"root": "jgk-test-remote-user:root", "4321:4321": "jgk-test-remote-user:uid4321"}
+    )
     assert cli.main(["hosts", "add", "tlsbox", tls_host.url, *tls_args(tls_host)]) == 0
     try:
         for (user, tag), uid in zip(tags.items(), ("1000 1000", "4321 4321")):

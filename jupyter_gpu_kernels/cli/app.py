@@ -13,7 +13,7 @@ stderr; ``--debug`` adds the traceback.
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..errors import GPUKernelsError, SpecError
 from ..hosts.ssh import close_tunnels_since, ssh_tunnels

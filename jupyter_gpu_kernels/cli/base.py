@@ -91,8 +91,9 @@ class StrictLoader(KVArgParseConfigLoader):
 
     def _check_once(self, name: str, seen: set[str]) -> None:
         """An option of a one-value trait given twice is a usage error (list traits may repeat)."""
-        target = next((t for key, t in self.aliases.items()
-                       if name == key or (isinstance(key, tuple) and name in key)), name)
+        target = next(
+            (t for key, t in self.aliases.items() if name == key or (isinstance(key, tuple) and name in key)), name
+        )
         trait = (getattr(self, "argparse_traits", {}).get(target) or (None,))[0]
         if trait is None or hasattr(trait, "from_string_list"):
             return
@@ -216,7 +217,7 @@ class Command(JupyterApp):
             takes_value = {f"--{k}" for k in self.aliases if isinstance(k, str)}
             at = next((i for i, a in enumerate(argv) if a in self.subcommands and argv[i - 1] not in takes_value), None)
             if at is not None:
-                argv = [argv[at], *argv[:at], *argv[at + 1:]]
+                argv = [argv[at], *argv[:at], *argv[at + 1 :]]
         super().parse_command_line(argv)
 
     def positionals(self, *required: str, rest: str | None = None) -> list[str]:

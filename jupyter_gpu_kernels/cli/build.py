@@ -29,8 +29,13 @@ connection); .dockerignore is honoured. An existing tag is not replaced without 
     host = Unicode("local", help="the Docker host that builds").tag(config=True)
     build_arg = List(Unicode(), default_value=[], help="build argument K=V; repeat for several").tag(config=True)
     overwrite = Bool(False, help="replace the tag if it exists").tag(config=True)
-    aliases = {**Command.aliases, "tag": "BuildApp.tag", "file": "BuildApp.file", "host": "BuildApp.host",
-               "build-arg": "BuildApp.build_arg"}
+    aliases = {
+        **Command.aliases,
+        "tag": "BuildApp.tag",
+        "file": "BuildApp.file",
+        "host": "BuildApp.host",
+        "build-arg": "BuildApp.build_arg",
+    }
     flags = {**Command.flags, "overwrite": flag("BuildApp", "overwrite", True, "replace the tag if it exists")}
 
     def run(self) -> int:
@@ -47,8 +52,14 @@ connection); .dockerignore is honoured. An existing tag is not replaced without 
         client = connect(host)
         tag = check_new_tag(client, self.tag, overwrite=self.overwrite, host_name=host.name)
         print(f"Building {tag} on host {host.name!r} from {directory}", file=sys.stderr)
-        outcome = build_image(client, directory, tag, dockerfile=self.file, build_args=args,
-                              progress=lambda line: print(line, file=sys.stderr, flush=True))
+        outcome = build_image(
+            client,
+            directory,
+            tag,
+            dockerfile=self.file,
+            build_args=args,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
         print(f"Built {tag} ({outcome.image_id[7:19]}) on host {host.name!r} in {outcome.steps} steps")
         host_opt = "" if host.name == "local" else f" --host {host.name}"
         name = tag.rsplit("/", 1)[-1].split(":", 1)[0]
@@ -97,10 +108,14 @@ environment) and show what changed. A Dockerfile remains the durable way to keep
         tag = check_new_tag(client, self.tag, overwrite=self.overwrite, host_name=host.name)
         outcome = commit_kernel(client, container, tag, message=self.message)
         d = outcome.diff
-        print(f"Committed kernel {outcome.kernel_id[:8]} on host {host.name!r} as {tag} ({outcome.image_id[7:19]}), "
-              f"from {outcome.base_image}" + (f", environment {outcome.environment!r}" if outcome.environment else ""))
-        print(f"Changes: {d['added']} added, {d['changed']} changed, {d['deleted']} deleted"
-              + (f" (and {d['kernel_runtime_files']} kernel runtime files)" if d["kernel_runtime_files"] else ""))
+        print(
+            f"Committed kernel {outcome.kernel_id[:8]} on host {host.name!r} as {tag} ({outcome.image_id[7:19]}), "
+            f"from {outcome.base_image}" + (f", environment {outcome.environment!r}" if outcome.environment else "")
+        )
+        print(
+            f"Changes: {d['added']} added, {d['changed']} changed, {d['deleted']} deleted"
+            + (f" (and {d['kernel_runtime_files']} kernel runtime files)" if d["kernel_runtime_files"] else "")
+        )
         for line in d["first"]:
             print(f"  {line}")
         if d["total"] > len(d["first"]):

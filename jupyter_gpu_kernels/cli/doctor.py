@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..daemon.allocator import GPUAllocator
+from ..daemon.images import list_images
 from ..errors import GPUKernelsError
 from ..hosts.registry import DockerHosts
-from ..daemon.images import list_images
 from ..hosts.transport import connect
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -24,8 +24,12 @@ def run_checks(hosts: DockerHosts, only: str | None = None) -> int:
     try:
         import zmq
 
-        _line(OK if zmq.has("curve") else WARN, "CurveZMQ in pyzmq", "yes" if zmq.has("curve") else "missing",
-              "" if zmq.has("curve") else "install a pyzmq wheel built with libsodium (needed for remote TLS hosts)")
+        _line(
+            OK if zmq.has("curve") else WARN,
+            "CurveZMQ in pyzmq",
+            "yes" if zmq.has("curve") else "missing",
+            "" if zmq.has("curve") else "install a pyzmq wheel built with libsodium (needed for remote TLS hosts)",
+        )
     except ImportError:
         pass
     for host in targets:
@@ -35,21 +39,34 @@ def run_checks(hosts: DockerHosts, only: str | None = None) -> int:
             version = client.version()
         except GPUKernelsError as e:
             failed = True
-            _line(FAIL, name, str(e).split(". ")[0],
-                  "start dockerd (e.g. `sudo systemctl start docker`) or fix DOCKER_HOST" if host.is_local
-                  else f"check `jupyter gpu-kernels hosts check {host.name}` and your SSH/TLS settings")
+            _line(
+                FAIL,
+                name,
+                str(e).split(". ")[0],
+                "start dockerd (e.g. `sudo systemctl start docker`) or fix DOCKER_HOST"
+                if host.is_local
+                else f"check `jupyter gpu-kernels hosts check {host.name}` and your SSH/TLS settings",
+            )
             continue
         engine = version.get("Version", "?")
         _line(OK, name, f"Docker Engine {engine}, API {version.get('ApiVersion')}")
         inv = GPUAllocator.for_host(host).devices(client, max_age=0)
         if inv.driver and inv.gpus:
-            _line(OK, f"  GPUs on {host.name}", f"{len(inv.gpus)} via {inv.source}: " + ", ".join(sorted({g.name for g in inv.gpus})))
+            _line(
+                OK,
+                f"  GPUs on {host.name}",
+                f"{len(inv.gpus)} via {inv.source}: " + ", ".join(sorted({g.name for g in inv.gpus})),
+            )
         elif inv.driver:
             _line(WARN, f"  GPUs on {host.name}", inv.error or "driver present but no GPU listed")
         else:
-            _line(WARN, f"  GPUs on {host.name}", inv.error or "no GPU driver",
-                  "install the NVIDIA driver and nvidia-container-toolkit on that machine, then restart dockerd "
-                  "(CPU kernels work without)")
+            _line(
+                WARN,
+                f"  GPUs on {host.name}",
+                inv.error or "no GPU driver",
+                "install the NVIDIA driver and nvidia-container-toolkit on that machine, then restart dockerd "
+                "(CPU kernels work without)",
+            )
         try:
             images = list_images(client)
         except Exception as e:  # keep going: a report, not a crash
@@ -57,8 +74,14 @@ def run_checks(hosts: DockerHosts, only: str | None = None) -> int:
             continue
         usable = [", ".join(i["tags"]) for i in images if i["has_ipykernel"]]
         if usable:
-            _line(OK, f"  images with ipykernel on {host.name}", "; ".join(usable[:8]) + (" …" if len(usable) > 8 else ""))
+            _line(
+                OK, f"  images with ipykernel on {host.name}", "; ".join(usable[:8]) + (" …" if len(usable) > 8 else "")
+            )
         else:
-            _line(WARN, f"  images with ipykernel on {host.name}", "none",
-                  f"pull or build one, e.g. `jupyter gpu-kernels pull quay.io/jupyter/pytorch-notebook --host {host.name}`")
+            _line(
+                WARN,
+                f"  images with ipykernel on {host.name}",
+                "none",
+                f"pull or build one, e.g. `jupyter gpu-kernels pull quay.io/jupyter/pytorch-notebook --host {host.name}`",
+            )
     return 1 if failed else 0

@@ -67,14 +67,27 @@ class EnvsEditApp(ContainerOptions):
 A running server picks the change up without a restart."""
 
     env_description = Unicode(None, allow_none=True, help="a description shown in the environment list").tag(
-        config=True)
-    orphan_timeout = Float(None, allow_none=True, help="seconds its kernels outlive their server or client "
-                           "process before the reaper removes them (default 60; 0: at once)").tag(config=True)
-    entrypoint = Unicode(None, allow_none=True, help="the container's ENTRYPOINT: a JSON list such as "
-                         "'[\"tini\", \"--\"]' or words ('tini --'); '[]' or '' clears it, 'null' keeps the "
-                         "image's").tag(config=True)
-    aliases = {**ContainerOptions.aliases, "description": "EnvsEditApp.env_description",
-               "orphan-timeout": "EnvsEditApp.orphan_timeout", "entrypoint": "EnvsEditApp.entrypoint"}
+        config=True
+    )
+    orphan_timeout = Float(
+        None,
+        allow_none=True,
+        help="seconds its kernels outlive their server or client "
+        "process before the reaper removes them (default 60; 0: at once)",
+    ).tag(config=True)
+    entrypoint = Unicode(
+        None,
+        allow_none=True,
+        help="the container's ENTRYPOINT: a JSON list such as "
+        "'[\"tini\", \"--\"]' or words ('tini --'); '[]' or '' clears it, 'null' keeps the "
+        "image's",
+    ).tag(config=True)
+    aliases = {
+        **ContainerOptions.aliases,
+        "description": "EnvsEditApp.env_description",
+        "orphan-timeout": "EnvsEditApp.orphan_timeout",
+        "entrypoint": "EnvsEditApp.entrypoint",
+    }
     flags = {
         **ContainerOptions.flags,
         "no-share-gpus": flag("ContainerOptions", "share_gpus", False, "only GPUs no other kernel holds (default)"),
@@ -83,11 +96,21 @@ A running server picks the change up without a restart."""
     def fields(self) -> dict[str, Any]:
         """The options given, as environment fields."""
         data: dict[str, Any] = {}
-        for key, value in (("image", self.image), ("display_name", self.display_name), ("host", self.host),
-                           ("gpus", self.gpus), ("memory", self.memory), ("shm_size", self.shm_size),
-                           ("description", self.env_description), ("pull_policy", self.pull_policy),
-                           ("cpus", self.cpus), ("mounts", self.mount), ("env", self.env_dict()),
-                           ("gpu_sharing", self.share_gpus), ("orphan_timeout", self.orphan_timeout)):
+        for key, value in (
+            ("image", self.image),
+            ("display_name", self.display_name),
+            ("host", self.host),
+            ("gpus", self.gpus),
+            ("memory", self.memory),
+            ("shm_size", self.shm_size),
+            ("description", self.env_description),
+            ("pull_policy", self.pull_policy),
+            ("cpus", self.cpus),
+            ("mounts", self.mount),
+            ("env", self.env_dict()),
+            ("gpu_sharing", self.share_gpus),
+            ("orphan_timeout", self.orphan_timeout),
+        ):
             if value is not None:
                 data[key] = list(value) if key == "mounts" else value
         if self.entrypoint is not None:
@@ -111,8 +134,10 @@ class EnvsAddApp(EnvsEditApp):
         (name,) = self.positionals("NAME")
         self.require(image=self.image)
         env = self.settings.environments.create(name, self.fields())
-        print(f"Added environment {env.name!r}; it appears in JupyterLab as kernel {env.kernel_name!r} "
-              f"(\"{env.kernel_spec().display_name}\")")
+        print(
+            f"Added environment {env.name!r}; it appears in JupyterLab as kernel {env.kernel_name!r} "
+            f'("{env.kernel_spec().display_name}")'
+        )
         return 0
 
 
@@ -141,9 +166,16 @@ without a terminal and without --yes it refuses). The admin KernelPolicy applies
     pin_digest = Bool(False, help="use the recorded image digest (repo@sha256:…) instead of the tag").tag(config=True)
     yes = Bool(False, help="create it without asking (after reviewing the notebook's metadata)").tag(config=True)
     aliases = {**Command.aliases, "name": "EnvsFromNotebookApp.env_name", "host": "EnvsFromNotebookApp.host"}
-    flags = {**Command.flags, "pin-digest": flag("EnvsFromNotebookApp", "pin_digest", True,
-                                                 "use the recorded image digest (repo@sha256:…) instead of the tag"),
-             "yes": flag("EnvsFromNotebookApp", "yes", True, "create it without asking for confirmation")}
+    flags = {
+        **Command.flags,
+        "pin-digest": flag(
+            "EnvsFromNotebookApp",
+            "pin_digest",
+            True,
+            "use the recorded image digest (repo@sha256:…) instead of the tag",
+        ),
+        "yes": flag("EnvsFromNotebookApp", "yes", True, "create it without asking for confirmation"),
+    }
 
     def run(self) -> int:
         (notebook,) = self.positionals("NOTEBOOK")
@@ -152,8 +184,10 @@ without a terminal and without --yes it refuses). The admin KernelPolicy applies
             print("Not created.")
             return 1
         env = self.settings.environments.create(name, data)
-        print(f"Added environment {env.name!r} from {notebook} (image {env.image}, GPUs {env.gpus}, host {env.host}); "
-              f"the notebook's kernel {env.kernel_name!r} is available again")
+        print(
+            f"Added environment {env.name!r} from {notebook} (image {env.image}, GPUs {env.gpus}, host {env.host}); "
+            f"the notebook's kernel {env.kernel_name!r} is available again"
+        )
         return 0
 
     def confirmed(self, name: str, data: dict[str, Any]) -> bool:
@@ -162,20 +196,25 @@ without a terminal and without --yes it refuses). The admin KernelPolicy applies
         if self.yes:
             return True
         if not sys.stdin.isatty():
-            raise SpecError(f"refusing to create environment {name!r} from untrusted notebook metadata without "
-                            f"confirmation ({'; '.join(review[1:]) or 'image only'}): rerun with --yes")
+            raise SpecError(
+                f"refusing to create environment {name!r} from untrusted notebook metadata without "
+                f"confirmation ({'; '.join(review[1:]) or 'image only'}): rerun with --yes"
+            )
         print("\n".join(review))
         return input("Create it? [y/N] ").strip().lower() in ("y", "yes")
 
     def definition(self, notebook: str) -> tuple[str, dict[str, Any]]:
         """Name and fields of the environment recorded in ``notebook``."""
-        return definition(read_notebook(notebook), notebook, name=self.env_name, host=self.host,
-                          pin_digest=self.pin_digest)
+        return definition(
+            read_notebook(notebook), notebook, name=self.env_name, host=self.host, pin_digest=self.pin_digest
+        )
 
 
 class EnvsApp(EnvsListApp):
     name = "jupyter-gpu-kernels envs"
-    description = "Manage environments (image + GPUs + host + limits), shown as kernels. Without a subcommand: list them."
+    description = (
+        "Manage environments (image + GPUs + host + limits), shown as kernels. Without a subcommand: list them."
+    )
     subcommands = {
         "list": (EnvsListApp, EnvsListApp.description),
         "add": (EnvsAddApp, EnvsAddApp.description),

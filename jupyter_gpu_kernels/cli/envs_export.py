@@ -41,6 +41,5 @@ JSON, with its image pinned by digest (or image id)."""
         try:
             return pinned_image(connect(self.settings.hosts.get(env.host)), env.image)
         except Exception as e:  # unreachable host, image not there: still useful, but say so
-            print(f"warning: image {env.image!r} not pinned ({type(e).__name__}: {e})".splitlines()[0],
-                  file=sys.stderr)
+            print(f"warning: image {env.image!r} not pinned ({type(e).__name__}: {e})".splitlines()[0], file=sys.stderr)
             return env.image

@@ -18,10 +18,12 @@ from .base import Command, UsageError, flag, print_table
 
 # SSH options are admin-only (hosts/registry.py): ``-o ProxyCommand=…`` runs a command, and the
 # user's hosts file may be writable by kernel code, so a user host cannot carry them.
-SSH_OPTION_REFUSED = ("--ssh-option is not available: extra ssh arguments (ProxyCommand, -F, …) can run "
-                      "commands, so only the administrator's config (c.GPUKernelsHosts.hosts) may set them. "
-                      "Use --identity-file for a key, and a Host entry in ~/.ssh/config for the rest "
-                      "(ssh reads it as on the command line)")
+SSH_OPTION_REFUSED = (
+    "--ssh-option is not available: extra ssh arguments (ProxyCommand, -F, …) can run "
+    "commands, so only the administrator's config (c.GPUKernelsHosts.hosts) may set them. "
+    "Use --identity-file for a key, and a Host entry in ~/.ssh/config for the rest "
+    "(ssh reads it as on the command line)"
+)
 
 
 class HostsListApp(Command):
@@ -37,8 +39,9 @@ class HostsListApp(Command):
         if self.json:
             print(json.dumps([{**h.to_json(), "source": h.source} for h in all_hosts], indent=1))
             return 0
-        print_table([[h.name, h.url, h.source, h.description] for h in all_hosts],
-                    ["NAME", "URL", "SOURCE", "DESCRIPTION"])
+        print_table(
+            [[h.name, h.url, h.source, h.description] for h in all_hosts], ["NAME", "URL", "SOURCE", "DESCRIPTION"]
+        )
         return 0
 
 
@@ -56,13 +59,17 @@ Other SSH settings go in ~/.ssh/config (a Host entry for the machine) or the adm
     tls_key = Unicode(None, allow_none=True, help="client key for a tcp:// host (TLS)").tag(config=True)
     host_description = Unicode("", help="a description shown in the host list").tag(config=True)
     identity_file = Unicode(None, allow_none=True, help="the SSH key file of an ssh:// host").tag(config=True)
-    remote_socket = Unicode(None, allow_none=True,
-                            help="the Docker socket on the SSH host (default /var/run/docker.sock)").tag(config=True)
+    remote_socket = Unicode(
+        None, allow_none=True, help="the Docker socket on the SSH host (default /var/run/docker.sock)"
+    ).tag(config=True)
 
     aliases = {
         **Command.aliases,
-        "tls-ca": "HostsAddApp.tls_ca", "tls-cert": "HostsAddApp.tls_cert", "tls-key": "HostsAddApp.tls_key",
-        "description": "HostsAddApp.host_description", "identity-file": "HostsAddApp.identity_file",
+        "tls-ca": "HostsAddApp.tls_ca",
+        "tls-cert": "HostsAddApp.tls_cert",
+        "tls-key": "HostsAddApp.tls_key",
+        "description": "HostsAddApp.host_description",
+        "identity-file": "HostsAddApp.identity_file",
         "remote-socket": "HostsAddApp.remote_socket",
     }
 
@@ -80,8 +87,13 @@ Other SSH settings go in ~/.ssh/config (a Host entry for the machine) or the adm
         if self.remote_socket:
             options["remote_socket"] = self.remote_socket
         host = self.settings.hosts.add(
-            name, url, tls_ca=self.tls_ca, tls_cert=self.tls_cert, tls_key=self.tls_key,
-            description=self.host_description, options=options or None,
+            name,
+            url,
+            tls_ca=self.tls_ca,
+            tls_cert=self.tls_cert,
+            tls_key=self.tls_key,
+            description=self.host_description,
+            options=options or None,
         )
         print(f"Added host {host.name!r} ({host.url}). Check it with: jupyter gpu-kernels hosts check {host.name}")
         return 0

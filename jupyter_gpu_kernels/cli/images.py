@@ -19,12 +19,15 @@ from .progress import progress_line, status_line
 class DeriveApp(Command):
     name = "jupyter-gpu-kernels images derive"
     usage = "IMAGE [--host HOST] [--install auto|pip|unzip]"
-    description = ("Build (once) on the host a thin image FROM IMAGE with ipykernel for IMAGE's own Python; "
-                   "kernels from IMAGE then run from it.")
+    description = (
+        "Build (once) on the host a thin image FROM IMAGE with ipykernel for IMAGE's own Python; "
+        "kernels from IMAGE then run from it."
+    )
 
     host = Unicode("local", help="the Docker host that builds it (and has IMAGE)").tag(config=True)
-    install = Unicode("auto", help="auto: the interpreter's pip when it has one; pip; unzip: unpack the "
-                      "wheels onto sys.path").tag(config=True)
+    install = Unicode(
+        "auto", help="auto: the interpreter's pip when it has one; pip; unzip: unpack the wheels onto sys.path"
+    ).tag(config=True)
     aliases = {**Command.aliases, "host": "DeriveApp.host", "install": "DeriveApp.install"}
 
     def run(self) -> int:
@@ -87,9 +90,15 @@ class ImagesApp(Command):
         if self.json:
             print(json.dumps(images, indent=1))
             return 0
-        rows = [[", ".join(i["tags"]) or i["id"][7:19], f"{(i['size'] or 0) / 1e6:.0f} MB",
-                 i["ipykernel_version"] or ("no" if i["has_ipykernel"] is False else "?"), (i["created"] or "")[:19]]
-                for i in images]
+        rows = [
+            [
+                ", ".join(i["tags"]) or i["id"][7:19],
+                f"{(i['size'] or 0) / 1e6:.0f} MB",
+                i["ipykernel_version"] or ("no" if i["has_ipykernel"] is False else "?"),
+                (i["created"] or "")[:19],
+            ]
+            for i in images
+        ]
         print_table(rows, ["IMAGE", "SIZE", "IPYKERNEL", "CREATED"])
         return 0
 
@@ -136,8 +145,11 @@ class CopyImageApp(Command):
         with status_line() as show:
 
             def progress(done: int, total: int | None) -> None:
-                show(f"copying {ref} {src.name} → {dst.name}: {done / 1e6:.1f}"
-                     + (f"/{total / 1e6:.1f}" if total else "") + " MB")
+                show(
+                    f"copying {ref} {src.name} → {dst.name}: {done / 1e6:.1f}"
+                    + (f"/{total / 1e6:.1f}" if total else "")
+                    + " MB"
+                )
 
             copy_image(connect(src), connect(dst), ref, progress=progress)
         print(f"Copied {ref} from {src.name!r} to {dst.name!r}")

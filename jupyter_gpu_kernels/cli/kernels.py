@@ -34,8 +34,18 @@ class KernelsApp(Command):
             print("No gpu-kernels containers on any reachable host.")
             return 0
         print_table(
-            [[r["kernel_id"][:8], r["host"], r["image"], r["gpus"] or "-", r["notebook"] or "-", r["state"],
-              r["started"]] for r in rows],
+            [
+                [
+                    r["kernel_id"][:8],
+                    r["host"],
+                    r["image"],
+                    r["gpus"] or "-",
+                    r["notebook"] or "-",
+                    r["state"],
+                    r["started"],
+                ]
+                for r in rows
+            ],
             ["KERNEL", "HOST", "IMAGE", "GPUS", "NOTEBOOK", "STATE", "STARTED"],
         )
         return 0
@@ -51,7 +61,8 @@ remote host. Paths must lie inside the notebook directory."""
     host = Unicode(None, allow_none=True, help="the remote Docker host").tag(config=True)
     notebook_dir = Unicode(".", help="the notebook directory").tag(config=True)
     image = Unicode(None, allow_none=True, help="image to run the copy with (default: any image on the host)").tag(
-        config=True)
+        config=True
+    )
     aliases = {**Command.aliases, "host": "SyncApp.host", "dir": "SyncApp.notebook_dir", "image": "SyncApp.image"}
 
     def run(self) -> int:

@@ -25,29 +25,47 @@ PULL_POLICIES = ["missing", "always", "never"]
 class ContainerOptions(Command):
     """The container settings shared by ``install`` and ``envs add/edit`` (None: not given)."""
 
-    image = Unicode(None, allow_none=True, help="the image the kernel runs in (it must have ipykernel)").tag(config=True)
+    image = Unicode(None, allow_none=True, help="the image the kernel runs in (it must have ipykernel)").tag(
+        config=True
+    )
     display_name = Unicode(None, allow_none=True, help="the name shown in JupyterLab's launcher").tag(config=True)
     host = Unicode(None, allow_none=True, help="the Docker host to run on (see `jupyter gpu-kernels hosts`)").tag(
-        config=True)
-    gpus = Unicode(None, allow_none=True,
-                   help="GPUs: none | all | N | device=0,2 | device=GPU-<uuid> | nvidia.com/gpu=0").tag(config=True)
+        config=True
+    )
+    gpus = Unicode(
+        None, allow_none=True, help="GPUs: none | all | N | device=0,2 | device=GPU-<uuid> | nvidia.com/gpu=0"
+    ).tag(config=True)
     memory = Unicode(None, allow_none=True, help="memory limit, e.g. 16g").tag(config=True)
     cpus = Float(None, allow_none=True, help="CPU limit, e.g. 4 or 0.5").tag(config=True)
     shm_size = Unicode(None, allow_none=True, help="size of /dev/shm, e.g. 8g").tag(config=True)
-    mount = List(Unicode(), default_value=None, allow_none=True,
-                 help="bind mount SRC:DST[:ro]; repeat for several").tag(config=True)
-    env = List(Unicode(), default_value=None, allow_none=True,
-               help="environment variable K=V; repeat for several").tag(config=True)
-    pull_policy = Enum(PULL_POLICIES, None, allow_none=True,
-                       help="when to pull the image: missing | always | never").tag(config=True)
+    mount = List(
+        Unicode(), default_value=None, allow_none=True, help="bind mount SRC:DST[:ro]; repeat for several"
+    ).tag(config=True)
+    env = List(Unicode(), default_value=None, allow_none=True, help="environment variable K=V; repeat for several").tag(
+        config=True
+    )
+    pull_policy = Enum(
+        PULL_POLICIES, None, allow_none=True, help="when to pull the image: missing | always | never"
+    ).tag(config=True)
     share_gpus = Bool(None, allow_none=True, help="allow GPUs that other kernels hold").tag(config=True)
 
     aliases = {
         **Command.aliases,
-        **{opt: f"ContainerOptions.{trait}" for opt, trait in (
-            ("image", "image"), ("display-name", "display_name"), ("host", "host"), ("gpus", "gpus"),
-            ("memory", "memory"), ("cpus", "cpus"), ("shm-size", "shm_size"), ("mount", "mount"),
-            ("env", "env"), ("pull-policy", "pull_policy"))},
+        **{
+            opt: f"ContainerOptions.{trait}"
+            for opt, trait in (
+                ("image", "image"),
+                ("display-name", "display_name"),
+                ("host", "host"),
+                ("gpus", "gpus"),
+                ("memory", "memory"),
+                ("cpus", "cpus"),
+                ("shm-size", "shm_size"),
+                ("mount", "mount"),
+                ("env", "env"),
+                ("pull-policy", "pull_policy"),
+            )
+        },
     }
     flags = {
         **Command.flags,
@@ -86,9 +104,16 @@ choose another place. An existing kernelspec of the same name is replaced."""
         host = self.host or "local"
         self.settings.hosts.get(check_host_name(host))  # a bad name, an unknown host: exit 2, one line
         config = kernelspecs.provisioner_config(
-            image=self.image, gpus=self.gpus or "none", host=host, memory=self.memory or "", cpus=self.cpus or 0,
-            shm_size=self.shm_size or "", mounts=self.mount, env=self.env_dict() or {},
-            pull_policy=self.pull_policy or "", gpu_sharing=bool(self.share_gpus),
+            image=self.image,
+            gpus=self.gpus or "none",
+            host=host,
+            memory=self.memory or "",
+            cpus=self.cpus or 0,
+            shm_size=self.shm_size or "",
+            mounts=self.mount,
+            env=self.env_dict() or {},
+            pull_policy=self.pull_policy or "",
+            gpu_sharing=bool(self.share_gpus),
         )
         display = self.display_name
         if not display:
@@ -121,8 +146,9 @@ class ListApp(Command):
         rows = []
         for name, info in sorted(specs.items()):
             cfg = info["spec"]["metadata"]["kernel_provisioner"].get("config", {})
-            rows.append([name, cfg.get("image", ""), cfg.get("gpus", "none"), cfg.get("host", "local"),
-                         info["resource_dir"]])
+            rows.append(
+                [name, cfg.get("image", ""), cfg.get("gpus", "none"), cfg.get("host", "local"), info["resource_dir"]]
+            )
         print_table(rows, ["NAME", "IMAGE", "GPUS", "HOST", "PATH"])
         return 0
 

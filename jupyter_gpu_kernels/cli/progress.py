@@ -9,9 +9,8 @@ it starts on a line of its own; piped (a log, CI) every update is a line of its 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable
 
 
 def progress_line(line: str) -> None:

@@ -22,7 +22,8 @@ orphan_timeout has passed; this frees their GPUs. Kernels of a live owner are ne
     examples = "jupyter gpu-kernels prune --dry-run\njupyter gpu-kernels prune --host gpu-box"
 
     host = Unicode(None, allow_none=True, help="only this Docker host (default: every configured host)").tag(
-        config=True)
+        config=True
+    )
     dry_run = Bool(False, help="list the orphans, remove nothing").tag(config=True)
     all = Bool(False, help="also remove orphans whose orphan_timeout has not passed yet").tag(config=True)
     json = Bool(False, help="print the orphans as JSON").tag(config=True)
@@ -46,9 +47,19 @@ orphan_timeout has passed; this frees their GPUs. Kernels of a live owner are ne
             print("No orphaned kernel containers.")
         else:
             print_table(
-                [[o.record.kernel_id[:8], o.record.host, o.record.container, o.record.gpus or "-",
-                  o.record.notebook or o.record.environment or "-", o.holder, f"{o.gone_for:.0f}s/{o.timeout:g}s",
-                  "removed" if o.removed else ("due" if o.due else "waiting")] for o in orphans],
+                [
+                    [
+                        o.record.kernel_id[:8],
+                        o.record.host,
+                        o.record.container,
+                        o.record.gpus or "-",
+                        o.record.notebook or o.record.environment or "-",
+                        o.holder,
+                        f"{o.gone_for:.0f}s/{o.timeout:g}s",
+                        "removed" if o.removed else ("due" if o.due else "waiting"),
+                    ]
+                    for o in orphans
+                ],
                 ["KERNEL", "HOST", "CONTAINER", "GPUS", "NOTEBOOK", "GONE OWNER", "GONE/TIMEOUT", "ACTION"],
             )
         for name, error in errors.items():

@@ -24,7 +24,8 @@ from the kernel containers' labels and the Docker daemons' start/die events. Run
 
     since = Unicode("", help="epoch seconds, an ISO 8601 time, or a duration such as 90m, 12h, 7d").tag(config=True)
     host = Unicode(None, allow_none=True, help="only this Docker host (default: every configured host)").tag(
-        config=True)
+        config=True
+    )
     json = Bool(False, help="print the figures as JSON").tag(config=True)
     aliases = {**Command.aliases, "since": "UsageApp.since", "host": "UsageApp.host"}
     flags = {**Command.flags, "json": flag("UsageApp", "json", True, "print the figures as JSON")}
@@ -48,13 +49,25 @@ from the kernel containers' labels and the Docker daemons' start/die events. Run
             print("No kernel containers ran in that time.")
             return 0
         print_table(
-            [[r["kernel_id"][:8], r["host"], r["environment"] or "-", r["user"] or "-", r["gpus"] or "-",
-              f"{r['seconds'] / 60:.1f}", f"{r['gpu_minutes']:.2f}"] for r in data["kernels"]],
+            [
+                [
+                    r["kernel_id"][:8],
+                    r["host"],
+                    r["environment"] or "-",
+                    r["user"] or "-",
+                    r["gpus"] or "-",
+                    f"{r['seconds'] / 60:.1f}",
+                    f"{r['gpu_minutes']:.2f}",
+                ]
+                for r in data["kernels"]
+            ],
             ["KERNEL", "HOST", "ENVIRONMENT", "USER", "GPUS", "MINUTES", "GPU-MINUTES"],
         )
         print()
-        print_table([[env or "-", f"{m:.2f}"] for env, m in sorted(data["environments"].items())],
-                    ["ENVIRONMENT", "GPU-MINUTES"])
+        print_table(
+            [[env or "-", f"{m:.2f}"] for env, m in sorted(data["environments"].items())],
+            ["ENVIRONMENT", "GPU-MINUTES"],
+        )
         print()
         print_table([[user or "-", f"{m:.2f}"] for user, m in sorted(data["users"].items())], ["USER", "GPU-MINUTES"])
         print(f"\ntotal: {data['total_gpu_minutes']:.2f} GPU-minutes")

@@ -31,16 +31,16 @@ from typing import Any
 import docker
 import docker.errors
 
+from .. import forksafe
+from ..errors import GPUUnavailableError
+from ..hosts.registry import DockerHost
+from ..specs.gpus import GPURequest
 from . import labels as L
 from .disowned import disowned_since
 from .gpu_choice import LIVE_STATES, attach_holders, choose_gpus
 from .inventory import Inventory, discover
 from .leases import daemon_now, owner_state, read_leases
 from .records import KernelContainer, list_kernel_containers
-from ..errors import GPUUnavailableError
-from ..hosts.registry import DockerHost
-from ..specs.gpus import GPURequest
-from .. import forksafe
 
 CACHE_SECONDS = 5.0
 
@@ -48,7 +48,7 @@ CACHE_SECONDS = 5.0
 class GPUAllocator:
     """Inventory cache and allocation for one host. One instance per host name per process."""
 
-    _instances: dict[str, "GPUAllocator"] = {}
+    _instances: dict[str, GPUAllocator] = {}
     _guard = threading.Lock()
 
     def __init__(self, host: DockerHost) -> None:
@@ -58,7 +58,7 @@ class GPUAllocator:
         self.probe_image: str | None = None
 
     @classmethod
-    def for_host(cls, host: DockerHost) -> "GPUAllocator":
+    def for_host(cls, host: DockerHost) -> GPUAllocator:
         with cls._guard:
             inst = cls._instances.get(host.name)
             if inst is None or inst.host.url != host.url:
@@ -86,7 +86,9 @@ class GPUAllocator:
                 await asyncio.to_thread(release_daemon_mutex, mutex)
             self._tlock.release()
 
-    def devices(self, client: docker.DockerClient, image: str | None = None, max_age: float = CACHE_SECONDS) -> Inventory:
+    def devices(
+        self, client: docker.DockerClient, image: str | None = None, max_age: float = CACHE_SECONDS
+    ) -> Inventory:
         """The host's GPUs without holders (cached for ``max_age`` seconds)."""
         cached = self._cached
         if cached is not None and time.time() - cached.checked < max_age:
@@ -103,7 +105,9 @@ class GPUAllocator:
         gpu_choice's call), a dead one of a live owner marked as holding them (:func:`dead_but_owned`)."""
         return dead_but_owned(client, list_kernel_containers(client, self.host.name))
 
-    def inventory(self, client: docker.DockerClient, image: str | None = None, max_age: float = CACHE_SECONDS) -> Inventory:
+    def inventory(
+        self, client: docker.DockerClient, image: str | None = None, max_age: float = CACHE_SECONDS
+    ) -> Inventory:
         """Devices plus their current holders (holders are always read fresh from the daemon)."""
         return attach_holders(self.devices(client, image, max_age), self.holders(client))
 
@@ -127,8 +131,16 @@ def dead_but_owned(client: docker.DockerClient, records: list[KernelContainer]) 
     """``records``, where a stopped kernel container with GPUs whose owner (the server or client
     that started it, daemon/leases.py) is alive counts as reserved: it died by itself, and its
     kernel's restart will want those GPUs back. Older containers without owner labels hold nothing."""
-    dead = [r for r in records if r.state and r.state not in LIVE_STATES and not r.reserved and r.gpus and r.owner_id
-            and disowned_since(r.host, r.container) is None]  # shut down by us, its removal failed: not reserved
+    dead = [
+        r
+        for r in records
+        if r.state
+        and r.state not in LIVE_STATES
+        and not r.reserved
+        and r.gpus
+        and r.owner_id
+        and disowned_since(r.host, r.container) is None
+    ]  # shut down by us, its removal failed: not reserved
     if not dead:
         return records
     leases, now = read_leases(client), daemon_now(client)
@@ -157,7 +169,11 @@ def acquire_daemon_mutex(client: docker.DockerClient, image: str, host_name: str
     while True:
         try:
             return client.containers.create(
-                image, command=["true"], entrypoint=[], name=MUTEX_NAME, network_mode="none",
+                image,
+                command=["true"],
+                entrypoint=[],
+                name=MUTEX_NAME,
+                network_mode="none",
                 labels={f"{L.PREFIX}.mutex": "gpu-allocation"},
             )
         except docker.errors.APIError as e:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 import docker
 import docker.errors
@@ -90,8 +90,12 @@ def check_context(directory: str, dockerfile: str | None = None) -> tuple[str, s
     name = dockerfile or "Dockerfile"
     full = name if os.path.isabs(name) else os.path.join(path, name)
     if not os.path.isfile(full):
-        raise SpecError(f"no Dockerfile {name!r} in {directory!r}" if not os.path.isabs(name)
-                        else f"Dockerfile {name!r} does not exist", field="dockerfile")
+        raise SpecError(
+            f"no Dockerfile {name!r} in {directory!r}"
+            if not os.path.isabs(name)
+            else f"Dockerfile {name!r} does not exist",
+            field="dockerfile",
+        )
     return path, name
 
 
@@ -124,9 +128,17 @@ def build_image(
     outcome = BuildOutcome(image_id="", tag=tag)
     log = progress or (lambda line: None)
     try:
-        stream = client.api.build(path=path, dockerfile=name, tag=tag, buildargs=build_args or None,
-                                  rm=True, forcerm=True, decode=True,
-                                  network_mode=network_mode, labels=labels or None)
+        stream = client.api.build(
+            path=path,
+            dockerfile=name,
+            tag=tag,
+            buildargs=build_args or None,
+            rm=True,
+            forcerm=True,
+            decode=True,
+            network_mode=network_mode,
+            labels=labels or None,
+        )
         for event in stream:
             if "error" in event:
                 detail = (event.get("errorDetail") or {}).get("message") or event["error"]

@@ -20,8 +20,8 @@ import docker
 import docker.errors
 
 from ..errors import ImageError, KernelLaunchError, KernelNotReadyError, NoGPUDriverError, SpecError
-from ..specs import cuda
 from ..hosts.registry import DockerHost
+from ..specs import cuda
 from . import labels as L
 from . import restarts
 from .inventory import NO_DEVICE_DRIVER
@@ -87,8 +87,9 @@ class ContainerOps:
             try:
                 return client.containers.create(**kwargs)
             except docker.errors.APIError as e:
-                self.log.warning("kernel %s: could not get address %s back (%s)", plan.kernel_id, placement.ip,
-                                 e.explanation or e)
+                self.log.warning(
+                    "kernel %s: could not get address %s back (%s)", plan.kernel_id, placement.ip, e.explanation or e
+                )
                 kwargs.pop("networking_config")
         try:
             return client.containers.create(**kwargs)
@@ -139,9 +140,12 @@ class ContainerOps:
                 ) from e
             condition = cuda.unsatisfied_in_text(text)
             if condition:
-                raise ImageError(cuda.mismatch_message(plan.image, host.name if host else "?", condition,
-                                                       *self.driver_versions(container, host))
-                                 + f". The NVIDIA Container Toolkit said: {text}") from e
+                raise ImageError(
+                    cuda.mismatch_message(
+                        plan.image, host.name if host else "?", condition, *self.driver_versions(container, host)
+                    )
+                    + f". The NVIDIA Container Toolkit said: {text}"
+                ) from e
             if "nvidia-container" in text or "error running hook" in text:
                 raise NoGPUDriverError(f"the NVIDIA Container Toolkit failed to set up GPUs {plan.gpus}: {text}") from e
             raise KernelLaunchError(f"could not start the kernel container: {text}") from e
@@ -155,11 +159,14 @@ class ContainerOps:
             container.start()
             return
         except docker.errors.APIError as e:
-            ipam = ((container.attrs.get("NetworkSettings", {}).get("Networks") or {}).get(plan.network) or {})
+            ipam = (container.attrs.get("NetworkSettings", {}).get("Networks") or {}).get(plan.network) or {}
             if not ipam.get("IPAMConfig") or not any(t in str(e.explanation or e).lower() for t in ADDRESS_TAKEN):
                 raise
-            self.log.warning("kernel %s: its old address was taken meanwhile (%s); starting on a fresh one",
-                             plan.kernel_id, e.explanation or e)
+            self.log.warning(
+                "kernel %s: its old address was taken meanwhile (%s); starting on a fresh one",
+                plan.kernel_id,
+                e.explanation or e,
+            )
         network = container.client.networks.get(plan.network)
         network.disconnect(container, force=True)
         network.connect(container)
@@ -270,16 +277,25 @@ class ContainerOps:
         limit = int(container.attrs.get("HostConfig", {}).get("Memory") or 0) or None
         oom = bool(state.get("OOMKilled"))
         if oom:
-            reason = (f"container OOM-killed at its {format_bytes(limit)} memory limit" if limit
-                      else "container OOM-killed (no memory limit: the host ran out of memory)")
+            reason = (
+                f"container OOM-killed at its {format_bytes(limit)} memory limit"
+                if limit
+                else "container OOM-killed (no memory limit: the host ran out of memory)"
+            )
         elif isinstance(code, int) and code > 128 and code - 128 in SIGNAL_NAMES:
             reason = f"container killed by {SIGNAL_NAMES[code - 128]} (exit code {code})"
         else:
             reason = f"container exited with code {code}"
         if state.get("Error"):
             reason += f" ({state['Error']})"
-        return {"reason": reason, "exit_code": code, "oom_killed": oom, "memory_limit": limit,
-                "at": state.get("FinishedAt"), "container": container.short_id}
+        return {
+            "reason": reason,
+            "exit_code": code,
+            "oom_killed": oom,
+            "memory_limit": limit,
+            "at": state.get("FinishedAt"),
+            "container": container.short_id,
+        }
 
     @staticmethod
     def daemon_restarted(client: docker.DockerClient, container: Any) -> bool | None:

@@ -23,19 +23,20 @@ import json
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import docker
 import docker.errors
 
+from .. import forksafe
 from ..errors import ImageError
 from .builds import build_image
 from .images import DERIVED_FROM_LABEL
 from .interpreters import Interpreter, find_interpreter, forget, refusal
 from .wheels import ipykernel_version_in, ipykernel_wheels, platform_for, short_version
-from .. import forksafe
 
 DERIVED_REPO = "jupyter-gpu-kernels/ipykernel"
 PYTHON_LABEL = "org.jupyter.gpu-kernels.derived-python"
@@ -93,8 +94,9 @@ def _lock(key: str) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
-def derive(client: docker.DockerClient, ref: str, *, progress: LogFn | None = None, install: str = "auto",
-           image: Any = None) -> Derived:
+def derive(
+    client: docker.DockerClient, ref: str, *, progress: LogFn | None = None, install: str = "auto", image: Any = None
+) -> Derived:
     """The derived image of ``ref`` (built on this host if it is not there yet). ImageError when the
     image has no Python (nothing is created), already has ipykernel, or the build fails (no tag left).
     ``install``: ``auto`` (pip when the interpreter has it), ``pip`` or ``unzip``."""
@@ -112,13 +114,13 @@ def derive(client: docker.DockerClient, ref: str, *, progress: LogFn | None = No
         if found is None:
             raise ImageError(why or f"image {ref!r} has no Python")
         if not why:
-            raise ImageError(f"image {ref!r} already has ipykernel {found.ipykernel} ({found.path}): "
-                             "no derived image is needed")
+            raise ImageError(
+                f"image {ref!r} already has ipykernel {found.ipykernel} ({found.path}): no derived image is needed"
+            )
         return _build(client, ref, image, found, log, install)
 
 
-def _build(client: docker.DockerClient, ref: str, image: Any, found: Interpreter, log: LogFn,
-           install: str) -> Derived:
+def _build(client: docker.DockerClient, ref: str, image: Any, found: Interpreter, log: LogFn, install: str) -> Derived:
     wheels = ipykernel_wheels(found.version, platform_for(image.attrs, found.libc), progress=log)
     tag = derived_tag(image.id, found.version)
     version = ipykernel_version_in(wheels)

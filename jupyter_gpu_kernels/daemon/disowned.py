@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+
 from .. import forksafe
 
 _lock = threading.Lock()

@@ -18,7 +18,8 @@ from __future__ import annotations
 import socket
 import struct
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 SESSION_ENV = "JGK_EXEC_SESSION"
 # Hang up, then kill, every process whose environment carries the session's marker (except the reaper).
@@ -26,7 +27,7 @@ _REAPER = (
     'm="{env}=$1"; for sig in HUP KILL; do for p in /proc/[0-9]*; do n=${{p#/proc/}}; '
     '[ "$n" = "$$" ] && continue; '
     'if tr "\\000" "\\n" < "$p/environ" 2>/dev/null | grep -qx "$m"; then kill -$sig "$n" 2>/dev/null; fi; '
-    'done; [ $sig = HUP ] && sleep 0.2; done; true'
+    "done; [ $sig = HUP ] && sleep 0.2; done; true"
 )
 
 
@@ -49,8 +50,16 @@ class ExecSession:
     """One exec in ``container``: :meth:`start`, then :meth:`recv` / :meth:`send` / :meth:`resize`,
     :meth:`exit_code` once the stream ended, and always :meth:`close`."""
 
-    def __init__(self, client: Any, container: Any, cmd: list[str] | None = None, *, tty: bool = True,
-                 rows: int = 24, cols: int = 80) -> None:
+    def __init__(
+        self,
+        client: Any,
+        container: Any,
+        cmd: list[str] | None = None,
+        *,
+        tty: bool = True,
+        rows: int = 24,
+        cols: int = 80,
+    ) -> None:
         self.client, self.container, self.tty = client, container, tty
         self.cmd = list(cmd) if cmd else default_shell(client, container)
         self.session_id = uuid.uuid4().hex
@@ -60,14 +69,21 @@ class ExecSession:
         self._stream: Any = None
         self._closed = False
 
-    def start(self) -> "ExecSession":
+    def start(self) -> ExecSession:
         env = {SESSION_ENV: self.session_id}
         if self.tty:
             env["TERM"] = "xterm-256color"
         created = self.client.api.exec_create(
-            self.container.id, self.cmd, stdin=True, stdout=True, stderr=True, tty=self.tty,
-            user=container_user(self.container), workdir=container_workdir(self.container) or None,
-            environment=env)
+            self.container.id,
+            self.cmd,
+            stdin=True,
+            stdout=True,
+            stderr=True,
+            tty=self.tty,
+            user=container_user(self.container),
+            workdir=container_workdir(self.container) or None,
+            environment=env,
+        )
         self.exec_id = created["Id"]
         self._stream = self.client.api.exec_start(self.exec_id, socket=True, tty=self.tty)
         self._raw = getattr(self._stream, "_sock", self._stream)  # SocketIO wraps the socket
@@ -131,8 +147,10 @@ class ExecSession:
             if self.container.status != "running":
                 return
             reaper = self.client.api.exec_create(
-                self.container.id, ["sh", "-c", _REAPER.format(env=SESSION_ENV), "reaper", self.session_id],
-                user=container_user(self.container))
+                self.container.id,
+                ["sh", "-c", _REAPER.format(env=SESSION_ENV), "reaper", self.session_id],
+                user=container_user(self.container),
+            )
             self.client.api.exec_start(reaper["Id"])
         except Exception:  # the container is gone: so are its processes
             pass
@@ -145,6 +163,6 @@ def demux_frames(buffer: bytearray) -> Iterator[tuple[int, bytes]]:
         kind, size = buffer[0], struct.unpack(">I", bytes(buffer[4:8]))[0]
         if len(buffer) < 8 + size:
             return
-        payload = bytes(buffer[8:8 + size])
-        del buffer[:8 + size]
+        payload = bytes(buffer[8 : 8 + size])
+        del buffer[: 8 + size]
         yield kind, payload

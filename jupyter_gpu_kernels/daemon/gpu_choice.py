@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from .inventory import GPU, NO_DRIVER, Inventory, device_key
-from .records import KernelContainer
 from ..errors import GPUUnavailableError, NoGPUDriverError
 from ..specs.gpus import GPURequest, cdi_all
+from .inventory import GPU, NO_DRIVER, Inventory, device_key
+from .records import KernelContainer
 
 LIVE_STATES = ("created", "running", "restarting", "paused")  # a created container already holds its GPUs
 
@@ -101,8 +101,10 @@ def _check_cdi(inv: Inventory, request: GPURequest, kernel_id: str, shared: bool
     for name in request.devices:
         if cdi_all(name) and inv.gpus:
             if any(blocking_holders(g, kernel_id, shared) for g in inv.gpus):
-                raise GPUUnavailableError(f"{name} on host {inv.host!r} asks for every GPU but some are in use "
-                                          f"({busy_text(inv)}); ask for free ones, or enable GPU sharing")
+                raise GPUUnavailableError(
+                    f"{name} on host {inv.host!r} asks for every GPU but some are in use "
+                    f"({busy_text(inv)}); ask for free ones, or enable GPU sharing"
+                )
             names += [f"{name.rpartition('=')[0]}={g.id}" for g in inv.gpus]
         else:
             names.append(name)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import docker
 import docker.errors
@@ -26,8 +27,15 @@ CountsFn = Callable[[dict], None]  # {bytes_done, bytes_total, layers_done, laye
 
 _LAYER_DONE = ("Pull complete", "Already exists")
 _SIZE_UNKNOWN_STATES = ("Pulling fs layer", "Waiting", "Downloading")  # until a Downloading event's total
-_LAYER_STATES = ("Pulling fs layer", "Waiting", "Downloading", "Verifying Checksum", "Download complete",
-                 "Extracting", *_LAYER_DONE)
+_LAYER_STATES = (
+    "Pulling fs layer",
+    "Waiting",
+    "Downloading",
+    "Verifying Checksum",
+    "Download complete",
+    "Extracting",
+    *_LAYER_DONE,
+)
 
 
 def split_tag(ref: str) -> tuple[str, str | None]:
@@ -102,8 +110,9 @@ class PullCounts:
     def sizes_pending(self) -> int:
         """Layers still to download whose size the daemon has not said yet ("Waiting", "Pulling fs
         layer"): it says a size only when a layer's download starts, three at a time."""
-        return sum(1 for layer, s in self.states.items()
-                   if s in _SIZE_UNKNOWN_STATES and not self.layers.get(layer, (0, 0))[1])
+        return sum(
+            1 for layer, s in self.states.items() if s in _SIZE_UNKNOWN_STATES and not self.layers.get(layer, (0, 0))[1]
+        )
 
     def to_json(self) -> dict:
         """The counts; ``bytes_total`` is None while a layer's size is pending, as a total (and a
@@ -116,8 +125,9 @@ class PullCounts:
         }
 
 
-def pull(client: docker.DockerClient, ref: str, *, progress: ProgressFn | None = None,
-         counts: CountsFn | None = None) -> None:
+def pull(
+    client: docker.DockerClient, ref: str, *, progress: ProgressFn | None = None, counts: CountsFn | None = None
+) -> None:
     """Pull ``ref``, reporting per-layer progress about once a second (text to ``progress``, byte
     and layer counts to ``counts``); ImageError says why it failed."""
     log = progress or (lambda msg: logging.getLogger(__name__).info(msg))
@@ -163,8 +173,9 @@ def ipykernel_version(client: docker.DockerClient, image_id: str) -> str | None:
     return found.ipykernel if found else ""
 
 
-def list_images(client: docker.DockerClient, detect: bool = True,
-                allowed: Callable[[str], bool] | None = None) -> list[dict]:
+def list_images(
+    client: docker.DockerClient, detect: bool = True, allowed: Callable[[str], bool] | None = None
+) -> list[dict]:
     """Local images of a host with tags, digests, size, creation time and ipykernel presence.
 
     ``allowed`` (the admin policy's ``allows``): only images with an allowed tag are probed; the
@@ -209,8 +220,16 @@ def add_cuda_status(rows: list[dict], host: str, inventory: Any) -> None:
     for row in rows:
         texts = [t for t in (row.get("cuda_requirement") or "").split(" ; ") if t]
         name = (row.get("tags") or [row.get("id", "?")])[0]
-        row.update(cuda.image_cuda_status(name, host, texts, bool(inventory.driver and inventory.gpus),
-                                          inventory.cuda_version, inventory.driver_version))
+        row.update(
+            cuda.image_cuda_status(
+                name,
+                host,
+                texts,
+                bool(inventory.driver and inventory.gpus),
+                inventory.cuda_version,
+                inventory.driver_version,
+            )
+        )
 
 
 def require_cuda(attrs: dict, image: str, host: str, inventory: Any, env: dict | None = None) -> None:
@@ -219,8 +238,9 @@ def require_cuda(attrs: dict, image: str, host: str, inventory: Any, env: dict |
     image's, as in the container. Hosts without a driver or a known CUDA version are left to the toolkit."""
     merged = {**cuda.env_dict((attrs.get("Config") or {}).get("Env")), **{k: str(v) for k, v in (env or {}).items()}}
     texts = cuda.requirements(merged)
-    status = cuda.image_cuda_status(image, host, texts, bool(inventory.driver), inventory.cuda_version,
-                                    inventory.driver_version)
+    status = cuda.image_cuda_status(
+        image, host, texts, bool(inventory.driver), inventory.cuda_version, inventory.driver_version
+    )
     if status["cuda_ok"] is False:
         raise ImageError(status["cuda_message"])
 

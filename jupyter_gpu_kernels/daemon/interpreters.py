@@ -25,9 +25,9 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from .. import forksafe
 from ..errors import ImageError
 from .plan import LaunchPlan
-from .. import forksafe
 
 CANDIDATES = ("python3", "python")
 PROBE_TIMEOUT_S = 60
@@ -154,10 +154,17 @@ def _probe(client: docker.DockerClient, image_id: str, name: str) -> Interpreter
     container = None
     try:
         container = client.containers.create(
-            image_id, command=[name, "-c", _PROBE_CODE], entrypoint=[], network_mode="none",
-            cap_drop=["ALL"], security_opt=["no-new-privileges"], mem_limit="256m", pids_limit=64,
+            image_id,
+            command=[name, "-c", _PROBE_CODE],
+            entrypoint=[],
+            network_mode="none",
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            mem_limit="256m",
+            pids_limit=64,
             user=PROBE_USER,
-            labels={PROBE_LABEL: "true"}, detach=True,
+            labels={PROBE_LABEL: "true"},
+            detach=True,
         )
         try:
             container.start()
@@ -171,13 +178,18 @@ def _probe(client: docker.DockerClient, image_id: str, name: str) -> Interpreter
         if status != 0 or not out:
             return None  # e.g. a `python3` that is a wrapper script failing without its environment
         data = json.loads(out.splitlines()[-1])
-        return Interpreter(path=str(data["executable"]), version=str(data["version"]),
-                           ipykernel=str(data.get("ipykernel") or ""), libc=str(data.get("libc") or ""))
+        return Interpreter(
+            path=str(data["executable"]),
+            version=str(data["version"]),
+            ipykernel=str(data.get("ipykernel") or ""),
+            libc=str(data.get("libc") or ""),
+        )
     except (ValueError, KeyError, TypeError):
         return None  # printed something else: not a usable interpreter
     except requests.exceptions.RequestException as e:
-        raise ImageError(f"the Python probe of image {image_id[:19]} did not finish within "
-                         f"{PROBE_TIMEOUT_S}s: {e}") from e
+        raise ImageError(
+            f"the Python probe of image {image_id[:19]} did not finish within {PROBE_TIMEOUT_S}s: {e}"
+        ) from e
     except docker.errors.APIError as e:
         raise ImageError(f"could not probe image {image_id[:19]} for Python: {e.explanation or e}") from e
     finally:

@@ -24,9 +24,9 @@ import docker
 import docker.errors
 from docker.types import DeviceRequest
 
+from ..hosts.registry import DockerHost
 from . import labels as L
 from .records import KernelContainer
-from ..hosts.registry import DockerHost
 
 QUERY_FIELDS = "index,uuid,name,memory.total,memory.used,utilization.gpu,driver_version"
 NVIDIA_SMI = ["nvidia-smi", f"--query-gpu={QUERY_FIELDS}", "--format=csv,noheader,nounits"]
@@ -36,8 +36,13 @@ _CUDA_HEADER = re.compile(r"CUDA Version:\s*([0-9][0-9.]*)")
 _DRIVER_HEADER = re.compile(r"Driver Version:\s*([0-9][0-9.]*)")
 NO_DEVICE_DRIVER = "could not select device driver"  # the daemon's words when no GPU driver is registered
 NO_DRIVER = "no GPU driver on this host (NVIDIA Container Toolkit not installed in its Docker daemon)"
-PROBE_HARDENING = {"user": "65534:65534", "cap_drop": ["ALL"], "security_opt": ["no-new-privileges"],
-                   "mem_limit": "256m", "pids_limit": 64}
+PROBE_HARDENING = {
+    "user": "65534:65534",
+    "cap_drop": ["ALL"],
+    "security_opt": ["no-new-privileges"],
+    "mem_limit": "256m",
+    "pids_limit": 64,
+}
 NO_PROBE_IMAGE = "no image on this host to probe GPUs with"
 
 
@@ -279,8 +284,15 @@ def discover(host: DockerHost, client: docker.DockerClient, probe_image: str | N
     if gpus is None:
         return Inventory(host.name, error != NO_DRIVER, "none", [], error)
     driver, cuda = parse_versions(out)
-    return Inventory(host.name, True, "nvidia-smi", gpus, None if gpus else "the driver reports no GPUs",
-                     driver_version=driver, cuda_version=cuda)
+    return Inventory(
+        host.name,
+        True,
+        "nvidia-smi",
+        gpus,
+        None if gpus else "the driver reports no GPUs",
+        driver_version=driver,
+        cuda_version=cuda,
+    )
 
 
 def any_image(client: docker.DockerClient) -> str | None:

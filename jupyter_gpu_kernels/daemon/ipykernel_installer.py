@@ -22,10 +22,17 @@ def has_pip():
 
 
 def pip_install(wheels):
-    env = dict(os.environ, PIP_BREAK_SYSTEM_PACKAGES="1", PIP_NO_CACHE_DIR="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
-               PIP_ROOT_USER_ACTION="ignore", PIP_NO_WARN_SCRIPT_LOCATION="1")
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "--no-index", "--find-links", wheels,
-                           "ipykernel"], env=env)
+    env = dict(
+        os.environ,
+        PIP_BREAK_SYSTEM_PACKAGES="1",
+        PIP_NO_CACHE_DIR="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PIP_ROOT_USER_ACTION="ignore",
+        PIP_NO_WARN_SCRIPT_LOCATION="1",
+    )
+    subprocess.check_call(
+        [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", wheels, "ipykernel"], env=env
+    )
 
 
 def unzip_install(wheels, site_dir):
@@ -56,8 +63,14 @@ def main():
         pip_install(wheels)
     else:
         unzip_install(wheels, site_dir)
-    subprocess.check_call([sys.executable, "-c", "import ipykernel, ipykernel_launcher, zmq; "
-                           "print('ipykernel ' + ipykernel.__version__ + ' for ' + __import__('sys').executable)"])
+    subprocess.check_call(
+        [
+            sys.executable,
+            "-c",
+            "import ipykernel, ipykernel_launcher, zmq; "
+            "print('ipykernel ' + ipykernel.__version__ + ' for ' + __import__('sys').executable)",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -29,12 +29,13 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
-from .labels import PREFIX
 from .. import forksafe
+from .labels import PREFIX
 
 LEASE_LABEL = f"{PREFIX}.lease"  # value: the owner id
 HOLDER_HOST = f"{PREFIX}.lease-host"
@@ -56,7 +57,7 @@ def process_start_time(pid: int) -> str:
             boot = f.read().strip()
     except OSError:
         return ""
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     return f"{boot}:{fields[19]}"  # field 22 of stat(5): starttime
 
 
@@ -115,7 +116,7 @@ def _parse_time(text: str) -> float:
     if "." in text:
         head, _, rest = text.partition(".")
         frac = "".join(c for c in rest if c.isdigit())[:6]
-        tz = rest[len("".join(c for c in rest if c.isdigit())):]
+        tz = rest[len("".join(c for c in rest if c.isdigit())) :]
         text = f"{head}.{frac}{tz}"
     dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
@@ -147,8 +148,13 @@ def read_leases(client: Any) -> dict[str, Lease]:
         attrs = v.attrs or {}
         labels = attrs.get("Labels") or {}
         try:
-            lease = Lease(labels[LEASE_LABEL], labels.get(HOLDER_HOST, ""), int(labels.get(HOLDER_PID) or 0),
-                          labels.get(HOLDER_START, ""), _parse_time(attrs.get("CreatedAt", "")))
+            lease = Lease(
+                labels[LEASE_LABEL],
+                labels.get(HOLDER_HOST, ""),
+                int(labels.get(HOLDER_PID) or 0),
+                labels.get(HOLDER_START, ""),
+                _parse_time(attrs.get("CreatedAt", "")),
+            )
         except (KeyError, ValueError):
             continue
         if lease.owner_id not in out or out[lease.owner_id].renewed < lease.renewed:
@@ -159,10 +165,15 @@ def read_leases(client: Any) -> dict[str, Lease]:
 def renew(client: Any, owner: Owner) -> None:
     """Create the next lease volume for ``owner``, then remove the older ones."""
     name = f"{VOLUME_PREFIX}{owner.owner_id}-{time.time_ns()}"
-    client.volumes.create(name=name, labels={
-        LEASE_LABEL: owner.owner_id, HOLDER_HOST: owner.hostname, HOLDER_PID: str(owner.pid),
-        HOLDER_START: owner.start,
-    })
+    client.volumes.create(
+        name=name,
+        labels={
+            LEASE_LABEL: owner.owner_id,
+            HOLDER_HOST: owner.hostname,
+            HOLDER_PID: str(owner.pid),
+            HOLDER_START: owner.start,
+        },
+    )
     for v in client.volumes.list(filters={"label": f"{LEASE_LABEL}={owner.owner_id}"}):
         if v.name != name:
             try:

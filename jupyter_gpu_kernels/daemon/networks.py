@@ -18,8 +18,8 @@ import docker
 import docker.errors
 from docker.types import IPAMConfig, IPAMPool
 
-from . import labels as L
 from .. import forksafe
+from . import labels as L
 
 KERNEL_NETWORK = "jupyter-gpu-kernels"
 _lock = threading.Lock()

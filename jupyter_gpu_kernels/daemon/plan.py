@@ -71,7 +71,9 @@ class LaunchPlan:
     find_python: bool = False  # argv[0] is the default `python`: replace it by the image's interpreter
     derive_ipykernel: bool = True  # an image with Python but no ipykernel: run a derived image (daemon/derive.py)
     tmpfs: tuple[str, ...] = ()  # container paths masked by an empty read-only tmpfs (kernel/boundary.py)
-    root_image_user_allowed: bool = True  # False: runs as the image's user and the policy refuses root (kernel/planning.py)
+    root_image_user_allowed: bool = (
+        True  # False: runs as the image's user and the policy refuses root (kernel/planning.py)
+    )
     root_user_fallback: str | None = None  # user "server" on a remote host: who runs it when the image's USER is root
 
     @property
@@ -82,11 +84,11 @@ class LaunchPlan:
     def connection_file(self) -> str:
         return connection_file_path(self.kernel_id)
 
-    def labels(self, placement: "Placement", started: str) -> dict[str, str]:
+    def labels(self, placement: Placement, started: str) -> dict[str, str]:
         record = self.record.with_gpus(list(placement.gpu_ids), all_gpus=self.gpus.kind == "all")
         return replace(record, started=started).to_labels()
 
-    def create_kwargs(self, ports: dict[str, int], placement: "Placement", started: str) -> dict[str, Any]:
+    def create_kwargs(self, ports: dict[str, int], placement: Placement, started: str) -> dict[str, Any]:
         """Keyword arguments for ``client.containers.create``."""
         kwargs: dict[str, Any] = {
             "image": self.image,
@@ -209,7 +211,7 @@ class LaunchResult:
         return data
 
     @classmethod
-    def from_info(cls, info: dict[str, Any]) -> "LaunchResult | None":
+    def from_info(cls, info: dict[str, Any]) -> LaunchResult | None:
         if not info.get("container_id"):
             return None
         return cls(
@@ -236,8 +238,13 @@ def legacy_connection_file_path(kernel_id: str) -> str:
 def key_dir_mount(kernel_id: str) -> dict[str, Any]:
     """The anonymous volume at :data:`KEY_DIR` (a Docker ``Mount``; labelled so a leak is findable).
     A tmpfs would not do: the connection file is copied in before the container starts."""
-    return {"Target": KEY_DIR, "Source": "", "Type": "volume", "ReadOnly": False,
-            "VolumeOptions": {"Labels": {KEY_VOLUME_LABEL: kernel_id}}}
+    return {
+        "Target": KEY_DIR,
+        "Source": "",
+        "Type": "volume",
+        "ReadOnly": False,
+        "VolumeOptions": {"Labels": {KEY_VOLUME_LABEL: kernel_id}},
+    }
 
 
 def container_connection_info(info: dict) -> dict:

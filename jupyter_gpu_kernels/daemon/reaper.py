@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Iterable
+from typing import Any
 
 import docker.errors
 
@@ -44,9 +45,15 @@ class Orphan:
         return self.gone_for >= self.timeout
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.record.to_json(), "holder": self.holder, "gone_for": round(self.gone_for, 1),
-                "orphan_timeout": self.timeout, "due": self.due, "removed": self.removed,
-                "disowned": self.disowned}
+        return {
+            **self.record.to_json(),
+            "holder": self.holder,
+            "gone_for": round(self.gone_for, 1),
+            "orphan_timeout": self.timeout,
+            "due": self.due,
+            "removed": self.removed,
+            "disowned": self.disowned,
+        }
 
 
 def find_orphans(client: Any, host_name: str) -> list[Orphan]:
@@ -71,8 +78,9 @@ def find_orphans(client: Any, host_name: str) -> list[Orphan]:
     return out
 
 
-def reap(client: Any, host_name: str, dry_run: bool = False, force: bool = False,
-         only: frozenset[str] | None = None) -> list[Orphan]:
+def reap(
+    client: Any, host_name: str, dry_run: bool = False, force: bool = False, only: frozenset[str] | None = None
+) -> list[Orphan]:
     """Remove the orphans that are due (``force``: every orphan; ``only``: just the orphans with these
     kernel ids, due or not, and no other); returns all orphans found."""
     out = []
@@ -84,9 +92,14 @@ def reap(client: Any, host_name: str, dry_run: bool = False, force: bool = False
                 client.containers.get(orphan.record.container).remove(force=True, v=True)
                 removed = True
                 forget(host_name, orphan.record.container)
-                log.warning("reaped kernel %s on host %r (container %s, GPUs %s): its owner %s is gone",
-                            orphan.record.kernel_id, host_name, orphan.record.container,
-                            orphan.record.gpus or "none", orphan.holder)
+                log.warning(
+                    "reaped kernel %s on host %r (container %s, GPUs %s): its owner %s is gone",
+                    orphan.record.kernel_id,
+                    host_name,
+                    orphan.record.container,
+                    orphan.record.gpus or "none",
+                    orphan.holder,
+                )
             except docker.errors.NotFound:  # removed meanwhile
                 forget(host_name, orphan.record.container)
             except Exception as e:  # the daemon refused: report, go on (tried again next time)
@@ -100,8 +113,9 @@ def reap(client: Any, host_name: str, dry_run: bool = False, force: bool = False
     return out
 
 
-def reap_hosts(hosts: Iterable[Any], dry_run: bool = False, force: bool = False,
-               only: frozenset[str] | None = None) -> tuple[list[Orphan], dict]:
+def reap_hosts(
+    hosts: Iterable[Any], dry_run: bool = False, force: bool = False, only: frozenset[str] | None = None
+) -> tuple[list[Orphan], dict]:
     """:func:`reap` on every host; returns the orphans and {host name: error} for unreachable ones."""
     from ..hosts.transport import connect
 

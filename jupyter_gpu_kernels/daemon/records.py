@@ -16,8 +16,8 @@ from typing import Any
 
 from . import labels as L
 
-
 RESERVED_SUFFIX = "-old"  # a restarting kernel's old container, renamed: its reservation (see kernel/watch.py)
+
 
 @dataclass(frozen=True)
 class KernelContainer:
@@ -62,7 +62,7 @@ class KernelContainer:
         }
 
     @classmethod
-    def from_labels(cls, labels: dict[str, str], container: str = "", state: str = "") -> "KernelContainer":
+    def from_labels(cls, labels: dict[str, str], container: str = "", state: str = "") -> KernelContainer:
         get = labels.get
         return cls(
             kernel_id=get(L.KERNEL_ID, ""),
@@ -84,12 +84,12 @@ class KernelContainer:
         )
 
     @classmethod
-    def from_container(cls, c: Any) -> "KernelContainer":
+    def from_container(cls, c: Any) -> KernelContainer:
         """From a docker-py ``Container`` (labels, short id and status)."""
         rec = cls.from_labels(c.labels or {}, container=c.short_id, state=c.status)
         return replace(rec, reserved=True) if (c.name or "").endswith(RESERVED_SUFFIX) else rec
 
-    def with_gpus(self, gpu_ids: list[str], all_gpus: bool = False) -> "KernelContainer":
+    def with_gpus(self, gpu_ids: list[str], all_gpus: bool = False) -> KernelContainer:
         return replace(self, gpus=",".join(gpu_ids) if gpu_ids else ("all" if all_gpus else ""))
 
     @property
@@ -107,9 +107,14 @@ class KernelContainer:
     def holder_json(self) -> dict[str, Any]:
         """The REST API's GPU-holder shape (``since``, ``shared``: see docs/openapi.yaml)."""
         return {
-            "kernel_id": self.kernel_id, "container": self.container, "notebook": self.notebook,
-            "environment": self.environment, "image": self.image, "since": self.started,
-            "server": self.server, "shared": self.gpu_shared,
+            "kernel_id": self.kernel_id,
+            "container": self.container,
+            "notebook": self.notebook,
+            "environment": self.environment,
+            "image": self.image,
+            "since": self.started,
+            "server": self.server,
+            "shared": self.gpu_shared,
         }
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .allocator import GPUAllocator
-from .inventory import Inventory
-from .records import list_kernel_containers
 from ..errors import GPUKernelsError
 from ..hosts.registry import DockerHost
 from ..hosts.transport import connect, daemon_endpoint
+from .allocator import GPUAllocator
+from .inventory import Inventory
+from .records import list_kernel_containers
 
 
 def gpu_inventory(host: DockerHost, max_age: float = 5.0) -> Inventory:
@@ -21,14 +21,25 @@ def gpu_inventory(host: DockerHost, max_age: float = 5.0) -> Inventory:
 def host_status(host: DockerHost, with_gpus: bool = True) -> dict[str, Any]:
     """Reachability, engine version, GPU driver and count; errors are data, not exceptions."""
     status: dict[str, Any] = {
-        "name": host.name, "url": host.url, "local": host.is_local, "reachable": False,
-        "engine_version": None, "api_version": None, "gpu_driver": None, "gpu_count": None, "error": None,
+        "name": host.name,
+        "url": host.url,
+        "local": host.is_local,
+        "reachable": False,
+        "engine_version": None,
+        "api_version": None,
+        "gpu_driver": None,
+        "gpu_count": None,
+        "error": None,
     }
     try:
         client = connect(host)
         version = client.version()
-        status.update(reachable=True, engine_version=version.get("Version"), api_version=version.get("ApiVersion"),
-                      daemon=daemon_endpoint(host))  # ssh://: the remote socket found, and how
+        status.update(
+            reachable=True,
+            engine_version=version.get("Version"),
+            api_version=version.get("ApiVersion"),
+            daemon=daemon_endpoint(host),
+        )  # ssh://: the remote socket found, and how
         if with_gpus:
             inv = GPUAllocator.for_host(host).devices(client)
             status.update(gpu_driver=inv.driver, gpu_count=len(inv.gpus), gpu_status=inv.status)
@@ -54,18 +65,20 @@ def kernel_rows(hosts: list[DockerHost], sessions: dict[str, dict], own: set[str
             continue
         for rec in records:
             session = sessions.get(rec.kernel_id, {})
-            rows.append({
-                "kernel_id": rec.kernel_id,
-                "container": rec.container,
-                "host": host.name,
-                "image": rec.image,
-                "environment": rec.environment,
-                "gpus": rec.gpus,
-                "notebook": session.get("path") or rec.notebook,
-                "session_id": session.get("id"),
-                "started": rec.started,
-                "state": rec.state,
-                "server": rec.server,
-                "this_server": rec.kernel_id in own,
-            })
+            rows.append(
+                {
+                    "kernel_id": rec.kernel_id,
+                    "container": rec.container,
+                    "host": host.name,
+                    "image": rec.image,
+                    "environment": rec.environment,
+                    "gpus": rec.gpus,
+                    "notebook": session.get("path") or rec.notebook,
+                    "session_id": session.get("id"),
+                    "started": rec.started,
+                    "state": rec.state,
+                    "server": rec.server,
+                    "this_server": rec.kernel_id in own,
+                }
+            )
     return rows

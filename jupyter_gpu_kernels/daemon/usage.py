@@ -45,7 +45,9 @@ def container_intervals(client: Any, since: float, until: float) -> dict[str, di
     found: dict[str, dict[str, Any]] = {}
     opened: dict[str, float] = {}
     events = client.events(
-        since=int(math.floor(since)), until=int(math.ceil(until)), decode=True,
+        since=int(math.floor(since)),
+        until=int(math.ceil(until)),
+        decode=True,
         filters={"type": "container", "label": L.KERNEL_ID, "event": ["start", "die"]},
     )
     for ev in events:
@@ -80,11 +82,19 @@ def usage(client: Any, host_name: str, since: float, until: float | None = None,
             continue
         count = gpu_count(labels.get(L.GPUS, ""), all_gpus)
         seconds = sum(max(0.0, end - start) for start, end in entry["intervals"])
-        row = kernels.setdefault(kid, {
-            "kernel_id": kid, "host": labels.get(L.HOST) or host_name, "environment": labels.get(L.ENVIRONMENT, ""),
-            "user": labels.get(L.OWNER, ""), "notebook": labels.get(L.NOTEBOOK, ""), "gpus": labels.get(L.GPUS, ""),
-            "seconds": 0.0, "gpu_minutes": 0.0,
-        })
+        row = kernels.setdefault(
+            kid,
+            {
+                "kernel_id": kid,
+                "host": labels.get(L.HOST) or host_name,
+                "environment": labels.get(L.ENVIRONMENT, ""),
+                "user": labels.get(L.OWNER, ""),
+                "notebook": labels.get(L.NOTEBOOK, ""),
+                "gpus": labels.get(L.GPUS, ""),
+                "seconds": 0.0,
+                "gpu_minutes": 0.0,
+            },
+        )
         row["seconds"] += seconds
         row["gpu_minutes"] += count * seconds / 60.0
     return summarize(list(kernels.values()), since, until)
@@ -98,8 +108,12 @@ def summarize(rows: list[dict[str, Any]], since: float, until: float) -> dict[st
         envs[row["environment"]] = envs.get(row["environment"], 0.0) + row["gpu_minutes"]
         users[row["user"]] = users.get(row["user"], 0.0) + row["gpu_minutes"]
     return {
-        "since": since, "until": until, "kernels": sorted(rows, key=lambda r: -r["gpu_minutes"]),
-        "environments": envs, "users": users, "total_gpu_minutes": sum(envs.values()),
+        "since": since,
+        "until": until,
+        "kernels": sorted(rows, key=lambda r: -r["gpu_minutes"]),
+        "environments": envs,
+        "users": users,
+        "total_gpu_minutes": sum(envs.values()),
     }
 
 

@@ -26,15 +26,21 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from ..errors import ImageError
 from .. import forksafe
+from ..errors import ImageError
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-ARCHITECTURES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64",
-                 "ppc64le": "ppc64le", "s390x": "s390x"}
+ARCHITECTURES = {
+    "amd64": "x86_64",
+    "x86_64": "x86_64",
+    "arm64": "aarch64",
+    "aarch64": "aarch64",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+}
 DOWNLOAD_TIMEOUT_S = 600
 LogFn = Callable[[str], None]
 
@@ -128,13 +134,37 @@ def ipykernel_wheels(version: str, platform: str, progress: LogFn | None = None)
 
 def _download(short: str, platform: str, directory: Path) -> None:
     abi = f"cp{short.replace('.', '')}"
-    cmd = [sys.executable, "-I", "-m", "pip", "download", "ipykernel", "--only-binary=:all:", "--python-version", short,
-           *platform_args(platform), "--implementation", "cp", "--abi", abi, "--abi", "abi3", "--abi", "none",
-           "-d", str(directory), "--no-cache-dir", "--progress-bar", "off", "-q"]
+    cmd = [
+        sys.executable,
+        "-I",
+        "-m",
+        "pip",
+        "download",
+        "ipykernel",
+        "--only-binary=:all:",
+        "--python-version",
+        short,
+        *platform_args(platform),
+        "--implementation",
+        "cp",
+        "--abi",
+        abi,
+        "--abi",
+        "abi3",
+        "--abi",
+        "none",
+        "-d",
+        str(directory),
+        "--no-cache-dir",
+        "--progress-bar",
+        "off",
+        "-q",
+    ]
     private = tempfile.mkdtemp(prefix="jgk-pip-")  # empty cwd and HOME: nothing there for pip to run or read
     try:
-        done = subprocess.run(cmd, env=_pip_env(private), cwd=private, capture_output=True, text=True,
-                              timeout=DOWNLOAD_TIMEOUT_S)
+        done = subprocess.run(
+            cmd, env=_pip_env(private), cwd=private, capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT_S
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         raise ImageError(f"could not download ipykernel wheels for Python {short}: {e}") from e
     finally:

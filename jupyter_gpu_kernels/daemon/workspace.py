@@ -20,8 +20,8 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from . import labels as L
 from ..errors import SpecError
+from . import labels as L
 
 VOLUME_PREFIX = "jgk-work-"
 
@@ -36,14 +36,20 @@ def _ensure_volume(client: docker.DockerClient, name: str, notebook_dir: str) ->
     try:
         client.volumes.get(name)
     except docker.errors.NotFound:
-        client.volumes.create(name, labels={f"{L.PREFIX}.workspace": os.path.abspath(notebook_dir),
-                                            L.OWNER: getpass.getuser()})
+        client.volumes.create(
+            name, labels={f"{L.PREFIX}.workspace": os.path.abspath(notebook_dir), L.OWNER: getpass.getuser()}
+        )
 
 
 def _helper(client: docker.DockerClient, volume: str, image: str) -> docker.models.containers.Container:
     """A created (never started) container with the volume at /workspace: the archive API works on it."""
-    return client.containers.create(image, command=["true"], volumes=[f"{volume}:/workspace:rw"],
-                                    network_mode="none", labels={f"{L.PREFIX}.probe": "true"})
+    return client.containers.create(
+        image,
+        command=["true"],
+        volumes=[f"{volume}:/workspace:rw"],
+        network_mode="none",
+        labels={f"{L.PREFIX}.probe": "true"},
+    )
 
 
 def _relative(notebook_dir: Path, path: str) -> str:

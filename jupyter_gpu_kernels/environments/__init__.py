@@ -21,7 +21,16 @@ from .model import (
 from .store import Environments, GPUKernelsEnvironments
 
 __all__ = [
-    "CLASS_PATH", "KERNEL_PREFIX", "RESOURCE_DIR", "Environment", "EnvironmentNotFound", "Environments",
-    "GPUKernelSpecManager", "GPUKernelsEnvironments", "ReadOnlyEnvironment", "build_environment",
-    "describe_gpus", "install_kernelspec_manager",
+    "CLASS_PATH",
+    "KERNEL_PREFIX",
+    "RESOURCE_DIR",
+    "Environment",
+    "EnvironmentNotFound",
+    "Environments",
+    "GPUKernelSpecManager",
+    "GPUKernelsEnvironments",
+    "ReadOnlyEnvironment",
+    "build_environment",
+    "describe_gpus",
+    "install_kernelspec_manager",
 ]

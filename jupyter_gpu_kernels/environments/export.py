@@ -81,8 +81,13 @@ def compose_service(env: Environment, image: str) -> dict[str, Any]:
     """The compose file (``services: {NAME: …}``) as data."""
     s = env.settings
     service: dict[str, Any] = {
-        "image": image, "command": list(KERNEL_COMMAND), "user": server_user(), "init": True,
-        "shm_size": _size(s.shm_size) or DEFAULT_SHM, "security_opt": ["no-new-privileges"], "cap_drop": ["ALL"],
+        "image": image,
+        "command": list(KERNEL_COMMAND),
+        "user": server_user(),
+        "init": True,
+        "shm_size": _size(s.shm_size) or DEFAULT_SHM,
+        "security_opt": ["no-new-privileges"],
+        "cap_drop": ["ALL"],
     }
     if s.mounts:
         service["volumes"] = [m.to_docker() for m in s.mounts]
@@ -116,14 +121,16 @@ def as_compose(env: Environment, image: str) -> str:
 
 
 def as_dockerfile(env: Environment, image: str) -> str:
-    return "\n".join([
-        f"# environment {env.name!r}: {env.image}",
-        f"FROM {image}",
-        "# The kernel runs `python3 -m ipykernel_launcher`: the image needs Python with ipykernel, e.g.",
-        "# RUN python3 -m pip install --no-cache-dir ipykernel",
-        "# Add your changes below, then: jupyter gpu-kernels build . --tag NAME:v2",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"# environment {env.name!r}: {env.image}",
+            f"FROM {image}",
+            "# The kernel runs `python3 -m ipykernel_launcher`: the image needs Python with ipykernel, e.g.",
+            "# RUN python3 -m pip install --no-cache-dir ipykernel",
+            "# Add your changes below, then: jupyter gpu-kernels build . --tag NAME:v2",
+            "",
+        ]
+    )
 
 
 def as_json(env: Environment, image: str) -> str:

@@ -31,8 +31,9 @@ def read_notebook(path: str) -> dict[str, Any]:
     return nb
 
 
-def definition(nb: dict[str, Any], source: str, *, name: str | None = None, host: str | None = None,
-               pin_digest: bool = False) -> tuple[str, dict[str, Any]]:
+def definition(
+    nb: dict[str, Any], source: str, *, name: str | None = None, host: str | None = None, pin_digest: bool = False
+) -> tuple[str, dict[str, Any]]:
     """Name and fields of the environment recorded in notebook ``nb`` (``source``: its file name)."""
     meta = (nb.get("metadata") or {}).get("jupyter_gpu_kernels")
     if not isinstance(meta, dict) or not meta.get("image"):

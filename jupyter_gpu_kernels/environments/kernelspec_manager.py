@@ -28,10 +28,14 @@ CLASS_PATH = "jupyter_gpu_kernels.environments.GPUKernelSpecManager"
 class GPUKernelSpecManager(KernelSpecManager):
     """Kernelspec files (or those of ``wrapped``) plus the environments as ``gpu-<name>``."""
 
-    environments = Instance(GPUKernelsEnvironments,
-                            help="The environments store; the server extension sets the one of its Settings.")
-    wrapped = Instance(KernelSpecManager, allow_none=True,
-                       help="A kernel spec manager of another class that this one adds environments to.")
+    environments = Instance(
+        GPUKernelsEnvironments, help="The environments store; the server extension sets the one of its Settings."
+    )
+    wrapped = Instance(
+        KernelSpecManager,
+        allow_none=True,
+        help="A kernel spec manager of another class that this one adds environments to.",
+    )
 
     @default("environments")
     def _environments_default(self) -> GPUKernelsEnvironments:
@@ -80,12 +84,17 @@ def install_kernelspec_manager(serverapp: Any, environments: GPUKernelsEnvironme
     if type(ksm) is KernelSpecManager:
         serverapp.log.warning(
             "jupyter_gpu_kernels: c.ServerApp.kernel_spec_manager_class is the default KernelSpecManager, so the "
-            "package's jupyter_server_config.d file was not read; set it to %s. Using it now.", CLASS_PATH)
+            "package's jupyter_server_config.d file was not read; set it to %s. Using it now.",
+            CLASS_PATH,
+        )
         new = GPUKernelSpecManager(parent=serverapp, environments=environments)
     else:
         serverapp.log.warning(
             "jupyter_gpu_kernels: c.ServerApp.kernel_spec_manager_class is %s, not %s; wrapping it so that GPU "
-            "kernel environments are offered too", configured, CLASS_PATH)
+            "kernel environments are offered too",
+            configured,
+            CLASS_PATH,
+        )
         new = GPUKernelSpecManager(parent=serverapp, environments=environments, wrapped=ksm)
     serverapp.kernel_spec_manager = new
     kernel_manager = getattr(serverapp, "kernel_manager", None)

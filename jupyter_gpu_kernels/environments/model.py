@@ -34,7 +34,7 @@ def describe_gpus(spec: str) -> str:
     if spec.isdigit():
         return f"{spec} GPU" + ("s" if spec != "1" else "")
     if spec.startswith("device="):
-        ids = spec[len("device="):].split(",")
+        ids = spec[len("device=") :].split(",")
         return ("GPU " if len(ids) == 1 else "GPUs ") + ",".join(ids)
     return spec
 
@@ -93,8 +93,13 @@ class Environment:
         return {f: getattr(self, f) for f in FIELDS if f != "name"}
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, **self.stored(), "source": self.source, "kernel_name": self.kernel_name,
-                "read_only": self.source == "admin"}
+        return {
+            "name": self.name,
+            **self.stored(),
+            "source": self.source,
+            "kernel_name": self.kernel_name,
+            "read_only": self.source == "admin",
+        }
 
     def provisioner_config(self) -> dict[str, Any]:
         return self.settings.to_config()
@@ -110,8 +115,12 @@ class Environment:
             env={},
             metadata={
                 "kernel_provisioner": {"provisioner_name": PROVISIONER_NAME, "config": self.settings.to_config()},
-                "jupyter_gpu_kernels": {"environment": self.name, "host": self.host, "image": self.image,
-                                        "gpus": self.gpus},
+                "jupyter_gpu_kernels": {
+                    "environment": self.name,
+                    "host": self.host,
+                    "image": self.image,
+                    "gpus": self.gpus,
+                },
                 "debugger": True,
             },
         )

@@ -19,6 +19,7 @@ from pathlib import Path
 from jupyter_core.paths import jupyter_config_dir
 from traitlets import Dict, Instance, Unicode, default
 
+from .. import forksafe
 from ..configurable import PrefixedConfigurable
 from ..errors import SpecError, UnknownHostError
 from ..hosts.registry import GPUKernelsHosts
@@ -27,7 +28,6 @@ from ..kernel.kernelspecs import check_kernel_name
 from ..policy import GPUKernelsImagePolicy
 from ..userfile import read_section, write_section
 from .model import KERNEL_PREFIX, Environment, EnvironmentNotFound, ReadOnlyEnvironment, build_environment
-from .. import forksafe
 
 _NOT_STORED = ("name", "kernel_name", "read_only", "source")
 
@@ -88,7 +88,7 @@ class GPUKernelsEnvironments(PrefixedConfigurable):
         if not kernel_name.startswith(KERNEL_PREFIX):
             return None
         try:
-            return self.get(kernel_name[len(KERNEL_PREFIX):])
+            return self.get(kernel_name[len(KERNEL_PREFIX) :])
         except EnvironmentNotFound:
             return None
 

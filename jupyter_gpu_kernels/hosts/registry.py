@@ -28,9 +28,9 @@ from jupyter_core.paths import jupyter_config_dir
 from traitlets import Dict, Unicode, default
 
 from ..configurable import PrefixedConfigurable
-from ..userfile import read_section, write_section
-from ..specs.hosts import LOCAL, check_host_name
 from ..errors import HostError, SpecError, UnknownHostError
+from ..specs.hosts import LOCAL, check_host_name
+from ..userfile import read_section, write_section
 
 # what a user's hosts file may carry in "options": file paths the server passes as such, never options
 USER_OPTIONS = frozenset({"identity_file", "remote_socket"})
@@ -109,8 +109,7 @@ def _check_network(url: str, parsed: Any) -> None:
     netloc = parsed.netloc.rsplit("@", 1)[-1]
     host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
     if not host or not _HOSTNAME.fullmatch(host):
-        raise _refuse(url, f"{host!r} is not a host name or address (letters, digits, '.', '-', "
-                           "not starting with '-')")
+        raise _refuse(url, f"{host!r} is not a host name or address (letters, digits, '.', '-', not starting with '-')")
     try:
         port = parsed.port
     except ValueError:
@@ -123,8 +122,9 @@ def _check_network(url: str, parsed: Any) -> None:
         if parsed.password is not None:
             raise _refuse(url, "no password in the URL: use a key or an agent")
         if not _SSH_USER.fullmatch(parsed.username or ""):
-            raise _refuse(url, f"{parsed.username!r} is not a user name (letters, digits, '_', '.', '-', "
-                               "not starting with '-')")
+            raise _refuse(
+                url, f"{parsed.username!r} is not a user name (letters, digits, '_', '.', '-', not starting with '-')"
+            )
     if parsed.path not in ("", "/"):
         raise _refuse(url, f"unexpected path {parsed.path!r}")
 
@@ -256,9 +256,13 @@ class GPUKernelsHosts(PrefixedConfigurable):
         options = dict(spec.get("options") or {}) if isinstance(spec.get("options") or {}, dict) else {}
         dropped = sorted(set(options) - USER_OPTIONS)
         if dropped:
-            self.log.warning("host %r in %s: ignoring %s (only the administrator's config may set them; "
-                             "a user host is URL + user + port + identity_file)", name, self.user_file,
-                             ", ".join(dropped))
+            self.log.warning(
+                "host %r in %s: ignoring %s (only the administrator's config may set them; "
+                "a user host is URL + user + port + identity_file)",
+                name,
+                self.user_file,
+                ", ".join(dropped),
+            )
         kept = {k: str(v) for k, v in options.items() if k in USER_OPTIONS}
         return {**{k: v for k, v in spec.items() if k != "options"}, **({"options": kept} if kept else {})}
 
@@ -303,8 +307,10 @@ class GPUKernelsHosts(PrefixedConfigurable):
             if value and not Path(str(value)).expanduser().is_file():
                 raise SpecError(f"host {name!r}: {key} file {value!r} does not exist")
         parsed = urlparse(url)
-        if parsed.scheme == "tcp" and parsed.hostname not in ("localhost", "127.0.0.1", "::1") and not (
-            settings.get("tls_cert") or settings.get("tls_ca")
+        if (
+            parsed.scheme == "tcp"
+            and parsed.hostname not in ("localhost", "127.0.0.1", "::1")
+            and not (settings.get("tls_cert") or settings.get("tls_ca"))
         ):
             raise SpecError(
                 f"host {name!r}: a tcp:// Docker host must use TLS (--tls-ca, --tls-cert, --tls-key); a plain "
@@ -313,8 +319,10 @@ class GPUKernelsHosts(PrefixedConfigurable):
         options = settings.get("options") or {}
         refused = sorted(set(options) - USER_OPTIONS) if isinstance(options, dict) else ["options"]
         if refused:
-            raise SpecError(f"host {name!r}: {', '.join(refused)} can only be set by the administrator "
-                            "(c.GPUKernelsHosts.hosts); a user host is URL + user + port + identity file")
+            raise SpecError(
+                f"host {name!r}: {', '.join(refused)} can only be set by the administrator "
+                "(c.GPUKernelsHosts.hosts); a user host is URL + user + port + identity file"
+            )
         identity = options.get("identity_file")
         if identity and parsed.scheme != "ssh":
             raise SpecError(f"host {name!r}: identity_file is for ssh:// hosts, not {parsed.scheme}://")

@@ -34,9 +34,9 @@ from urllib.parse import urlparse
 
 from jupyter_core.paths import jupyter_runtime_dir
 
+from .. import forksafe
 from ..errors import HostError
 from .registry import DockerHost
-from .. import forksafe
 
 CONNECT_TIMEOUT = 6
 PING_TIMEOUT = 5.0
@@ -61,8 +61,11 @@ for dir in "$XDG_RUNTIME_DIR" "/run/user/$(id -u)"; do
 done
 echo "JGK-DOCKER default unix:///var/run/docker.sock"
 """
-RESOLVED_HOW = {"env": "DOCKER_HOST of the SSH user", "rootless": "rootless Docker socket of the SSH user",
-                "default": "default socket"}
+RESOLVED_HOW = {
+    "env": "DOCKER_HOST of the SSH user",
+    "rootless": "rootless Docker socket of the SSH user",
+    "default": "default socket",
+}
 
 
 def socket_target(url: str, how: str, host_name: str) -> str:
@@ -72,8 +75,10 @@ def socket_target(url: str, how: str, host_name: str) -> str:
         return parsed.path or url
     if parsed.scheme in ("tcp", "http") and parsed.hostname:
         return f"{parsed.hostname}:{parsed.port or 2375}"
-    raise HostError(f"host {host_name!r}: the remote side's Docker endpoint {url!r} ({how}) cannot be reached "
-                    "through SSH; give the daemon's socket with --remote-socket PATH")
+    raise HostError(
+        f"host {host_name!r}: the remote side's Docker endpoint {url!r} ({how}) cannot be reached "
+        "through SSH; give the daemon's socket with --remote-socket PATH"
+    )
 
 
 def ping_socket(path: Path, timeout: float = PING_TIMEOUT) -> str | None:
@@ -89,10 +94,12 @@ def ping_socket(path: Path, timeout: float = PING_TIMEOUT) -> str | None:
     if not reply:
         return "the connection was closed (no such socket on the remote side, or no permission)"
     return None if reply.startswith(b"HTTP/") else f"unexpected answer {reply[:60]!r}"
+
+
 # a master with no session, forward or connection through it for this long exits by itself, so one
 # left by a process that died (SIGKILL) does not live on; while kernels are connected it is not idle
 CONTROL_PERSIST = 300
-_tunnels: dict[str, "SSHTunnel"] = {}
+_tunnels: dict[str, SSHTunnel] = {}
 _lock = threading.Lock()
 
 
@@ -137,8 +144,12 @@ class SSHTunnel:
         self.found: tuple[str, str] | None = (self.explicit_socket, "--remote-socket") if self.explicit_socket else None
         self.ssh_options = [str(o) for o in host.options.get("ssh_options", [])] if host.source != "user" else []
         if host.options.get("identity_file"):  # a file path, passed as one argument (never an option)
-            self.ssh_options += ["-i", os.path.abspath(os.path.expanduser(str(host.options["identity_file"]))),
-                                 "-o", "IdentitiesOnly=yes"]
+            self.ssh_options += [
+                "-i",
+                os.path.abspath(os.path.expanduser(str(host.options["identity_file"]))),
+                "-o",
+                "IdentitiesOnly=yes",
+            ]
         self.forwards: dict[str, tuple[int, str, int]] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -147,11 +158,24 @@ class SSHTunnel:
 
     # ------------------------------------------------------------------ ssh invocations
     def _base(self) -> list[str]:
-        argv = ["ssh", *self.ssh_options,
-                "-o", "BatchMode=yes", "-o", f"ConnectTimeout={CONNECT_TIMEOUT}",
-                "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
-                "-o", "ExitOnForwardFailure=yes", "-o", "StreamLocalBindUnlink=yes",
-                "-S", str(self.control)]
+        argv = [
+            "ssh",
+            *self.ssh_options,
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"ConnectTimeout={CONNECT_TIMEOUT}",
+            "-o",
+            "ServerAliveInterval=5",
+            "-o",
+            "ServerAliveCountMax=3",
+            "-o",
+            "ExitOnForwardFailure=yes",
+            "-o",
+            "StreamLocalBindUnlink=yes",
+            "-S",
+            str(self.control),
+        ]
         if self.port:
             argv += ["-p", str(self.port)]
         if self.user:
@@ -159,8 +183,7 @@ class SSHTunnel:
         return argv
 
     def _ctl(self, *args: str, timeout: float = 10) -> subprocess.CompletedProcess:
-        return subprocess.run([*self._base(), *args, "--", self.dest], capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run([*self._base(), *args, "--", self.dest], capture_output=True, text=True, timeout=timeout)
 
     def alive(self) -> bool:
         """Whether the master answers on its control socket. A slow answer (a loaded machine) is asked
@@ -182,9 +205,13 @@ class SSHTunnel:
             stale.unlink(missing_ok=True)
         argv = [*self._base(), "-M", "-N", "-f", "-o", f"ControlPersist={CONTROL_PERSIST}", "--", self.dest]
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=CONNECT_TIMEOUT + 4, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                argv, capture_output=True, text=True, timeout=CONNECT_TIMEOUT + 4, stdin=subprocess.DEVNULL
+            )
         except subprocess.TimeoutExpired:
-            raise HostError(f"Docker host {self.host.name!r} ({self.host.url}) is not reachable: ssh timed out") from None
+            raise HostError(
+                f"Docker host {self.host.name!r} ({self.host.url}) is not reachable: ssh timed out"
+            ) from None
         if proc.returncode != 0:
             err = (proc.stderr or "").strip().splitlines()
             raise HostError(
@@ -204,8 +231,13 @@ class SSHTunnel:
         with one SSH command through the master: a login shell's ``DOCKER_HOST``, the current context,
         the rootless socket, then /var/run/docker.sock."""
         try:
-            proc = subprocess.run([*self._base(), "--", self.dest, 'exec "${SHELL:-/bin/sh}" -l -s'],
-                                  input=RESOLVE_SCRIPT, capture_output=True, text=True, timeout=CONNECT_TIMEOUT + 4)
+            proc = subprocess.run(
+                [*self._base(), "--", self.dest, 'exec "${SHELL:-/bin/sh}" -l -s'],
+                input=RESOLVE_SCRIPT,
+                capture_output=True,
+                text=True,
+                timeout=CONNECT_TIMEOUT + 4,
+            )
         except subprocess.TimeoutExpired:
             proc = None
         lines = [ln for ln in (proc.stdout if proc else "").splitlines() if ln.startswith("JGK-DOCKER ")]
@@ -222,8 +254,10 @@ class SSHTunnel:
         deadline = time.monotonic() + 5
         while proc.returncode != 0 or not self.docker_sock.exists():
             if proc.returncode != 0 or time.monotonic() > deadline:
-                raise HostError(f"host {self.host.name!r}: SSH is up but the Docker socket {remote} ({how}) could "
-                                f"not be forwarded: {proc.stderr.strip() or 'no local socket appeared'}")
+                raise HostError(
+                    f"host {self.host.name!r}: SSH is up but the Docker socket {remote} ({how}) could "
+                    f"not be forwarded: {proc.stderr.strip() or 'no local socket appeared'}"
+                )
             time.sleep(0.02)
         reason = ping_socket(self.docker_sock)
         if reason:
@@ -328,13 +362,13 @@ def tunnel_for(host: DockerHost) -> SSHTunnel:
         return t
 
 
-def ssh_tunnels() -> dict[str, "SSHTunnel"]:
+def ssh_tunnels() -> dict[str, SSHTunnel]:
     """The tunnels this process holds now (by host name), for :func:`close_tunnels_since`."""
     with _lock:
         return dict(_tunnels)
 
 
-def close_tunnels_since(before: dict[str, "SSHTunnel"]) -> None:
+def close_tunnels_since(before: dict[str, SSHTunnel]) -> None:
     """Close the tunnels opened since ``before`` was taken (a one-shot command's), keeping older ones."""
     with _lock:
         new = [(name, t) for name, t in _tunnels.items() if before.get(name) is not t]

@@ -49,8 +49,15 @@ forksafe.register(_reset_after_fork)
 
 def _reason(exc: BaseException) -> str:
     text = str(exc)
-    for marker in ("Connection refused", "No such file or directory", "timed out", "Name or service not known",
-                   "Permission denied", "certificate verify failed", "No route to host"):
+    for marker in (
+        "Connection refused",
+        "No such file or directory",
+        "timed out",
+        "Name or service not known",
+        "Permission denied",
+        "certificate verify failed",
+        "No route to host",
+    ):
         if marker.lower() in text.lower():
             return marker.lower()
     return text.splitlines()[0][:300] if text else type(exc).__name__
@@ -169,8 +176,9 @@ def _new_client(base_url: str, tls: Any, timeout: float) -> docker.DockerClient:
     return client
 
 
-def forward_ports(host: DockerHost, key: str, ip: str, ports: dict[str, int],
-                  previous: dict[str, int] | None = None) -> tuple[str, dict[str, int]]:
+def forward_ports(
+    host: DockerHost, key: str, ip: str, ports: dict[str, int], previous: dict[str, int] | None = None
+) -> tuple[str, dict[str, int]]:
     """Make a kernel's ports (``ip:port`` as seen from ``host``) reachable from this machine.
 
     SSH hosts forward each port through the host's one SSH connection to 127.0.0.1 here
@@ -184,7 +192,9 @@ def forward_ports(host: DockerHost, key: str, ip: str, ports: dict[str, int],
     tunnel = tunnel_for(host)
     tunnel.cancel(f"{key}:")
     previous = previous or {}
-    local = {name: tunnel.forward(f"{key}:{name}", ip, port, local_port=previous.get(name)) for name, port in ports.items()}
+    local = {
+        name: tunnel.forward(f"{key}:{name}", ip, port, local_port=previous.get(name)) for name, port in ports.items()
+    }
     return "127.0.0.1", local
 
 

@@ -15,10 +15,15 @@ server's user: an empty directory the kernel then cannot write into).
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
-from jupyter_core.paths import jupyter_config_dir, jupyter_config_path, jupyter_data_dir, jupyter_path, \
-    jupyter_runtime_dir
+from jupyter_core.paths import (
+    jupyter_config_dir,
+    jupyter_config_path,
+    jupyter_data_dir,
+    jupyter_path,
+    jupyter_runtime_dir,
+)
 
 from ..errors import PolicyError
 from ..specs.resources import Mount
@@ -29,8 +34,22 @@ HOME_DIRS = (".ssh", ".docker", ".config", ".local/etc/jupyter", ".ipython", ".p
 # at start (a planted .pth runs there) and ~/.local/bin, which is on PATH before /usr/bin for
 # `ssh` and `docker-credential-*` the server runs
 CREATED_HOME_DIRS = (".ssh", ".docker", ".config", ".pip", ".local/lib", ".local/bin")
-HOME_FILES = (".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zshenv",
-              ".zprofile", ".zlogin", ".gitconfig", ".netrc", ".pypirc", ".pam_environment", ".xprofile")
+HOME_FILES = (
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".bash_logout",
+    ".profile",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".zlogin",
+    ".gitconfig",
+    ".netrc",
+    ".pypirc",
+    ".pam_environment",
+    ".xprofile",
+)
 TMPFS_OPTIONS = "ro,nosuid,nodev,noexec,size=16k,mode=0500"
 
 
@@ -42,8 +61,7 @@ def protected_dirs() -> list[tuple[str, bool]]:
     """(directory, create it when missing) for every directory a kernel must not write."""
     home = os.path.expanduser("~")
     own = [jupyter_config_dir(), jupyter_data_dir(), jupyter_runtime_dir()]
-    out = [(d, True) for d in own] + [(os.path.join(home, d), d in CREATED_HOME_DIRS)
-                                      for d in HOME_DIRS]
+    out = [(d, True) for d in own] + [(os.path.join(home, d), d in CREATED_HOME_DIRS) for d in HOME_DIRS]
     out += [(d, False) for d in (*jupyter_config_path(), *jupyter_path())]
     return out
 
@@ -67,8 +85,12 @@ def check_sources(mounts: Iterable[Mount]) -> None:
         src = os.path.realpath(m.source)
         for d, _ in dirs:
             if _under(src, os.path.realpath(d)):
-                raise PolicyError(f"refused: mount source {m.source} is inside {d}, which kernels may not see "
-                                  "(server configuration, keys or start-up files)", field="mounts", rule="boundary")
+                raise PolicyError(
+                    f"refused: mount source {m.source} is inside {d}, which kernels may not see "
+                    "(server configuration, keys or start-up files)",
+                    field="mounts",
+                    rule="boundary",
+                )
 
 
 def masks(mounts: Iterable[Mount]) -> tuple[list[Mount], tuple[str, ...]]:

@@ -50,9 +50,19 @@ def provisioner_config(
     """Validated provisioner config for a kernelspec (``KernelSettings.to_config()``); raises
     SpecError naming the bad field."""
     settings = KernelSettings.from_config(
-        {"image": image, "gpus": gpus, "host": host, "memory": memory, "cpus": cpus, "shm_size": shm_size,
-         "mounts": mounts, "env": env, "pull_policy": pull_policy, "gpu_sharing": gpu_sharing,
-         "environment": environment},
+        {
+            "image": image,
+            "gpus": gpus,
+            "host": host,
+            "memory": memory,
+            "cpus": cpus,
+            "shm_size": shm_size,
+            "mounts": mounts,
+            "env": env,
+            "pull_policy": pull_policy,
+            "gpu_sharing": gpu_sharing,
+            "environment": environment,
+        },
         check_mounts=check_mounts,
     )
     return settings.to_config()

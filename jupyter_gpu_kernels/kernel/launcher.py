@@ -22,11 +22,11 @@ import docker.errors
 import zmq
 import zmq.asyncio
 
+from ..daemon.allocator import GPUAllocator
 from ..daemon.containers import ContainerOps
 from ..daemon.derive import derive, needs_ipykernel
 from ..daemon.images import ensure_image, require_cuda
 from ..daemon.interpreters import entrypoint_hint, with_interpreter
-from ..daemon.allocator import GPUAllocator
 from ..daemon.networks import KERNEL_NETWORK, ensure_kernel_network
 from ..daemon.plan import KERNEL_PORT_NAMES, LaunchPlan, LaunchResult, Placement
 from ..errors import KernelLaunchError, KernelNotReadyError
@@ -59,8 +59,15 @@ class KernelLauncher:
         Returns the client, the mode, the plan with the image's interpreter, and the ENTRYPOINT hint
         for a kernel that exits or never answers."""
         client = await _thread(transport.connect, self.host)
-        image = await _thread(ensure_image, client, plan.image, plan.pull_policy, host_name=self.host.name,
-                              progress=self.log.info, counts=progress.pull_reporter(plan.kernel_id))
+        image = await _thread(
+            ensure_image,
+            client,
+            plan.image,
+            plan.pull_policy,
+            host_name=self.host.name,
+            progress=self.log.info,
+            counts=progress.pull_reporter(plan.kernel_id),
+        )
         plan = settle_image_user(plan, image.attrs)  # a root USER: another user, or refused before creating
         if plan.find_python and plan.derive_ipykernel:
             derived = await _thread(self._derived, client, plan, image)
@@ -113,14 +120,24 @@ class KernelLauncher:
             container_ip = self.ops.network_ip(container, plan.network)
             if mode == "tunnel":
                 address, reached = await _thread(
-                    transport.forward_ports, self.host, plan.kernel_id, address, reached,
+                    transport.forward_ports,
+                    self.host,
+                    plan.kernel_id,
+                    address,
+                    reached,
                     previous.reusable_ports if previous else None,
                 )
             elif mode == "remote-publish":
                 address = urlparse(self.host.resolved_url).hostname or address
             result = LaunchResult(
-                container_id=container.id, host=self.host.name, mode=mode, address=address, ports=reached,
-                container_ip=container_ip, container_ports=dict(ports), gpu_ids=placement.gpu_ids,
+                container_id=container.id,
+                host=self.host.name,
+                mode=mode,
+                address=address,
+                ports=reached,
+                container_ip=container_ip,
+                container_ports=dict(ports),
+                gpu_ids=placement.gpu_ids,
             )
             await self.wait_ready(container, plan, result, info)
         except KernelLaunchError as e:
@@ -137,8 +154,12 @@ class KernelLauncher:
             raise
         self.log.info(
             "kernel %s: container %s on host %s (image %s, gpus %s) at %s",
-            plan.kernel_id, container.short_id, self.host.name, plan.image,
-            ",".join(result.gpu_ids) or ("all" if plan.gpus.kind == "all" else "none"), address,
+            plan.kernel_id,
+            container.short_id,
+            self.host.name,
+            plan.image,
+            ",".join(result.gpu_ids) or ("all" if plan.gpus.kind == "all" else "none"),
+            address,
         )
         return result
 
@@ -151,8 +172,13 @@ class KernelLauncher:
             gpu_ids: list[str] = []
             if plan.gpus.wants_gpu:
                 gpu_ids = await _thread(
-                    allocator.allocate, client, plan.gpus, plan.kernel_id, plan.gpu_sharing,
-                    list(previous.gpu_ids) if previous and previous.gpu_ids else None, plan.image,
+                    allocator.allocate,
+                    client,
+                    plan.gpus,
+                    plan.kernel_id,
+                    plan.gpu_sharing,
+                    list(previous.gpu_ids) if previous and previous.gpu_ids else None,
+                    plan.image,
                 )
             placement = Placement(
                 mode=mode,
@@ -187,13 +213,18 @@ class KernelLauncher:
                         f"kernel container {container.short_id} was removed (by someone else) before it was ready"
                     ) from None
                 if container.status not in ("created", "running"):
-                    raise KernelNotReadyError(await _thread(self.ops.explain, container, plan.image,
-                                                            "exited before it was ready"))
+                    raise KernelNotReadyError(
+                        await _thread(self.ops.explain, container, plan.image, "exited before it was ready")
+                    )
             if now > deadline:
-                raise KernelNotReadyError(await _thread(
-                    self.ops.explain, container, plan.image,
-                    f"did not answer within launch_timeout={plan.launch_timeout:g}s",
-                ))
+                raise KernelNotReadyError(
+                    await _thread(
+                        self.ops.explain,
+                        container,
+                        plan.image,
+                        f"did not answer within launch_timeout={plan.launch_timeout:g}s",
+                    )
+                )
 
     @staticmethod
     async def _heartbeat(address: str, port: int, server_key: Any) -> bool:

@@ -62,8 +62,9 @@ def container_env(settings: Any, ctx: LaunchContext, home: str | None) -> dict[s
     }
     for key in [k for k in out if k not in ctx.spec_env_keys and not ENV_NAME.fullmatch(k)]:
         del out[key]  # an odd name in the server's own environment: not passed, not an error
-    checks = [(check_env_name, k, v) for k, v in out.items()] + [(check_user_env_name, k, v)
-                                                                  for k, v in settings.env.items()]
+    checks = [(check_env_name, k, v) for k, v in out.items()] + [
+        (check_user_env_name, k, v) for k, v in settings.env.items()
+    ]
     for check, key, value in checks:
         try:
             out[check(key)] = check_env_value(key, str(value))
@@ -166,19 +167,29 @@ def settle_image_user(plan: LaunchPlan, image_attrs: dict[str, Any]) -> LaunchPl
         f"runs as the image's user ({why}); set `user` to a non-root uid (e.g. 1000:100"
         f"{'' if fallback else ', or server'}), "
         "or an administrator may allow root with c.KernelPolicy.allow_root_user = True",
-        field="user", rule="allow_root_user")
+        field="user",
+        rule="allow_root_user",
+    )
 
 
-def enforce_policy(policy: Any, settings: Any, ks: KernelSettings, host: DockerHost, mounts: list[Mount],
-                   user: str | None) -> tuple[int | None, float | None, list[Mount], tuple[str, ...]]:
+def enforce_policy(
+    policy: Any, settings: Any, ks: KernelSettings, host: DockerHost, mounts: list[Mount], user: str | None
+) -> tuple[int | None, float | None, list[Mount], tuple[str, ...]]:
     """The admin ``KernelPolicy`` (PolicyError naming the rule) and the container boundary's masks:
     (memory, cpus) after the policy's caps, the mounts with the masks, the tmpfs paths."""
     if not hasattr(policy, "check_launch"):  # a bare image allowlist (tests, old callers)
         return ks.memory, ks.cpus, mounts, ()
     own = set(ks.mounts)
     root_mount = next((m.source for m in mounts if m not in own and not m.is_volume), None)
-    memory, cpus = policy.check_launch(ks, mounts, user=user, cap_drop=settings.cap_drop, local=host.is_local,
-                                       root_mount=root_mount, connection_dir=CONNECTION_DIR)
+    memory, cpus = policy.check_launch(
+        ks,
+        mounts,
+        user=user,
+        cap_drop=settings.cap_drop,
+        local=host.is_local,
+        root_mount=root_mount,
+        connection_dir=CONNECTION_DIR,
+    )
     if not host.is_local:
         return memory, cpus, mounts, ()
     extra, tmpfs = masks(mounts)
@@ -187,8 +198,9 @@ def enforce_policy(policy: Any, settings: Any, ks: KernelSettings, host: DockerH
 
 def build_plan(settings: Any, host: DockerHost, ctx: LaunchContext, policy: Any) -> LaunchPlan:
     """The complete, validated plan. ``settings`` has the provisioner's traits; ``policy`` the image allowlist."""
-    ks = KernelSettings.from_config({k: getattr(settings, k) for k in KernelSettings.KEYS},
-                                    check_mounts=host.is_local)  # the one parse path (specs/settings.py)
+    ks = KernelSettings.from_config(
+        {k: getattr(settings, k) for k in KernelSettings.KEYS}, check_mounts=host.is_local
+    )  # the one parse path (specs/settings.py)
     image = policy.check(ks.image)
     gpu_request, memory, shm, cpus = ks.gpus, ks.memory, ks.shm_size, ks.cpus
     mounts, working_dir, volume = _mounts_and_workdir(settings, ks, host, ctx)

@@ -65,6 +65,6 @@ def assign_ports(km: Any) -> None:
         # restart with new ports (cleanup_random_ports): these are as random as its own
         km._record_random_port_names()
     taken = {getattr(km, name) for name in KERNEL_PORT_NAMES} - {0, None}
-    chosen = [p for p in free_ports(len(missing) + len(taken)) if p not in taken][:len(missing)]
+    chosen = [p for p in free_ports(len(missing) + len(taken)) if p not in taken][: len(missing)]
     for name, port in zip(missing, chosen):
         setattr(km, name, port)

@@ -35,9 +35,18 @@ def begin(kernel_id: str, host: str, image: str, environment: str = "", notebook
     """A start of ``kernel_id`` began (phase "preparing")."""
     with _lock:
         _records[kernel_id] = {
-            "kernel_id": kernel_id, "host": host, "image": image, "environment": environment,
-            "notebook": notebook, "phase": "preparing", "since": time.time(), "message": "",
-            "bytes_done": None, "bytes_total": None, "layers_done": None, "layers_total": None,
+            "kernel_id": kernel_id,
+            "host": host,
+            "image": image,
+            "environment": environment,
+            "notebook": notebook,
+            "phase": "preparing",
+            "since": time.time(),
+            "message": "",
+            "bytes_done": None,
+            "bytes_total": None,
+            "layers_done": None,
+            "layers_total": None,
         }
 
 

@@ -47,7 +47,7 @@ from .ports import assign_ports
 from .watch import ContainerWatch
 
 
-async def _launch_failed(prov: "GPUDockerProvisioner", km: Any) -> None:
+async def _launch_failed(prov: GPUDockerProvisioner, km: Any) -> None:
     """A (re)start failed: nothing of the kernel is left. No connection file; a restart's reserved
     old container is removed (its GPUs are free again); a server's kernel says ``dead``."""
     prov.watch.restarting = False
@@ -59,7 +59,7 @@ async def _launch_failed(prov: "GPUDockerProvisioner", km: Any) -> None:
             km.execution_state = "dead"
 
 
-def _prepare_ports(prov: "GPUDockerProvisioner", km: Any) -> None:
+def _prepare_ports(prov: GPUDockerProvisioner, km: Any) -> None:
     """Ports for a kernel manager that has none (a new kernel, a restart with new ports): chosen on
     the server side (never on the container's address) above the ephemeral range (.ports)."""
     choosing = any(not getattr(km, name) for name in KERNEL_PORT_NAMES)
@@ -69,7 +69,7 @@ def _prepare_ports(prov: "GPUDockerProvisioner", km: Any) -> None:
         assign_ports(km)
 
 
-def _prepare_keys(prov: "GPUDockerProvisioner", km: Any) -> None:
+def _prepare_keys(prov: GPUDockerProvisioner, km: Any) -> None:
     """CurveZMQ keys when the kernel manager asks for them or the host is across a network."""
     policy = km._transport_encryption_policy() if hasattr(km, "_transport_encryption_policy") else "disabled"
     wants = policy == "required" or (policy == "auto" and km._kernel_supports_curve_encryption())
@@ -93,105 +93,14 @@ def _revived(km: Any) -> None:
         km.execution_state = "starting"
 
 
-class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
-    """Runs a kernel in a Docker container on a local or remote daemon, with chosen GPUs."""
+class KernelView:
+    """What tests, the REST API and ``get_provisioner_info`` read of a provisioner: its last launch
+    result while its container exists, and what its watcher saw (mixed into the provisioner)."""
 
-    # --- settings (kernelspec metadata.kernel_provisioner.config, or c.GPUDockerProvisioner.*) ---
-    host = Unicode("local", config=True, help="Name of the Docker host to run on ('local' or a configured host).")
-    image = Unicode("", config=True, help="Image with Python and ipykernel, e.g. 'python:3.12' + ipykernel.")
-    gpus = Union(
-        [Unicode(), Int()],
-        default_value="none",
-        config=True,
-        help="GPUs as in `docker run --gpus`: none, all, N, device=0,2, device=GPU-…, nvidia.com/gpu=0.",
-    )
-    gpu_sharing = Bool(
-        False, config=True, help="Allow GPUs already held by other kernels (co-location). Exclusive by default."
-    )
-    memory = Unicode("", config=True, help="Memory limit, e.g. '8g'. Empty: no limit.")
-    cpus = Union([Float(), Unicode()], default_value=0.0, config=True, help="CPU limit as in --cpus. 0: no limit.")
-    pids_limit = Int(8192, config=True, help="Maximum number of processes in the container (0: no limit).")
-    shm_size = Unicode(
-        "2g", config=True, help="Size of /dev/shm. Docker's 64m default breaks PyTorch data loaders."
-    )
-    mounts = List(Unicode(), config=True, help="Extra mounts 'SRC:DST[:ro]' (SRC: an absolute host path) or 'volume:NAME:DST[:ro]' (a named volume).")
-    mount_root = Bool(
-        True,
-        config=True,
-        help="Mount the server's root directory (outside a server: the kernel's working directory) "
-        "at the same absolute path, read-write. Only on hosts that share this machine's filesystem.",
-    )
-    user = Unicode(
-        "server",
-        config=True,
-        help="'server' runs as the server's uid:gid (files belong to the user), 'image' uses the image's "
-        "own user, or give 'uid[:gid]' / a user name. On remote hosts 'server' is the image's user, or "
-        "the server's uid:gid when the image's USER is root.",
-    )
-    env = Dict(config=True, help="Extra environment variables for the kernel.")
-    env_allowlist = List(
-        Unicode(),
-        default_value=["LANG", "LC_*", "TZ"],
-        config=True,
-        help="Server environment variables (shell patterns) passed into the container. Nothing else "
-        "from the server's environment is copied, apart from the kernelspec's env and JPY_* variables.",
-    )
-    pull_policy = CaselessStrEnum(list(PULL_POLICIES), default_value="missing", config=True,
-                                  help="When to pull the image: missing, always or never.")
-    launch_timeout = Float(
-        60.0, config=True, help="Seconds for the kernel to answer after its container started (pulls not counted)."
-    )
-    connection_mode = CaselessStrEnum(
-        ["auto", "direct", "publish"],
-        default_value="auto",
-        config=True,
-        help="'direct': connect to the container's address (local Linux daemons, no docker-proxy); "
-        "'publish': publish kernel ports on 127.0.0.1 only; 'auto' picks direct where possible.",
-    )
-    network = Unicode(
-        "jupyter-gpu-kernels",
-        config=True,
-        help="Docker network for kernel containers. The default one is created on first use, with "
-        "inter-container traffic off and a fixed subnet so a restarted kernel keeps its address; "
-        "any other name is used as is.",
-    )
-    argv = List(Unicode(), config=True, help="Kernel command in the container; default: the kernelspec's argv.")
-    entrypoint = List(
-        Unicode(), default_value=None, allow_none=True, config=True,
-        help="The container's ENTRYPOINT: unset keeps the image's, [] clears it, a list replaces it.",
-    )
-    cap_drop = List(Unicode(), default_value=["ALL"], config=True, help="Linux capabilities to drop.")
-    derive_ipykernel = Bool(
-        True, config=True,
-        help="An image with Python but no ipykernel: build (once, on its host) a thin image FROM it with "
-        "ipykernel for its own interpreter, and run the kernel from that. False: refuse such images.",
-    )
-    environment = Unicode("", config=True, help="Name of the environment this kernel was started from (a label).")
-    orphan_timeout = Float(60.0, config=True, help="Seconds the kernel outlives its owner (the server or client "
-                           "process that started it) before any reaper removes it; 0: at once.")
-    remote_workspace = Unicode(
-        "/workspace",
-        config=True,
-        help="On hosts that do not share this machine's filesystem: where the per-notebook-directory "
-        "named volume is mounted (the kernel's working directory). Empty: no volume.",
-    )
+    result: LaunchResult | None
+    _running: bool
+    watch: ContainerWatch
 
-    container_ops_class = Type(
-        ContainerOps, klass=ContainerOps, config=True,
-        help="The container operations (create, copy in, start, explain, remove); replace to change the backend.",
-    )
-
-    # --- state ---
-    plan: LaunchPlan | None = None  # built by pre_launch, never changed
-    result: LaunchResult | None = None  # what the last launch produced; a restart reuses it
-    launch_error: str | None = None  # why the last (re)start failed; the kernel is dead until one works
-    _host: DockerHost | None = None
-    _exit_code: int | None = None
-    _ops: ContainerOps | None = None
-    _watch: ContainerWatch | None = None
-    _running: bool = False  # a container of this kernel exists (result.container_id is current)
-
-    # what tests, the REST API and `get_provisioner_info` read
     @property
     def container_id(self) -> str | None:
         return self.result.container_id if self.result and self._running else None
@@ -223,6 +132,121 @@ class GPUDockerProvisioner(KernelProvisionerBase):  # type: ignore[misc]
     @property
     def last_death(self) -> dict[str, Any] | None:  # why the container last died unasked (REST rows)
         return self.watch.last_death
+
+
+class GPUDockerProvisioner(KernelView, KernelProvisionerBase):  # type: ignore[misc]
+    """Runs a kernel in a Docker container on a local or remote daemon, with chosen GPUs."""
+
+    # --- settings (kernelspec metadata.kernel_provisioner.config, or c.GPUDockerProvisioner.*) ---
+    host = Unicode("local", config=True, help="Name of the Docker host to run on ('local' or a configured host).")
+    image = Unicode("", config=True, help="Image with Python and ipykernel, e.g. 'python:3.12' + ipykernel.")
+    gpus = Union(
+        [Unicode(), Int()],
+        default_value="none",
+        config=True,
+        help="GPUs as in `docker run --gpus`: none, all, N, device=0,2, device=GPU-…, nvidia.com/gpu=0.",
+    )
+    gpu_sharing = Bool(
+        False, config=True, help="Allow GPUs already held by other kernels (co-location). Exclusive by default."
+    )
+    memory = Unicode("", config=True, help="Memory limit, e.g. '8g'. Empty: no limit.")
+    cpus = Union([Float(), Unicode()], default_value=0.0, config=True, help="CPU limit as in --cpus. 0: no limit.")
+    pids_limit = Int(8192, config=True, help="Maximum number of processes in the container (0: no limit).")
+    shm_size = Unicode("2g", config=True, help="Size of /dev/shm. Docker's 64m default breaks PyTorch data loaders.")
+    mounts = List(
+        Unicode(),
+        config=True,
+        help="Extra mounts 'SRC:DST[:ro]' (SRC: an absolute host path) or 'volume:NAME:DST[:ro]' (a named volume).",
+    )
+    mount_root = Bool(
+        True,
+        config=True,
+        help="Mount the server's root directory (outside a server: the kernel's working directory) "
+        "at the same absolute path, read-write. Only on hosts that share this machine's filesystem.",
+    )
+    user = Unicode(
+        "server",
+        config=True,
+        help="'server' runs as the server's uid:gid (files belong to the user), 'image' uses the image's "
+        "own user, or give 'uid[:gid]' / a user name. On remote hosts 'server' is the image's user, or "
+        "the server's uid:gid when the image's USER is root.",
+    )
+    env = Dict(config=True, help="Extra environment variables for the kernel.")
+    env_allowlist = List(
+        Unicode(),
+        default_value=["LANG", "LC_*", "TZ"],
+        config=True,
+        help="Server environment variables (shell patterns) passed into the container. Nothing else "
+        "from the server's environment is copied, apart from the kernelspec's env and JPY_* variables.",
+    )
+    pull_policy = CaselessStrEnum(
+        list(PULL_POLICIES),
+        default_value="missing",
+        config=True,
+        help="When to pull the image: missing, always or never.",
+    )
+    launch_timeout = Float(
+        60.0, config=True, help="Seconds for the kernel to answer after its container started (pulls not counted)."
+    )
+    connection_mode = CaselessStrEnum(
+        ["auto", "direct", "publish"],
+        default_value="auto",
+        config=True,
+        help="'direct': connect to the container's address (local Linux daemons, no docker-proxy); "
+        "'publish': publish kernel ports on 127.0.0.1 only; 'auto' picks direct where possible.",
+    )
+    network = Unicode(
+        "jupyter-gpu-kernels",
+        config=True,
+        help="Docker network for kernel containers. The default one is created on first use, with "
+        "inter-container traffic off and a fixed subnet so a restarted kernel keeps its address; "
+        "any other name is used as is.",
+    )
+    argv = List(Unicode(), config=True, help="Kernel command in the container; default: the kernelspec's argv.")
+    entrypoint = List(
+        Unicode(),
+        default_value=None,
+        allow_none=True,
+        config=True,
+        help="The container's ENTRYPOINT: unset keeps the image's, [] clears it, a list replaces it.",
+    )
+    cap_drop = List(Unicode(), default_value=["ALL"], config=True, help="Linux capabilities to drop.")
+    derive_ipykernel = Bool(
+        True,
+        config=True,
+        help="An image with Python but no ipykernel: build (once, on its host) a thin image FROM it with "
+        "ipykernel for its own interpreter, and run the kernel from that. False: refuse such images.",
+    )
+    environment = Unicode("", config=True, help="Name of the environment this kernel was started from (a label).")
+    orphan_timeout = Float(
+        60.0,
+        config=True,
+        help="Seconds the kernel outlives its owner (the server or client "
+        "process that started it) before any reaper removes it; 0: at once.",
+    )
+    remote_workspace = Unicode(
+        "/workspace",
+        config=True,
+        help="On hosts that do not share this machine's filesystem: where the per-notebook-directory "
+        "named volume is mounted (the kernel's working directory). Empty: no volume.",
+    )
+
+    container_ops_class = Type(
+        ContainerOps,
+        klass=ContainerOps,
+        config=True,
+        help="The container operations (create, copy in, start, explain, remove); replace to change the backend.",
+    )
+
+    # --- state ---
+    plan: LaunchPlan | None = None  # built by pre_launch, never changed
+    result: LaunchResult | None = None  # what the last launch produced; a restart reuses it
+    launch_error: str | None = None  # why the last (re)start failed; the kernel is dead until one works
+    _host: DockerHost | None = None
+    _exit_code: int | None = None
+    _ops: ContainerOps | None = None
+    _watch: ContainerWatch | None = None
+    _running: bool = False  # a container of this kernel exists (result.container_id is current)
 
     # ------------------------------------------------------------------ helpers
     @property

@@ -62,7 +62,9 @@ class ContainerWatch:
 
     def _unreachable(self, host: DockerHost, e: BaseException) -> None:
         if self.host_error is None:
-            self.log.warning("kernel %s: host %s is unreachable, its state is unknown: %s", self.kernel_id, host.name, e)
+            self.log.warning(
+                "kernel %s: host %s is unreachable, its state is unknown: %s", self.kernel_id, host.name, e
+            )
         self.host_error = f"host {host.name!r} is unreachable: {e}"
         self.outage = True
 
@@ -71,8 +73,16 @@ class ContainerWatch:
         try:
             container = await self._get(host, container_id)
         except docker.errors.NotFound:
-            self._died(container_id, {"reason": "the container disappeared (removed outside this server)",
-                                      "exit_code": None, "oom_killed": False, "memory_limit": None, "at": None})
+            self._died(
+                container_id,
+                {
+                    "reason": "the container disappeared (removed outside this server)",
+                    "exit_code": None,
+                    "oom_killed": False,
+                    "memory_limit": None,
+                    "at": None,
+                },
+            )
             return 0
         except UNREACHABLE as e:
             self._unreachable(host, e)
@@ -112,7 +122,9 @@ class ContainerWatch:
         tasks: set[asyncio.Task] = set()
 
         def gave_up() -> None:
-            self.log.warning("kernel %s: the restarter gave up; its container is removed, its GPUs freed", self.kernel_id)
+            self.log.warning(
+                "kernel %s: the restarter gave up; its container is removed, its GPUs freed", self.kernel_id
+            )
             task = asyncio.get_running_loop().create_task(cleanup())
             tasks.add(task)
             task.add_done_callback(tasks.discard)
@@ -124,8 +136,9 @@ class ContainerWatch:
             return
         self._explained = container_id
         self.last_death = death
-        self.log.warning("kernel %s: %s; the kernel restarter (when on) will restart it",
-                         self.kernel_id, death["reason"])
+        self.log.warning(
+            "kernel %s: %s; the kernel restarter (when on) will restart it", self.kernel_id, death["reason"]
+        )
 
     async def begin_stop(self, host: DockerHost | None, container_id: str | None, restart: bool) -> None:
         """A shutdown or restart begins (its death is expected); a restart reserves the old container."""
@@ -148,8 +161,12 @@ class ContainerWatch:
             client = await asyncio.to_thread(transport.connect, host)
             await asyncio.to_thread(self.ops.release, client, container_id)
         except UNREACHABLE as e:
-            self.log.warning("kernel %s: could not remove its old container %s (%s); it is left for the reaper",
-                             self.kernel_id, container_id[:12], e)
+            self.log.warning(
+                "kernel %s: could not remove its old container %s (%s); it is left for the reaper",
+                self.kernel_id,
+                container_id[:12],
+                e,
+            )
 
     async def signal(self, host: DockerHost, container_id: str, signum: int) -> bool:
         """Deliver ``signum``; False when the host cannot be reached (logged, not raised)."""
@@ -178,8 +195,13 @@ class ContainerWatch:
             pass
         except UNREACHABLE as e:
             disown(host.name, container_id)  # the reaper removes it once the daemon answers
-            self.log.warning("kernel %s: could not remove its container %s on host %s (%s); it is left "
-                             "for the reaper", self.kernel_id, container_id[:12], host.name, e)
+            self.log.warning(
+                "kernel %s: could not remove its container %s on host %s (%s); it is left for the reaper",
+                self.kernel_id,
+                container_id[:12],
+                host.name,
+                e,
+            )
         try:
             await asyncio.to_thread(transport.cancel_forwards, host, self.kernel_id)
         except Exception as e:  # never let cleanup fail on a dead host

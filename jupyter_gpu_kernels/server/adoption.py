@@ -101,8 +101,16 @@ def launch_result(host: Any, container: Any, rec: Any, ports: dict[str, int]) ->
         if not ip:
             raise ValueError("the container has no address")
         mode, address, reached = "direct", ip, dict(ports)
-    return LaunchResult(container_id=container.id, host=host.name, mode=mode, address=address, ports=reached,
-                        container_ip=ip, container_ports=dict(ports), gpu_ids=tuple(rec.gpu_ids))
+    return LaunchResult(
+        container_id=container.id,
+        host=host.name,
+        mode=mode,
+        address=address,
+        ports=reached,
+        container_ip=ip,
+        container_ports=dict(ports),
+        gpu_ids=tuple(rec.gpu_ids),
+    )
 
 
 class OwnerLoss:
@@ -132,8 +140,13 @@ class OwnerLoss:
             return
         for o in orphans:
             if o.removed:
-                self.log.warning("jupyter_gpu_kernels: removed kernel %s (GPUs %s): owner %s gone for %.0f s",
-                                 o.record.kernel_id, o.record.gpus or "none", o.holder, o.gone_for)
+                self.log.warning(
+                    "jupyter_gpu_kernels: removed kernel %s (GPUs %s): owner %s gone for %.0f s",
+                    o.record.kernel_id,
+                    o.record.gpus or "none",
+                    o.holder,
+                    o.gone_for,
+                )
 
     def stop(self) -> None:
         if self._reaper is not None:
@@ -155,11 +168,16 @@ class OwnerLoss:
                     continue
                 try:
                     await self.adopt(mkm, host, rec, container)
-                    self.log.info("jupyter_gpu_kernels: adopted kernel %s (container %s on host %s)",
-                                  rec.kernel_id, rec.container, host.name)
+                    self.log.info(
+                        "jupyter_gpu_kernels: adopted kernel %s (container %s on host %s)",
+                        rec.kernel_id,
+                        rec.container,
+                        host.name,
+                    )
                 except Exception as e:
-                    self.log.warning("jupyter_gpu_kernels: cannot adopt kernel %s (%s); removing its container",
-                                     rec.kernel_id, e)
+                    self.log.warning(
+                        "jupyter_gpu_kernels: cannot adopt kernel %s (%s); removing its container", rec.kernel_id, e
+                    )
                     await asyncio.to_thread(container.remove, force=True)
 
     @staticmethod
@@ -189,17 +207,22 @@ class OwnerLoss:
         result = await asyncio.to_thread(launch_result, host, container, rec, {n: info[n] for n in KERNEL_PORT_NAMES})
         kernel_id = rec.kernel_id
         km = mkm.kernel_manager_factory(
-            connection_file=os.path.join(mkm.connection_dir, f"kernel-{kernel_id}.json"), parent=mkm,
-            log=mkm.log, kernel_name=self._kernel_name(rec), kernel_spec_manager=mkm.kernel_spec_manager,
+            connection_file=os.path.join(mkm.connection_dir, f"kernel-{kernel_id}.json"),
+            parent=mkm,
+            log=mkm.log,
+            kernel_name=self._kernel_name(rec),
+            kernel_spec_manager=mkm.kernel_spec_manager,
         )
         km.kernel_id = kernel_id
         km.load_connection_info({**info, **result.ports, "ip": result.address})
         km.write_connection_file()
         km.provisioner = KernelProvisionerFactory.instance(parent=mkm.parent).create_provisioner_instance(
-            kernel_id, km.kernel_spec, parent=km)
+            kernel_id, km.kernel_spec, parent=km
+        )
         # what get_provisioner_info() would have saved (the base class reads kernel_id and connection_info)
-        await km.provisioner.load_provisioner_info({**result.to_info(), "host": host.name, "kernel_id": kernel_id,
-                                                    "connection_info": km.get_connection_info()})
+        await km.provisioner.load_provisioner_info(
+            {**result.to_info(), "host": host.name, "kernel_id": kernel_id, "connection_info": km.get_connection_info()}
+        )
         km.ready.set_result(None)
         self._register(mkm, km, kernel_id)
         await asyncio.to_thread(hold_for, host, kernel_id)  # released by its provisioner's cleanup

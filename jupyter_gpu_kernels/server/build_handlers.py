@@ -31,6 +31,7 @@ from ..hosts.transport import connect
 from .base import NAME, BaseHandler, authorized, route
 from .builds import Build
 
+
 def under_root(root: str, path: object) -> str:
     """``path`` (relative to the server root, or absolute) as a real directory inside ``root``; 403 if not."""
     if not isinstance(path, str) or not path.strip():
@@ -56,20 +57,24 @@ class BuildHandler(BaseHandler):
         if not isinstance(args, dict):
             raise SpecError("build_args must be an object of NAME: value", field="build_args")
         build_args = parse_build_args(f"{k}={v}" for k, v in args.items())
-        if dockerfile and (not isinstance(dockerfile, str) or os.path.isabs(dockerfile) or ".." in dockerfile.split("/")):
+        if dockerfile and (
+            not isinstance(dockerfile, str) or os.path.isabs(dockerfile) or ".." in dockerfile.split("/")
+        ):
             raise SpecError("dockerfile must be a path inside the build context", field="dockerfile")
         await asyncio.to_thread(check_context, path, dockerfile)
         self.services.policy.check(check_image_ref(body.get("tag")))
         client = await asyncio.to_thread(connect, h)
-        tag = await asyncio.to_thread(check_new_tag, client, body["tag"], overwrite=bool(body.get("overwrite")),
-                                      host_name=h.name)
+        tag = await asyncio.to_thread(
+            check_new_tag, client, body["tag"], overwrite=bool(body.get("overwrite")), host_name=h.name
+        )
 
         def run(b: Build) -> None:
             def on_step(n: int, m: int) -> None:
                 b.step, b.steps = n, m
 
-            outcome = build_image(client, path, tag, dockerfile=dockerfile, build_args=build_args,
-                                  progress=b.log.append, on_step=on_step)
+            outcome = build_image(
+                client, path, tag, dockerfile=dockerfile, build_args=build_args, progress=b.log.append, on_step=on_step
+            )
             b.image_id = outcome.image_id
 
         b = self.services.builds.start(h, path, tag, run)
@@ -105,8 +110,9 @@ class CommitHandler(BaseHandler):
         self.services.policy.check(check_image_ref(body.get("tag")))
         h = self.host_or_404(prov.host)
         client = await asyncio.to_thread(connect, h)
-        tag = await asyncio.to_thread(check_new_tag, client, body["tag"], overwrite=bool(body.get("overwrite")),
-                                      host_name=h.name)
+        tag = await asyncio.to_thread(
+            check_new_tag, client, body["tag"], overwrite=bool(body.get("overwrite")), host_name=h.name
+        )
         message = body.get("message") or ""
         if not isinstance(message, str):
             raise SpecError("message must be a string", field="message")
@@ -129,8 +135,9 @@ class ExportHandler(BaseHandler):
             image = await asyncio.to_thread(pinned_image, client, env.image)
         except Exception as e:  # still exportable: the reference as written, and why it is not pinned
             warning = f"image not pinned: {type(e).__name__}: {e}".splitlines()[0]
-        self.write_json({"name": env.name, "format": fmt, "image": image, "text": export(env, fmt, image),
-                         "warning": warning})
+        self.write_json(
+            {"name": env.name, "format": fmt, "image": image, "text": export(env, fmt, image), "warning": warning}
+        )
 
 
 default_handlers = [

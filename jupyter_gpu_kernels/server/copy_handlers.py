@@ -22,6 +22,7 @@ from ..daemon.images import check_image_ref
 from ..errors import HostError, SpecError
 from .base import NAME, BaseHandler, authorized, route
 
+
 class CopyHandler(BaseHandler):
     @web.authenticated
     @authorized

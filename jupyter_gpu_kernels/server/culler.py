@@ -21,13 +21,18 @@ from typing import Any
 from traitlets import Float
 from traitlets.config import LoggingConfigurable
 
+
 class GPUKernelsCuller(LoggingConfigurable):
     """Shuts down container kernels idle for too long; GPU kernels and CPU kernels have their own timeouts."""
 
-    gpu_idle_timeout = Float(0.0, config=True, help="Seconds a kernel holding GPUs may be idle before it is "
-                             "shut down (its GPUs come back). 0: never.")
-    cpu_idle_timeout = Float(0.0, config=True, help="Seconds a container kernel without GPUs may be idle "
-                             "before it is shut down. 0: never.")
+    gpu_idle_timeout = Float(
+        0.0,
+        config=True,
+        help="Seconds a kernel holding GPUs may be idle before it is shut down (its GPUs come back). 0: never.",
+    )
+    cpu_idle_timeout = Float(
+        0.0, config=True, help="Seconds a container kernel without GPUs may be idle before it is shut down. 0: never."
+    )
     warning_seconds = Float(60.0, config=True, help="How long before culling the notebook is warned.")
     interval = Float(30.0, config=True, help="Seconds between two checks.")
 
@@ -43,8 +48,11 @@ class GPUKernelsCuller(LoggingConfigurable):
 
     def start(self) -> None:
         if self.enabled and self._task is None and self.kernel_manager is not None:
-            self.log.info("GPU kernels culler: GPU kernels after %gs idle, CPU kernels after %gs (0: never)",
-                          self.gpu_idle_timeout, self.cpu_idle_timeout)
+            self.log.info(
+                "GPU kernels culler: GPU kernels after %gs idle, CPU kernels after %gs (0: never)",
+                self.gpu_idle_timeout,
+                self.cpu_idle_timeout,
+            )
             self._task = asyncio.ensure_future(self._run())
 
     def stop(self) -> None:
@@ -100,8 +108,12 @@ class GPUKernelsCuller(LoggingConfigurable):
 
     async def _warn(self, kid: str, kernel: Any, left: float) -> None:
         gpus = ",".join(getattr(kernel.provisioner, "gpu_ids", []) or [])
-        self.log.warning("kernel %s: idle, will be shut down in %.0fs%s unless it is used", kid, left,
-                         f" to free GPU(s) {gpus}" if gpus else "")
+        self.log.warning(
+            "kernel %s: idle, will be shut down in %.0fs%s unless it is used",
+            kid,
+            left,
+            f" to free GPU(s) {gpus}" if gpus else "",
+        )
 
     async def _cull(self, kid: str, kernel: Any, idle: float) -> None:
         self._warned.pop(kid, None)

@@ -19,15 +19,14 @@ GPU kernels.
 from __future__ import annotations
 
 from jupyter_server.extension.application import ExtensionApp
-
 from tornado.ioloop import IOLoop
 
 from ..daemon.leases import set_owner_id
 from ..environments import install_kernelspec_manager
 from ..settings import WEB_SETTINGS_KEY, Settings
-from .gateway import gateway_handlers, gateway_url, use_gateway_kernelspec_manager
 from .adoption import OwnerLoss, server_owner_id
 from .culler import GPUKernelsCuller
+from .gateway import gateway_handlers, gateway_url, use_gateway_kernelspec_manager
 from .routes import handlers
 from .services import SERVICES_KEY, Services
 from .shutdowns import wait_for_restarts_before_shutdown
@@ -55,17 +54,20 @@ class GPUKernelsApp(ExtensionApp):
         wait_for_restarts_before_shutdown(self.serverapp.kernel_manager, self.log)  # no 500 mid-restart
         self._culler = GPUKernelsCuller(self.serverapp.kernel_manager, parent=self.serverapp)
         IOLoop.current().add_callback(self._culler.start)
-        self.settings.update({
-            WEB_SETTINGS_KEY: settings,  # what Settings.for_parent finds through a web app
-            SERVICES_KEY: Services(settings, culler=self._culler),  # what the handlers use (BaseHandler.services)
-        })
+        self.settings.update(
+            {
+                WEB_SETTINGS_KEY: settings,  # what Settings.for_parent finds through a web app
+                SERVICES_KEY: Services(settings, culler=self._culler),  # what the handlers use (BaseHandler.services)
+            }
+        )
         # Every environment appears as a kernelspec (launcher, kernel picker, /api/kernelspecs).
         ksm = install_kernelspec_manager(self.serverapp, settings.environments)
         if "kernel_spec_manager" in self.settings:  # a copy of the web app's settings, written back after this
             self.settings["kernel_spec_manager"] = ksm
         self.log.info(
             "jupyter_gpu_kernels: hosts %s; %d environment(s)",
-            ", ".join(h.name for h in settings.hosts.all()), len(settings.environments.all()),
+            ", ".join(h.name for h in settings.hosts.all()),
+            len(settings.environments.all()),
         )
 
     async def stop_extension(self) -> None:

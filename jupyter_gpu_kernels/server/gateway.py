@@ -65,7 +65,10 @@ def use_gateway_kernelspec_manager(serverapp: Any) -> GatewayKernelSpecManager:
         web_app.settings["kernel_spec_manager"] = new
     serverapp.log.info(
         "jupyter_gpu_kernels: kernels run on the gateway at %s; using its kernelspecs (%s instead of %s)",
-        gateway_url(serverapp), type(new).__name__, type(old).__name__)
+        gateway_url(serverapp),
+        type(new).__name__,
+        type(old).__name__,
+    )
     return new
 
 

@@ -60,8 +60,9 @@ class HostImagesHandler(BaseHandler):
 
         h = self.host_or_404(host)
         client = await asyncio.to_thread(connect, h)
-        images = await asyncio.to_thread(list_images, client, self.get_query_argument("detect", "1") != "0",
-                                         self.services.policy.allows)  # probe allowed images only
+        images = await asyncio.to_thread(
+            list_images, client, self.get_query_argument("detect", "1") != "0", self.services.policy.allows
+        )  # probe allowed images only
         if any(i.get("cuda_requirement") for i in images):  # CUDA images: can this host's driver run them?
             from ..daemon.allocator import GPUAllocator
             from ..daemon.images import add_cuda_status
@@ -70,7 +71,9 @@ class HostImagesHandler(BaseHandler):
             add_cuda_status(images, h.name, inventory)
         policy = self.services.policy
         for image in images:
-            image["allowed"] = any(policy.allows(t) for t in image["tags"]) if image["tags"] else not policy.allowed_images
+            image["allowed"] = (
+                any(policy.allows(t) for t in image["tags"]) if image["tags"] else not policy.allowed_images
+            )
         self.write_json({"host": h.name, "images": images})
 
 

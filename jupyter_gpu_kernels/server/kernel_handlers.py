@@ -51,13 +51,23 @@ class KernelsHandler(BaseHandler):
                 continue
             if getattr(prov, "container_id", None) is None:
                 continue  # not one of our container kernels
-            rows.append({
-                "kernel_id": kid, "container": (prov.container_id or "")[:12], "host": prov.host,
-                "image": prov.image, "environment": prov.environment, "gpus": ",".join(prov.gpu_ids),
-                "notebook": sessions.get(kid, {}).get("path", ""), "session_id": sessions.get(kid, {}).get("id"),
-                "started": "", "state": "unreachable", "server": "", "this_server": True,
-                "error": prov.host_error or f"host {prov.host!r} is unreachable",
-            })
+            rows.append(
+                {
+                    "kernel_id": kid,
+                    "container": (prov.container_id or "")[:12],
+                    "host": prov.host,
+                    "image": prov.image,
+                    "environment": prov.environment,
+                    "gpus": ",".join(prov.gpu_ids),
+                    "notebook": sessions.get(kid, {}).get("path", ""),
+                    "session_id": sessions.get(kid, {}).get("id"),
+                    "started": "",
+                    "state": "unreachable",
+                    "server": "",
+                    "this_server": True,
+                    "error": prov.host_error or f"host {prov.host!r} is unreachable",
+                }
+            )
         for row in rows:
             if row["this_server"]:
                 kernel = self.kernel_manager.get_kernel(row["kernel_id"])
@@ -73,9 +83,18 @@ class KernelsHandler(BaseHandler):
 def dead_row(kernel_id: str, prov: Any, session: dict) -> dict[str, Any]:
     """A kernel of this server whose (re)start failed: no container, reported dead with the reason."""
     return {
-        "kernel_id": kernel_id, "container": "", "host": prov.host, "image": prov.image,
-        "environment": prov.environment, "gpus": "", "notebook": session.get("path", ""),
-        "session_id": session.get("id"), "started": "", "state": "dead", "server": "", "this_server": True,
+        "kernel_id": kernel_id,
+        "container": "",
+        "host": prov.host,
+        "image": prov.image,
+        "environment": prov.environment,
+        "gpus": "",
+        "notebook": session.get("path", ""),
+        "session_id": session.get("id"),
+        "started": "",
+        "state": "dead",
+        "server": "",
+        "this_server": True,
         "error": prov.launch_error,
     }
 
@@ -119,8 +138,7 @@ class KernelLogsHandler(BaseHandler):
             text = await asyncio.to_thread(container_logs, host, container_id, int(tail_text))
         except docker.errors.NotFound as e:
             raise web.HTTPError(404, f"kernel {kernel_id!r}: its container is gone") from e
-        self.write_json({"kernel_id": kernel_id, "container": container_id[:12], "tail": int(tail_text),
-                         "logs": text})
+        self.write_json({"kernel_id": kernel_id, "container": container_id[:12], "tail": int(tail_text), "logs": text})
 
 
 default_handlers = [

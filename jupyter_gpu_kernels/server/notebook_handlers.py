@@ -56,17 +56,25 @@ class FromNotebookHandler(BaseHandler):
         root = self.settings.get("server_root_dir") or os.getcwd()
         full = notebook_path(root, body.get("path"))
         nb = await asyncio.to_thread(read_notebook, full)
-        name, data = definition(nb, str(body["path"]), name=optional_str(body, "name"),
-                                host=optional_str(body, "host"), pin_digest=bool(body.get("pin_digest")))
+        name, data = definition(
+            nb,
+            str(body["path"]),
+            name=optional_str(body, "name"),
+            host=optional_str(body, "host"),
+            pin_digest=bool(body.get("pin_digest")),
+        )
         review = review_lines(name, data)
         if body.get("confirm"):
             env = await asyncio.to_thread(self.environments.create, name, data)  # validates; the policy applies
-            self.write_json({"name": env.name, "environment": env.to_json(), "review": review, "exists": True,
-                             "created": True}, status=201)
+            self.write_json(
+                {"name": env.name, "environment": env.to_json(), "review": review, "exists": True, "created": True},
+                status=201,
+            )
             return
         await asyncio.to_thread(self.environments.validate, build_environment(name, data, "user"))
-        self.write_json({"name": name, "environment": data, "review": review, "exists": self.exists(name),
-                         "created": False})
+        self.write_json(
+            {"name": name, "environment": data, "review": review, "exists": self.exists(name), "created": False}
+        )
 
     def exists(self, name: str) -> bool:
         try:

@@ -30,9 +30,12 @@ class OrphansHandler(BaseHandler):
             found, unreachable = await asyncio.to_thread(reap_hosts, hosts, True)
             missing = sorted(only - {o.record.kernel_id for o in found})
             if missing:
-                raise web.HTTPError(404, f"not an orphaned kernel: {', '.join(missing)} (its owner is alive, "
-                                         "it is gone already, or it is on another host)"
-                                    + "".join(f"; host {h} unreachable: {e}" for h, e in unreachable.items()))
+                raise web.HTTPError(
+                    404,
+                    f"not an orphaned kernel: {', '.join(missing)} (its owner is alive, "
+                    "it is gone already, or it is on another host)"
+                    + "".join(f"; host {h} unreachable: {e}" for h, e in unreachable.items()),
+                )
         orphans, errors = await asyncio.to_thread(reap_hosts, hosts, dry_run, force, only)
         self.write_json({"orphans": [o.to_json() for o in orphans], "errors": errors})
 
@@ -45,8 +48,7 @@ class OrphansHandler(BaseHandler):
     @authorized
     async def post(self) -> None:
         body = self.json_body()
-        await self._answer(dry_run=bool(body.get("dry_run")), force=bool(body.get("all")),
-                           only=kernel_ids(body))
+        await self._answer(dry_run=bool(body.get("dry_run")), force=bool(body.get("all")), only=kernel_ids(body))
 
 
 def kernel_ids(body: dict) -> frozenset[str] | None:
@@ -54,8 +56,11 @@ def kernel_ids(body: dict) -> frozenset[str] | None:
     if "kernel_ids" not in body:
         return None
     ids = body["kernel_ids"]
-    if not isinstance(ids, list) or not ids or not all(
-            isinstance(i, str) and 0 < len(i) <= 128 and i.isprintable() and i.strip() == i for i in ids):
+    if (
+        not isinstance(ids, list)
+        or not ids
+        or not all(isinstance(i, str) and 0 < len(i) <= 128 and i.isprintable() and i.strip() == i for i in ids)
+    ):
         raise web.HTTPError(400, "kernel_ids must be a non-empty list of kernel ids (strings)")
     if body.get("all"):
         raise web.HTTPError(400, "give either kernel_ids or all, not both")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 
-from ..hosts.registry import DockerHost
 from ..daemon.images import check_image_ref, pull
+from ..hosts.registry import DockerHost
 from ..hosts.transport import connect
 from .jobs import ImageJob, JobTracker
 

@@ -13,8 +13,19 @@ from types import ModuleType
 
 from jupyter_server.utils import url_path_join
 
-from . import (build_handlers, copy_handlers, derive_handlers, environment_handlers, host_handlers,
-               kernel_handlers, notebook_handlers, orphans, progress_handlers, terminal, usage_handlers)
+from . import (
+    build_handlers,
+    copy_handlers,
+    derive_handlers,
+    environment_handlers,
+    host_handlers,
+    kernel_handlers,
+    notebook_handlers,
+    orphans,
+    progress_handlers,
+    terminal,
+    usage_handlers,
+)
 
 MODULES: tuple[ModuleType, ...] = (
     host_handlers,
@@ -33,5 +44,8 @@ MODULES: tuple[ModuleType, ...] = (
 
 def handlers(base_url: str = "/") -> list[tuple[str, type]]:
     """(pattern, handler) for every route, under ``base_url`` (ExtensionApp puts the server's in front of "/")."""
-    return [(url_path_join(base_url, pattern), handler)
-            for module in MODULES for pattern, handler in module.default_handlers]
+    return [
+        (url_path_join(base_url, pattern), handler)
+        for module in MODULES
+        for pattern, handler in module.default_handlers
+    ]

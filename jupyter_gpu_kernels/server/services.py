@@ -10,8 +10,9 @@ Nothing is created lazily and nothing else is looked up by key.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..environments import Environments
 from ..hosts.registry import DockerHosts

@@ -74,8 +74,9 @@ class KernelTerminalHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
         self.log.info("terminal in the container of kernel %s (%s)", kernel_id, " ".join(self.session.cmd))
         self.write_message(json.dumps(["setup", {}]))
         loop = IOLoop.current()
-        threading.Thread(target=self._pump, args=(self.session, loop), daemon=True,
-                         name=f"gpu-kernels-terminal-{kernel_id[:8]}").start()
+        threading.Thread(
+            target=self._pump, args=(self.session, loop), daemon=True, name=f"gpu-kernels-terminal-{kernel_id[:8]}"
+        ).start()
 
     def _pump(self, session: ExecSession, loop: IOLoop) -> None:
         """(thread) exec output → the websocket, until the shell ends."""

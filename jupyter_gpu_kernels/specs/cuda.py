@@ -53,8 +53,15 @@ def version_tuple(text: str) -> tuple[int, ...]:
 def _compare(have: tuple[int, ...], op: str, want: tuple[int, ...]) -> bool:
     width = max(len(have), len(want))
     have, want = have + (0,) * (width - len(have)), want + (0,) * (width - len(want))
-    return {"=": have == want, "==": have == want, "!=": have != want, "<": have < want,
-            "<=": have <= want, ">": have > want, ">=": have >= want}[op]
+    return {
+        "=": have == want,
+        "==": have == want,
+        "!=": have != want,
+        "<": have < want,
+        "<=": have <= want,
+        ">": have > want,
+        ">=": have >= want,
+    }[op]
 
 
 def parse_requirement(text: str) -> list[list[Condition]]:
@@ -82,8 +89,11 @@ def requirements(env: dict[str, str]) -> list[str]:
     """The requirement strings of a container environment ([] when disabled or none)."""
     if disabled(env):
         return []
-    found = [v for k, v in sorted(env.items())
-             if k.startswith("NVIDIA_REQUIRE_") and not k.startswith("NVIDIA_REQUIRE_JETPACK") and v.strip()]
+    found = [
+        v
+        for k, v in sorted(env.items())
+        if k.startswith("NVIDIA_REQUIRE_") and not k.startswith("NVIDIA_REQUIRE_JETPACK") and v.strip()
+    ]
     if env.get("CUDA_VERSION") and not env.get("NVIDIA_REQUIRE_CUDA", "").strip():
         found.append("cuda>=" + ".".join(str(p) for p in version_tuple(env["CUDA_VERSION"])[:2]))
     return found
@@ -147,14 +157,15 @@ def needed_cuda(env: dict[str, str]) -> str | None:
 
 def mismatch_message(image: str, host: str, condition: str, cuda: str | None, driver: str | None) -> str:
     """The user-facing refusal naming both versions and the two ways out."""
-    key, op, value = (_CONDITION.match(condition).groups() if _CONDITION.match(condition)
-                      else ("cuda", ">=", condition))
+    key, op, value = _CONDITION.match(condition).groups() if _CONDITION.match(condition) else ("cuda", ">=", condition)
     need = f"{key.upper() if key == 'cuda' else key} {op} {value}"
     have = f"driver {driver or '(unknown version)'} supports CUDA {cuda or '(unknown)'}"
     if key == "cuda" and op in (">=", ">"):
         fix = f"upgrade the driver or use an image built for CUDA <= {cuda or 'the host supports'}"
     else:
-        fix = "use an image whose NVIDIA_REQUIRE_CUDA this driver meets, or set NVIDIA_DISABLE_REQUIRE=1 at your own risk"
+        fix = (
+            "use an image whose NVIDIA_REQUIRE_CUDA this driver meets, or set NVIDIA_DISABLE_REQUIRE=1 at your own risk"
+        )
     return f"image {image} needs {need}; host {host!r} {have}: {fix}"
 
 
@@ -164,8 +175,9 @@ def unsatisfied_in_text(text: str) -> str | None:
     return match.group(1) if match and "requirement error" in text else None
 
 
-def image_cuda_status(image: str, host: str, texts: list[str], has_driver: bool,
-                      cuda: str | None, driver: str | None) -> dict:
+def image_cuda_status(
+    image: str, host: str, texts: list[str], has_driver: bool, cuda: str | None, driver: str | None
+) -> dict:
     """``cuda_ok`` (None: nothing to check or no driver to check against) and ``cuda_message``
     for one image's requirement strings on one host, as the image list shows them."""
     if not texts or not has_driver:

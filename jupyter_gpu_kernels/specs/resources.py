@@ -49,8 +49,11 @@ def parse_cpus(value: object) -> float | None:
     """CPU limit as in ``docker run --cpus``; 0/empty means unlimited."""
     if value is None or value == "" or value == 0:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or (
-            isinstance(value, str) and not _NUMBER.fullmatch(value)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, str))
+        or (isinstance(value, str) and not _NUMBER.fullmatch(value))
+    ):
         # a string must be ASCII decimal: float() would also take 'nan', 'inf', '1_0' and '١'
         raise SpecError(f"invalid cpus {value!r}: use a number such as 2 or 0.5")
     cpus = float(value)
@@ -83,7 +86,7 @@ class Mount:
 def _mount_parts(spec: str) -> tuple[bool, str, str, str]:
     """(is_volume, source, target, mode) of ``[volume:]SRC:DST[:ro|rw]``."""
     volume = spec.startswith(VOLUME_PREFIX)
-    parts = spec[len(VOLUME_PREFIX):].split(":") if volume else spec.split(":")
+    parts = spec[len(VOLUME_PREFIX) :].split(":") if volume else spec.split(":")
     if len(parts) not in (2, 3):
         raise SpecError(f"invalid mount {spec!r}: expected {MOUNT_FORMS}, e.g. /data:/data:ro")
     mode = parts[2].lower() if len(parts) == 3 else "rw"
@@ -108,15 +111,19 @@ def parse_mount(spec: object, *, check_exists: bool = True) -> Mount:
         raise SpecError(f"invalid mount {spec!r}: cannot mount over the container's root")
     if volume:
         if not _VOLUME_NAME.fullmatch(source):
-            raise SpecError(f"invalid mount {spec!r}: {source!r} is not a volume name (letters, digits, "
-                            "'_', '.', '-', starting with a letter or digit)")
+            raise SpecError(
+                f"invalid mount {spec!r}: {source!r} is not a volume name (letters, digits, "
+                "'_', '.', '-', starting with a letter or digit)"
+            )
     elif source.startswith("/"):
         source = os.path.normpath(source)
         if check_exists and not os.path.exists(source):
             raise SpecError(f"invalid mount {spec!r}: the host path {source!r} does not exist")
     else:
-        raise SpecError(f"invalid mount {spec!r}: {source!r} is neither an absolute host path nor a named "
-                        f"volume: the host path must be absolute (a volume is written volume:NAME:/dst)")
+        raise SpecError(
+            f"invalid mount {spec!r}: {source!r} is neither an absolute host path nor a named "
+            f"volume: the host path must be absolute (a volume is written volume:NAME:/dst)"
+        )
     return Mount(source, os.path.normpath(target), mode == "ro")
 
 
@@ -140,16 +147,25 @@ def check_env_name(key: object) -> str:
 
 # Variables that choose devices for the NVIDIA runtime or CUDA: the GPUs a kernel sees are the ones
 # the allocator gave it (the ``gpus`` setting), never a variable a user sets (issue #19, 3).
-RESERVED_ENV = frozenset({"NVIDIA_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES", "NVIDIA_MIG_CONFIG_DEVICES",
-                          "NVIDIA_MIG_MONITOR_DEVICES", "NVIDIA_IMEX_CHANNELS"})
+RESERVED_ENV = frozenset(
+    {
+        "NVIDIA_VISIBLE_DEVICES",
+        "CUDA_VISIBLE_DEVICES",
+        "NVIDIA_MIG_CONFIG_DEVICES",
+        "NVIDIA_MIG_MONITOR_DEVICES",
+        "NVIDIA_IMEX_CHANNELS",
+    }
+)
 
 
 def check_user_env_name(key: object) -> str:
     """:func:`check_env_name`, and not one of :data:`RESERVED_ENV` (for variables a user or kernelspec sets)."""
     name = check_env_name(key)
     if name in RESERVED_ENV:
-        raise SpecError(f"environment variable {name} is reserved: the GPUs a kernel sees are chosen by its "
-                        "gpus setting (e.g. gpus: 1 or device=0), not by a variable")
+        raise SpecError(
+            f"environment variable {name} is reserved: the GPUs a kernel sees are chosen by its "
+            "gpus setting (e.g. gpus: 1 or device=0), not by a variable"
+        )
     return name
 
 

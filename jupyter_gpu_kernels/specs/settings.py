@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from .images import PULL_POLICIES, check_image_ref
 from ..errors import SpecError
-from .hosts import LOCAL, check_host_name
 from .gpus import GPURequest, parse_gpus
+from .hosts import LOCAL, check_host_name
+from .images import PULL_POLICIES, check_image_ref
 from .resources import Mount, check_env_value, check_user_env_name, parse_cpus, parse_mount, parse_size
 
 MIN_SIZE = 4 * 1024**2
@@ -68,14 +69,18 @@ def parse_orphan_timeout(value: object) -> float | None:
     0 to 30 days."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or (
-            isinstance(value, str) and not _SECONDS.fullmatch(value)):
-        raise SpecError(f"invalid orphan_timeout {value!r}: use a number of seconds such as 60",
-                        field="orphan_timeout")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, str))
+        or (isinstance(value, str) and not _SECONDS.fullmatch(value))
+    ):
+        raise SpecError(f"invalid orphan_timeout {value!r}: use a number of seconds such as 60", field="orphan_timeout")
     seconds = float(value)
     if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_ORPHAN_TIMEOUT:
-        raise SpecError(f"invalid orphan_timeout {value!r}: must be between 0 and {MAX_ORPHAN_TIMEOUT:g} seconds",
-                        field="orphan_timeout")
+        raise SpecError(
+            f"invalid orphan_timeout {value!r}: must be between 0 and {MAX_ORPHAN_TIMEOUT:g} seconds",
+            field="orphan_timeout",
+        )
     return seconds
 
 
@@ -85,8 +90,11 @@ def parse_entrypoint(value: object) -> tuple[str, ...] | None:
         return None
     if isinstance(value, (list, tuple)) and all(isinstance(a, str) for a in value):
         return tuple(value)
-    raise SpecError(f"invalid entrypoint {value!r}: expected a list of strings, [] to clear the "
-                    "image's ENTRYPOINT, or unset to keep it", field="entrypoint")
+    raise SpecError(
+        f"invalid entrypoint {value!r}: expected a list of strings, [] to clear the "
+        "image's ENTRYPOINT, or unset to keep it",
+        field="entrypoint",
+    )
 
 
 def _mounts(value: object, check_exists: bool) -> tuple[Mount, ...]:
@@ -94,8 +102,9 @@ def _mounts(value: object, check_exists: bool) -> tuple[Mount, ...]:
         return ()
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise SpecError(f"invalid mounts {value!r}: must be a list of 'SRC:DST[:ro]'", field="mounts")
-    return tuple(_checked("mounts", parse_mount, str(m) if isinstance(m, Mount) else m, check_exists=check_exists)
-                 for m in value)
+    return tuple(
+        _checked("mounts", parse_mount, str(m) if isinstance(m, Mount) else m, check_exists=check_exists) for m in value
+    )
 
 
 def _env(value: object) -> dict[str, str]:
@@ -130,8 +139,21 @@ class KernelSettings:
     orphan_timeout: float | None = None  # seconds the kernel outlives its owner (None: the default)
     entrypoint: tuple[str, ...] | None = None  # None: the image's ENTRYPOINT; (): cleared; else replaced
 
-    KEYS = ("image", "host", "gpus", "gpu_sharing", "memory", "cpus", "shm_size", "mounts", "env",
-            "pull_policy", "environment", "orphan_timeout", "entrypoint")
+    KEYS = (
+        "image",
+        "host",
+        "gpus",
+        "gpu_sharing",
+        "memory",
+        "cpus",
+        "shm_size",
+        "mounts",
+        "env",
+        "pull_policy",
+        "environment",
+        "orphan_timeout",
+        "entrypoint",
+    )
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, check_mounts: bool = False) -> KernelSettings:
@@ -141,16 +163,18 @@ class KernelSettings:
         """
         unknown = set(config) - set(cls.KEYS)
         if unknown:
-            raise SpecError(f"unknown setting(s) {sorted(unknown)}; known: {', '.join(cls.KEYS)}",
-                            field=sorted(unknown)[0])
+            raise SpecError(
+                f"unknown setting(s) {sorted(unknown)}; known: {', '.join(cls.KEYS)}", field=sorted(unknown)[0]
+            )
         get = config.get
         sharing = get("gpu_sharing", False)
         if not isinstance(sharing, bool):
             raise SpecError(f"invalid gpu_sharing {sharing!r}: must be true or false", field="gpu_sharing")
         policy = _string("pull_policy", get("pull_policy")).lower()
         if policy and policy not in PULL_POLICIES:
-            raise SpecError(f"invalid pull policy {policy!r}: expected one of {', '.join(PULL_POLICIES)}",
-                            field="pull_policy")
+            raise SpecError(
+                f"invalid pull policy {policy!r}: expected one of {', '.join(PULL_POLICIES)}", field="pull_policy"
+            )
         cpus = get("cpus")
         if isinstance(cpus, bool):
             raise SpecError(f"invalid cpus {cpus!r}: use a number such as 2 or 0.5", field="cpus")

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import collections
+import os
 import statistics
 import sys
 import tempfile
@@ -64,8 +64,9 @@ def _fd_kinds() -> dict[str, int]:
 
 
 def counts(client: docker.DockerClient, runtime: str) -> dict[str, int]:
-    mine = [c for c in client.containers.list(all=True, filters={"label": KERNEL_ID})
-            if c.labels.get(KERNEL_ID) in OURS]
+    mine = [
+        c for c in client.containers.list(all=True, filters={"label": KERNEL_ID}) if c.labels.get(KERNEL_ID) in OURS
+    ]
     return {
         "containers": len(mine),
         "networks": sum(map(_mentions_ours, client.networks.list())),
@@ -137,6 +138,7 @@ class StallSampler:
 
     def report(self, top: int = 8) -> list[str]:
         """The calls the loop was in while late, by how often they were sampled."""
+
         def innermost(stack, *parts: str) -> str:
             for f in reversed(stack):
                 if not parts or any(p in f.filename for p in parts):
@@ -149,13 +151,19 @@ class StallSampler:
             key = (innermost(stack, "jupyter_gpu_kernels"), innermost(stack, "jupyter_client", "zmq"), innermost(stack))
             seen[key] += 1
             worst[key] = max(worst.get(key, 0.0), late)
-        out = [f"{len(self.samples)} stack samples while the loop was > {self.stall * 1000:.0f} ms late "
-               f"(load average {max(self.load, default=0):.1f} at most, {os.cpu_count()} CPUs)"]
+        out = [
+            f"{len(self.samples)} stack samples while the loop was > {self.stall * 1000:.0f} ms late "
+            f"(load average {max(self.load, default=0):.1f} at most, {os.cpu_count()} CPUs)"
+        ]
         for key, count in seen.most_common(top):
-            out.append(f"  {count:3d}x (late up to {worst[key] * 1000:.0f} ms) ours: {key[0]} | "
-                       f"jupyter_client/zmq: {key[1]} | innermost: {key[2]}")
-        out.append("  meanwhile the other threads were in: " + "; ".join(
-            f"{where} ({n}x)" for where, n in self.others.most_common(top)))
+            out.append(
+                f"  {count:3d}x (late up to {worst[key] * 1000:.0f} ms) ours: {key[0]} | "
+                f"jupyter_client/zmq: {key[1]} | innermost: {key[2]}"
+            )
+        out.append(
+            "  meanwhile the other threads were in: "
+            + "; ".join(f"{where} ({n}x)" for where, n in self.others.most_common(top))
+        )
         return out
 
 
@@ -213,8 +221,9 @@ def main() -> int:
     ap.add_argument("--stall-ms", type=float, default=50.0, help="sample the loop's stack when a tick is this late")
     args = ap.parse_args()
     client = docker.from_env()
-    image = args.image or next(t for i in client.images.list() for t in i.tags
-                               if t.startswith("jupyter-gpu-kernels-test:ipykernel-"))
+    image = args.image or next(
+        t for i in client.images.list() for t in i.tags if t.startswith("jupyter-gpu-kernels-test:ipykernel-")
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for var in ("JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
             os.environ[var] = os.path.join(tmp, var)
@@ -233,27 +242,34 @@ def main() -> int:
             done += step
             series.append(counts(client, runtime))
         before, after = series[0], series[-1]
-        print(f"{args.cycles} start/execute/stop cycles: median {statistics.median(times):.2f}s, "
-              f"max {max(times):.2f}s, total {sum(times):.0f}s")
+        print(
+            f"{args.cycles} start/execute/stop cycles: median {statistics.median(times):.2f}s, "
+            f"max {max(times):.2f}s, total {sum(times):.0f}s"
+        )
         per_cycle = args.cycles - args.settle
         leaks = {k: after[k] - before[k] for k in before if after[k] > before[k] and leaking(k, series)}
         for key in before:
             steps = " ".join(str(c[key]) for c in series)
-            print(f"  {key:17s} after warm-up {warm[key]:4d}  after {args.settle} cycles {before[key]:4d}  "
-                  f"after {args.cycles} {after[key]:4d}  (per cycle {(after[key] - before[key]) / per_cycle:+.3f}; "
-                  f"every {args.every}: {steps})")
+            print(
+                f"  {key:17s} after warm-up {warm[key]:4d}  after {args.settle} cycles {before[key]:4d}  "
+                f"after {args.cycles} {after[key]:4d}  (per cycle {(after[key] - before[key]) / per_cycle:+.3f}; "
+                f"every {args.every}: {steps})"
+            )
         print("  threads now: " + ", ".join(sorted(t.name for t in threading.enumerate())))
         print("  fds now: " + ", ".join(f"{k}={v}" for k, v in sorted(_fd_kinds().items())))
         started, lags, sampler = asyncio.run(concurrent("bench-life", args.concurrent, args.stall_ms / 1000))
         lags.sort()
         p95 = lags[int(0.95 * (len(lags) - 1))] if lags else 0.0
-        print(f"{args.concurrent} concurrent starts: all ready in {started:.1f}s "
-              f"({started / args.concurrent:.2f}s per kernel); event-loop lag p95 {p95 * 1000:.1f} ms, "
-              f"max {max(lags, default=0) * 1000:.1f} ms over {len(lags)} ticks")
+        print(
+            f"{args.concurrent} concurrent starts: all ready in {started:.1f}s "
+            f"({started / args.concurrent:.2f}s per kernel); event-loop lag p95 {p95 * 1000:.1f} ms, "
+            f"max {max(lags, default=0) * 1000:.1f} ms over {len(lags)} ticks"
+        )
         print("\n".join(sampler.report()))
         end = counts(client, runtime)
-        leaks.update({f"{k} (concurrent)": end[k] - after[k] for k in ("containers", "connection files")
-                      if end[k] > after[k]})
+        leaks.update(
+            {f"{k} (concurrent)": end[k] - after[k] for k in ("containers", "connection files") if end[k] > after[k]}
+        )
     if leaks:
         print(f"LEAKED: {leaks}")
         return 1

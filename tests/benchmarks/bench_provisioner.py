@@ -58,12 +58,24 @@ def bench_raw_docker(client: docker.DockerClient, image: str, execs: int) -> tup
     tmp = tempfile.mkdtemp(prefix="bench-raw-")
     os.chmod(tmp, 0o777)
     t0 = time.perf_counter()
-    fname, info = write_connection_file(os.path.join(tmp, "k.json"), ip="0.0.0.0", shell_port=50001,
-                                        iopub_port=50002, stdin_port=50003, hb_port=50004, control_port=50005)
+    fname, info = write_connection_file(
+        os.path.join(tmp, "k.json"),
+        ip="0.0.0.0",
+        shell_port=50001,
+        iopub_port=50002,
+        stdin_port=50003,
+        hb_port=50004,
+        control_port=50005,
+    )
     os.chmod(fname, 0o666)
-    c = client.containers.run(image, ["python", "-m", "ipykernel_launcher", "-f", "/conn/k.json"],
-                              volumes=[f"{tmp}:/conn:rw"], detach=True, user=f"{os.getuid()}:{os.getgid()}",
-                              environment={"HOME": "/tmp"})
+    c = client.containers.run(
+        image,
+        ["python", "-m", "ipykernel_launcher", "-f", "/conn/k.json"],
+        volumes=[f"{tmp}:/conn:rw"],
+        detach=True,
+        user=f"{os.getuid()}:{os.getgid()}",
+        environment={"HOME": "/tmp"},
+    )
     try:
         c.reload()
         info = dict(info)
@@ -96,7 +108,11 @@ def main() -> None:
         os.environ["JUPYTER_DATA_DIR"] = data
         os.environ["JUPYTER_PATH"] = data
         install("bench", kernel_json("bench", provisioner_config(image=image)), user=True)
-        results: dict[str, list[tuple[float, float]]] = {"gpu-docker-provisioner": [], "raw docker run": [], "local ipykernel": []}
+        results: dict[str, list[tuple[float, float]]] = {
+            "gpu-docker-provisioner": [],
+            "raw docker run": [],
+            "local ipykernel": [],
+        }
         for i in range(args.runs):
             execs = args.execs if i == 0 else 0  # round trips measured once per variant
             results["raw docker run"].append(bench_raw_docker(client, image, execs))
@@ -108,8 +124,12 @@ def main() -> None:
     print(f"{'variant':<24}{'ready (median)':>16}{'round trip (median)':>22}")
     for k in results:
         print(f"{k:<24}{ready[k] * 1000:>13.0f} ms{rt[k] * 1e6:>19.0f} µs")
-    print(f"ready ratio  ours / raw docker run : {ready['gpu-docker-provisioner'] / ready['raw docker run']:.2f}  (target ≤ 1.10)")
-    print(f"round trip   ours / local ipykernel: {rt['gpu-docker-provisioner'] / rt['local ipykernel']:.2f}  (target ≤ 1.05)")
+    print(
+        f"ready ratio  ours / raw docker run : {ready['gpu-docker-provisioner'] / ready['raw docker run']:.2f}  (target ≤ 1.10)"
+    )
+    print(
+        f"round trip   ours / local ipykernel: {rt['gpu-docker-provisioner'] / rt['local ipykernel']:.2f}  (target ≤ 1.05)"
+    )
     print(json.dumps({"ready_s": ready, "round_trip_s": rt}))
 
 

@@ -20,8 +20,8 @@ import docker
 
 from jupyter_gpu_kernels.hosts import ssh
 from jupyter_gpu_kernels.hosts.registry import DockerHosts
-from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 from jupyter_gpu_kernels.hosts.transport import connect
+from jupyter_gpu_kernels.kernel.kernelspecs import install, kernel_json, provisioner_config
 from tests.benchmarks.bench_provisioner import bench_manager
 
 
@@ -65,9 +65,18 @@ def main() -> None:
         t0 = time.perf_counter()
         n = max(3, args.calls // 5)
         for _ in range(n):
-            subprocess.run(["ssh", *remote.ssh_options, "-o", "BatchMode=yes", remote.address,
-                            "curl -s --unix-socket " + remote.remote_socket + " http://d/_ping || true"],
-                           capture_output=True, check=False)
+            subprocess.run(
+                [
+                    "ssh",
+                    *remote.ssh_options,
+                    "-o",
+                    "BatchMode=yes",
+                    remote.address,
+                    "curl -s --unix-socket " + remote.remote_socket + " http://d/_ping || true",
+                ],
+                capture_output=True,
+                check=False,
+            )
         per_login = (time.perf_counter() - t0) / n
     finally:
         ssh.close_all()
@@ -79,11 +88,15 @@ def main() -> None:
     print(f"{'variant':<20}{'ready (median)':>16}{'round trip (median)':>22}")
     for k in results:
         print(f"{k:<20}{ready[k] * 1000:>13.0f} ms{rt[k] * 1e6:>19.0f} µs")
-    print(f"remote / local: ready {ready['remote over SSH'] / ready['local daemon']:.2f}x, "
-          f"round trip {rt['remote over SSH'] / rt['local daemon']:.2f}x")
-    print(f"Docker API call (ping): local {local_call * 1e3:.2f} ms; over the reused SSH connection "
-          f"{reused * 1e3:.2f} ms (+{(reused - local_call) * 1e3:.2f} ms); a new SSH login per call "
-          f"{per_login * 1e3:.0f} ms ({per_login / reused:.0f}x the reused connection)")
+    print(
+        f"remote / local: ready {ready['remote over SSH'] / ready['local daemon']:.2f}x, "
+        f"round trip {rt['remote over SSH'] / rt['local daemon']:.2f}x"
+    )
+    print(
+        f"Docker API call (ping): local {local_call * 1e3:.2f} ms; over the reused SSH connection "
+        f"{reused * 1e3:.2f} ms (+{(reused - local_call) * 1e3:.2f} ms); a new SSH login per call "
+        f"{per_login * 1e3:.0f} ms ({per_login / reused:.0f}x the reused connection)"
+    )
 
 
 if __name__ == "__main__":

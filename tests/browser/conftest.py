@@ -127,15 +127,20 @@ def start_lab(tmp_path_factory, docker_daemon, docker_client, kernel_leftovers):
         for name, (url, _client) in hosts.items():
             subprocess.run(
                 [sys.executable, "-m", "jupyter_gpu_kernels.cli.app", "hosts", "add", name, url],
-                env=env, check=True, capture_output=True, text=True,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
             )
         # this checkout's labextension build first (it shadows an installed copy of the same name)
         (dirs["labext"] / "jupyter-gpu-kernels").symlink_to(LABEXT_BUILD, target_is_directory=True)
         settings = dirs["config"] / "lab" / "user-settings"
         _write(settings / "jupyter-gpu-kernels" / "plugin.jupyterlab-settings", {"refreshInterval": 2})
         # no news/update toasts over the screenshots (and no network)
-        _write(settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
-               {"fetchNews": "false", "checkForUpdates": False})
+        _write(
+            settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
+            {"fetchNews": "false", "checkForUpdates": False},
+        )
         port, token = free_port(), uuid.uuid4().hex
         (dirs["config"] / "jupyter_server_config.py").write_text(
             "c.ServerApp.ip = '127.0.0.1'\n"
@@ -155,7 +160,10 @@ def start_lab(tmp_path_factory, docker_daemon, docker_client, kernel_leftovers):
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root"],
-                env=env, cwd=dirs["root"], stdout=log, stderr=subprocess.STDOUT,
+                env=env,
+                cwd=dirs["root"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         server = Lab(f"http://127.0.0.1:{port}", token, dirs["root"], env, proc, log_path, settings)
         started.append((server, clients))

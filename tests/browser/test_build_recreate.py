@@ -75,14 +75,26 @@ def test_build_from_dockerfile_in_file_browser(browser_page, shot, lab, test_ima
 
 def test_recreate_environment_from_notebook_metadata(browser_page, shot, lab, test_image):
     page = browser_page
-    (lab.root_dir / "shared.ipynb").write_text(json.dumps({
-        "cells": [], "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            "jupyter_gpu_kernels": {"environment": ENV_NAME, "kernel_name": f"gpu-{ENV_NAME}", "host": "local",
-                                    "image": test_image, "gpus": "none", "memory": "1g"},
-        },
-    }))
+    (lab.root_dir / "shared.ipynb").write_text(
+        json.dumps(
+            {
+                "cells": [],
+                "nbformat": 4,
+                "nbformat_minor": 5,
+                "metadata": {
+                    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                    "jupyter_gpu_kernels": {
+                        "environment": ENV_NAME,
+                        "kernel_name": f"gpu-{ENV_NAME}",
+                        "host": "local",
+                        "image": test_image,
+                        "gpus": "none",
+                        "memory": "1g",
+                    },
+                },
+            }
+        )
+    )
     open_lab(page, lab)
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open', {path: 'shared.ipynb'})")
     dialog = page.locator(".jp-Dialog", has=page.locator(".jp-GPUKernels-recreateDialog"))
@@ -103,7 +115,8 @@ def test_recreate_environment_from_notebook_metadata(browser_page, shot, lab, te
             const w = window.jupyterapp.shell.currentWidget;
             const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
             return k && k.name === 'gpu-%s' && k.status === 'idle';
-        }""" % ENV_NAME,
+        }"""
+        % ENV_NAME,
         timeout=90_000,
     )
     env = lab.api(f"/gpu-kernels/api/environments/{ENV_NAME}")

@@ -72,15 +72,20 @@ def commit_dialog(page, kernel_item):
     return open_dialog(page, kernel_item, ".jp-GPUKernels-commit", ".jp-GPUKernels-commitDialog")
 
 
-def test_commit_a_running_kernel_from_the_kernels_list(browser_page, shot, start_lab, test_image, docker_client,
-                                                       commit_tags):
+def test_commit_a_running_kernel_from_the_kernels_list(
+    browser_page, shot, start_lab, test_image, docker_client, commit_tags
+):
     page = browser_page
     lab = start_lab({})
     open_panel(page, lab)
     kernel_id = page.evaluate(START, ["commitenv", test_image])
     try:
-        assert page.evaluate(EXECUTE, [kernel_id, "commitenv",
-                                       "with open('/tmp/state.txt', 'w') as f: f.write('kept by commit')"]) == "ok"
+        assert (
+            page.evaluate(
+                EXECUTE, [kernel_id, "commitenv", "with open('/tmp/state.txt', 'w') as f: f.write('kept by commit')"]
+            )
+            == "ok"
+        )
         page.evaluate("() => window.jupyterapp.commands.execute('gpu-kernels:refresh')")
         item = page.locator(f"{SIDEBAR} li.jp-GPUKernels-kernel[data-kernel-id='{kernel_id}']")
         expect(item.locator(".jp-GPUKernels-commit")).to_have_count(1, timeout=90_000)
@@ -138,8 +143,11 @@ def export_dialog(page, name: str):
 def test_export_an_environment_from_the_environments_list(browser_page, shot, start_lab, test_image):
     page = browser_page
     lab = start_lab({})
-    lab.api("/gpu-kernels/api/environments", "POST",
-            {"name": "exportenv", "image": test_image, "memory": "1g", "gpus": "none"})
+    lab.api(
+        "/gpu-kernels/api/environments",
+        "POST",
+        {"name": "exportenv", "image": test_image, "memory": "1g", "gpus": "none"},
+    )
     lab.api("/gpu-kernels/api/environments", "POST", {"name": "goneenv", "image": test_image})
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url)
     open_panel(page, lab)
@@ -187,13 +195,15 @@ def copy_dialog(page, image_item):
     return open_dialog(page, image_item, ".jp-GPUKernels-copyImage", ".jp-GPUKernels-copyDialog")
 
 
-def test_copy_an_image_to_another_host_from_the_images_list(browser_page, shot, start_lab, nogpu_daemon,
-                                                            docker_client, copy_ref):
+def test_copy_an_image_to_another_host_from_the_images_list(
+    browser_page, shot, start_lab, nogpu_daemon, docker_client, copy_ref
+):
     page = browser_page
     # "dead": a host whose daemon socket does not exist, so a copy to it must fail (a short path:
     # the toast shows the first 140 characters of the message)
-    lab = start_lab({"nogpu": (nogpu_daemon.url, nogpu_daemon.client),
-                     "dead": (f"unix:///tmp/jgk-nd-{os.getpid()}.sock", None)})
+    lab = start_lab(
+        {"nogpu": (nogpu_daemon.url, nogpu_daemon.client), "dead": (f"unix:///tmp/jgk-nd-{os.getpid()}.sock", None)}
+    )
     open_panel(page, lab)
     panel = page.locator(SIDEBAR)
     expect(panel.get_by_label("Docker host")).to_have_value("local")

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ..support.orphans import container_states, orphan_maker
-from .test_sidebar import SIDEBAR, open_panel
+from .test_sidebar import open_panel
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker]
 

@@ -85,8 +85,9 @@ def big_pushed(registry, docker_client, test_image):
     """``localhost:PORT/jgk/progress-big:N``: the test image plus a fresh 600 MB layer of random
     bytes, in the registry only (this daemon has neither the tag nor the layer)."""
     tmp = f"jgk-progress-big-tmp:{time.monotonic_ns()}"
-    c = docker_client.containers.run(test_image, ["sh", "-c", f"head -c {BIG_BYTES} /dev/urandom > /tmp/weights.bin"],
-                                     detach=True, user="0")
+    c = docker_client.containers.run(
+        test_image, ["sh", "-c", f"head -c {BIG_BYTES} /dev/urandom > /tmp/weights.bin"], detach=True, user="0"
+    )
     try:
         assert c.wait(timeout=120)["StatusCode"] == 0
         image = c.commit(repository=tmp.split(":")[0], tag=tmp.split(":")[1])
@@ -165,8 +166,11 @@ def derive_base(docker_client, plain_image, monkeypatch):
 def test_kernel_start_shows_the_derive_phase(derive_base, browser_page, shot, start_lab, docker_client):
     page, (tag, base_id) = browser_page, derive_base
     lab = start_lab({})
-    lab.api("/gpu-kernels/api/environments", "POST",
-            {"name": "derive-progress", "image": tag, "host": "local", "gpus": "none"})
+    lab.api(
+        "/gpu-kernels/api/environments",
+        "POST",
+        {"name": "derive-progress", "image": tag, "host": "local", "gpus": "none"},
+    )
     panel = _open_panel(page, lab)
     env_item = panel.locator(".jp-GPUKernels-env[data-environment='derive-progress']")
     expect(env_item).to_be_visible(timeout=30_000)
@@ -183,8 +187,9 @@ def test_kernel_start_shows_the_derive_phase(derive_base, browser_page, shot, st
     nb.locator(".jp-Cell .cm-content").first.click()
     page.keyboard.type("import sys, ipykernel; print(sys.executable, 6 * 7)")
     page.keyboard.press("Shift+Enter")
-    expect(nb.locator(".jp-OutputArea-output").first).to_have_text(re.compile(r"^\s*/usr/bin/python3 42\s*$"),
-                                                                   timeout=60_000)
+    expect(nb.locator(".jp-OutputArea-output").first).to_have_text(
+        re.compile(r"^\s*/usr/bin/python3 42\s*$"), timeout=60_000
+    )
     expect(starting).to_have_count(0, timeout=30_000)
     expect(panel.locator(f".jp-GPUKernels-kernel[data-kernel-id='{kernel_id}']")).to_be_visible(timeout=30_000)
     shot("derive-done")
@@ -201,5 +206,8 @@ def test_kernel_start_shows_the_derive_phase(derive_base, browser_page, shot, st
     assert f"local · {DERIVE_TEXT}" in [e["text"] for e in bar], f"the status bar never showed the derive: {bar}"
 
     lab.api(f"/api/kernels/{kernel_id}", "DELETE")
-    wait_for(lambda: not [c for c in docker_client.containers.list(all=True)
-                          if c.name == f"jupyter-kernel-{kernel_id}"], 60, "the kernel's container to go")
+    wait_for(
+        lambda: not [c for c in docker_client.containers.list(all=True) if c.name == f"jupyter-kernel-{kernel_id}"],
+        60,
+        "the kernel's container to go",
+    )

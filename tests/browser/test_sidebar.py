@@ -61,11 +61,15 @@ def open_panel(page, lab, width: int = 380):
 
 def wait_for_notebook_kernel(page, kernel_name: str, timeout: float) -> str:
     """Wait until the current notebook's kernel is ``kernel_name`` and idle; its kernel id."""
-    page.wait_for_function("""([name]) => {
+    page.wait_for_function(
+        """([name]) => {
         const w = window.jupyterapp.shell.currentWidget;
         const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
         return k && k.name === name && k.status === 'idle';
-    }""", arg=[kernel_name], timeout=timeout)
+    }""",
+        arg=[kernel_name],
+        timeout=timeout,
+    )
     return page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id")
 
 
@@ -90,7 +94,9 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
     expect(panel.locator(".jp-GPUKernels-gpu.jp-mod-free")).to_have_count(4)
     # the test image is listed with its ipykernel mark
     images = panel.locator(".jp-GPUKernels-image")
-    expect(images.filter(has_text=image).locator(".jp-GPUKernels-kernelMark.jp-mod-yes")).to_have_count(1, timeout=30_000)
+    expect(images.filter(has_text=image).locator(".jp-GPUKernels-kernelMark.jp-mod-yes")).to_have_count(
+        1, timeout=30_000
+    )
     shot("panel-gpus")
 
     # 2. free GPUs picked on the cards preselect those devices in the environment form
@@ -132,9 +138,7 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
     env = lab.api(f"/gpu-kernels/api/environments/{ENV_NAME}")
     assert (env["image"], env["host"], env["gpus"], env["memory"]) == (image, "fakegpu", "1", "1g")
     # the kernelspec is known to the frontend right away
-    page.wait_for_function(
-        f"() => !!window.jupyterapp.serviceManager.kernelspecs.specs.kernelspecs['gpu-{ENV_NAME}']"
-    )
+    page.wait_for_function(f"() => !!window.jupyterapp.serviceManager.kernelspecs.specs.kernelspecs['gpu-{ENV_NAME}']")
     shot("environment-created")
 
     # 4. "New notebook": an untitled notebook with the environment's kernel
@@ -172,9 +176,7 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
     status_item = page.locator(".jp-GPUKernels-statusItem")
     expect(status_item).to_have_text(re.compile(rf"fakegpu · .*{re.escape(image.split(':')[0])}.* · GPU {gpu}$"))
     # the environment's definition is in the notebook metadata
-    meta = page.evaluate(
-        "() => window.jupyterapp.shell.currentWidget.content.model.getMetadata('jupyter_gpu_kernels')"
-    )
+    meta = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.getMetadata('jupyter_gpu_kernels')")
     assert meta and meta["environment"] == ENV_NAME and meta["image"] == image and meta["host"] == "fakegpu"
     running = panel.locator(f".jp-GPUKernels-kernel[data-kernel-id='{kernel_id}']")
     expect(running).to_contain_text(f"GPU {gpu}")
@@ -242,9 +244,7 @@ def test_sidebar_environment_notebook_gpu_holder_shutdown(browser_page, shot, la
     env_item.get_by_title(f"Delete {ENV_NAME}").click()
     page.locator(".jp-Dialog").get_by_role("button", name="Delete").click()
     expect(env_item).to_have_count(0)
-    page.wait_for_function(
-        f"() => !window.jupyterapp.serviceManager.kernelspecs.specs.kernelspecs['gpu-{ENV_NAME}']"
-    )
+    page.wait_for_function(f"() => !window.jupyterapp.serviceManager.kernelspecs.specs.kernelspecs['gpu-{ENV_NAME}']")
 
     # 10. the panel is restored on reload
     page.reload()
@@ -261,10 +261,12 @@ def test_hosts_errors_are_explained(browser_page, shot, start_lab, nogpu_daemon)
     """A host without the NVIDIA toolkit and an unreachable one: both say what is wrong and how
     to fix it; a failed image pull says why."""
     page = browser_page
-    lab = start_lab({
-        "nogpu": (nogpu_daemon.url, nogpu_daemon.client),
-        "offline": ("unix:///run/jgk-test/no-such-daemon.sock", None),
-    })
+    lab = start_lab(
+        {
+            "nogpu": (nogpu_daemon.url, nogpu_daemon.client),
+            "offline": ("unix:///run/jgk-test/no-such-daemon.sock", None),
+        }
+    )
     open_lab(page, lab)
     page.click(f".jp-SideBar.jp-mod-left [data-id='{SIDEBAR[1:]}']")
     panel = page.locator(SIDEBAR)
@@ -294,7 +296,9 @@ def test_hosts_errors_are_explained(browser_page, shot, start_lab, nogpu_daemon)
     # and a bad reference is refused before any pull starts
     panel.get_by_label("Image to pull").fill("Not An Image")
     panel.get_by_role("button", name="Pull").click()
-    expect(panel.locator(".jp-GPUKernels-imagesSection .jp-GPUKernels-error")).to_contain_text("invalid image reference")
+    expect(panel.locator(".jp-GPUKernels-imagesSection .jp-GPUKernels-error")).to_contain_text(
+        "invalid image reference"
+    )
     shot("no-gpu-driver")
 
     host_select.select_option("offline")
@@ -307,8 +311,10 @@ def test_hosts_errors_are_explained(browser_page, shot, start_lab, nogpu_daemon)
     # the selected host is remembered across reloads (the default would be "local"): it is
     # in the workspace on the server, and the reloaded page selects it
     wait_for(
-        lambda: lab.api("/lab/api/workspaces/default")["data"].get("jupyter-gpu-kernels:sidebar", {}).get("host")
-        == "offline",
+        lambda: (
+            lab.api("/lab/api/workspaces/default")["data"].get("jupyter-gpu-kernels:sidebar", {}).get("host")
+            == "offline"
+        ),
         15,
         "the workspace to record the selected host",
     )

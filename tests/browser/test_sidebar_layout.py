@@ -37,19 +37,23 @@ def test_image_rows_below_the_filter_and_long_errors_wrap(browser_page, shot, st
     row = _box(first)
     assert row["y"] >= filter_box["y"] + filter_box["height"] - 0.5, (
         f"the first image row (top {row['y']}) starts under the filter box (bottom "
-        f"{filter_box['y'] + filter_box['height']})")
+        f"{filter_box['y'] + filter_box['height']})"
+    )
     visible = _box(section)  # the section clips its content: the row must be inside it and the panel
     outer = _box(panel)
     for name, area in (("images section", visible), ("panel", outer)):
         assert area["x"] - 0.5 <= row["x"] and row["x"] + row["width"] <= area["x"] + area["width"] + 0.5, (
-            f"the first image row {row} sticks out of the {name} {area} sideways")
+            f"the first image row {row} sticks out of the {name} {area} sideways"
+        )
         assert area["y"] - 0.5 <= row["y"] and row["y"] + row["height"] <= area["y"] + area["height"] + 0.5, (
-            f"the first image row {row} is not inside the visible {name} {area}")
+            f"the first image row {row} is not inside the visible {name} {area}"
+        )
     # nothing is drawn over the row: the element at its centre is the row or inside it
     covered = first.evaluate(
         "el => { const r = el.getBoundingClientRect();"
         " const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);"
-        " return el.contains(hit) ? '' : (hit ? hit.className || hit.tagName : 'nothing'); }")
+        " return el.contains(hit) ? '' : (hit ? hit.className || hit.tagName : 'nothing'); }"
+    )
     assert covered == "", f"the first image row is covered by {covered!r}"
     shot("images-below-filter")
 
@@ -59,9 +63,13 @@ def test_image_rows_below_the_filter_and_long_errors_wrap(browser_page, shot, st
     error = section.locator(".jp-GPUKernels-error").filter(has_text="invalid image reference")
     expect(error).to_be_visible(timeout=15_000)
     widths = error.evaluate("el => [el.scrollWidth, el.clientWidth]")
-    assert widths[0] <= widths[1], f"the error message overflows sideways: scrollWidth {widths[0]} > clientWidth {widths[1]}"
+    assert widths[0] <= widths[1], (
+        f"the error message overflows sideways: scrollWidth {widths[0]} > clientWidth {widths[1]}"
+    )
     err = _box(error)
-    assert err["x"] + err["width"] <= visible["x"] + visible["width"] + 0.5, f"the error {err} is wider than the section {visible}"
+    assert err["x"] + err["width"] <= visible["x"] + visible["width"] + 0.5, (
+        f"the error {err} is wider than the section {visible}"
+    )
     assert err["height"] > 2 * _box(first)["height"] * 0.5, "the long error did not wrap onto several lines"
     widths = section.evaluate("el => [el.scrollWidth, el.clientWidth]")
     assert widths[0] <= widths[1], f"the images section overflows sideways: {widths[0]} > {widths[1]}"

@@ -19,9 +19,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.gpu_fake]
 
 def test_oom_notification_log_and_cuda_badge(browser_page, shot, lab, fake_gpu_daemon, cuda_image):
     page = browser_page
-    lab.api("/gpu-kernels/api/environments", "POST",
-            {"name": "small", "image": fake_gpu_daemon.test_image, "host": "fakegpu", "gpus": "none",
-             "memory": "200m"})
+    lab.api(
+        "/gpu-kernels/api/environments",
+        "POST",
+        {"name": "small", "image": fake_gpu_daemon.test_image, "host": "fakegpu", "gpus": "none", "memory": "200m"},
+    )
     open_lab(page, lab)
     page.locator(f".jp-SideBar.jp-mod-left [data-id='{SIDEBAR[1:]}']").click()
     panel = page.locator(SIDEBAR)
@@ -48,7 +50,9 @@ def test_oom_notification_log_and_cuda_badge(browser_page, shot, lab, fake_gpu_d
     nb = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     nb.locator(".jp-Cell .cm-content").first.click()
     # the kernel process's own stderr (the container log), not ipykernel's captured sys.stderr
-    page.keyboard.type("import os; os.write(os.open('/proc/1/fd/2', os.O_WRONLY), b'jgk-stderr-marker\\n'); print('written')")
+    page.keyboard.type(
+        "import os; os.write(os.open('/proc/1/fd/2', os.O_WRONLY), b'jgk-stderr-marker\\n'); print('written')"
+    )
     page.keyboard.press("Shift+Enter")
     expect(nb.locator(".jp-OutputArea-output").first).to_contain_text("written", timeout=30_000)
 
@@ -74,8 +78,11 @@ def test_oom_notification_log_and_cuda_badge(browser_page, shot, lab, fake_gpu_d
     expect(page.locator(".Toastify__toast", has_text="OOM-killed")).to_have_count(1)
     assert fake_gpu_daemon.client.containers.get(f"jupyter-kernel-{kernel_id}")  # on the fake-GPU host
     # restarted (the restart still happens); then shut down, so nothing is left behind
-    wait_for(lambda: lab.api(f"/api/kernels/{kernel_id}").get("execution_state") in ("idle", "busy"), 90,
-             "the restarted kernel")
+    wait_for(
+        lambda: lab.api(f"/api/kernels/{kernel_id}").get("execution_state") in ("idle", "busy"),
+        90,
+        "the restarted kernel",
+    )
     wait_for(lambda: _delete(lab, kernel_id), 60, "the kernel's shutdown")
 
 

@@ -175,4 +175,3 @@ def started_or_fail(start, what: str, *args, before_stop=None, **kw):
                 before_stop()
         finally:
             host.stop()
-

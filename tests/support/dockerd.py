@@ -40,7 +40,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._util import SYSTEM_PATH, apt_install, is_debian, is_root, kill_pid, log, pid_alive, pid_cmdline, read_pidfile, tail, which
+from ._util import (
+    SYSTEM_PATH,
+    apt_install,
+    is_debian,
+    is_root,
+    kill_pid,
+    log,
+    pid_alive,
+    pid_cmdline,
+    read_pidfile,
+    tail,
+    which,
+)
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 DEFAULT_URL = f"unix://{DEFAULT_SOCKET}"
@@ -147,7 +159,9 @@ def _why_cannot_start() -> list[str]:
     if not is_debian():
         reasons.append("not a Debian system with apt-get, so docker.io cannot be installed")
     if os.environ.get("DOCKER_HOST") and os.environ["DOCKER_HOST"] != DEFAULT_URL:
-        reasons.append(f"DOCKER_HOST={os.environ['DOCKER_HOST']} points elsewhere; refusing to start a local daemon for it")
+        reasons.append(
+            f"DOCKER_HOST={os.environ['DOCKER_HOST']} points elsewhere; refusing to start a local daemon for it"
+        )
     return reasons
 
 
@@ -281,8 +295,12 @@ def _main(argv: list[str]) -> int:
         help="up: record this token with a daemon that `up` starts; down: stop the daemon only if "
         "`up --owner` with the same token started it (so a script never stops a daemon it found running)",
     )
-    p.add_argument("--gpu", action="store_true", default=None,
-                   help=f"up: start the daemon with the fake NVIDIA toolkit (default: ${GPU_ENV})")
+    p.add_argument(
+        "--gpu",
+        action="store_true",
+        default=None,
+        help=f"up: start the daemon with the fake NVIDIA toolkit (default: ${GPU_ENV})",
+    )
     a = p.parse_args(argv)
     cmd = a.cmd
     if cmd == "up":

@@ -75,12 +75,16 @@ class JupyterProcess:
 
 def _jupyter_env(base: Path, **extra: str) -> dict[str, str]:
     """The test's environment with private Jupyter dirs under ``base`` (nothing of the developer's)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("JUPYTER_", "JPY_", "KG_")) and k != "DOCKER_HOST"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_", "JPY_", "KG_")) and k != "DOCKER_HOST"}
     for name in ("config", "data", "runtime"):
         (base / name).mkdir(parents=True, exist_ok=True)
-    env.update(JUPYTER_CONFIG_DIR=str(base / "config"), JUPYTER_DATA_DIR=str(base / "data"),
-               JUPYTER_RUNTIME_DIR=str(base / "runtime"), JUPYTER_PLATFORM_DIRS="1", **extra)
+    env.update(
+        JUPYTER_CONFIG_DIR=str(base / "config"),
+        JUPYTER_DATA_DIR=str(base / "data"),
+        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
+        JUPYTER_PLATFORM_DIRS="1",
+        **extra,
+    )
     return env
 
 
@@ -105,8 +109,14 @@ def start_gateway(workdir: Path, admin_config: dict, token: str) -> JupyterProce
     home.chmod(0o755)  # the kernel's working directory (kernels run as the image's user)
     port = free_port()
     env = _jupyter_env(home, JUPYTER_CONFIG_PATH=str(admin_dir), KG_AUTH_TOKEN=token)
-    argv = [sys.executable, "-m", "kernel_gateway", "--KernelGatewayApp.ip=127.0.0.1",
-            f"--KernelGatewayApp.port={port}", "--KernelGatewayApp.port_retries=0"]
+    argv = [
+        sys.executable,
+        "-m",
+        "kernel_gateway",
+        "--KernelGatewayApp.ip=127.0.0.1",
+        f"--KernelGatewayApp.port={port}",
+        "--KernelGatewayApp.port_retries=0",
+    ]
     return _spawn("gateway", argv, env, home, f"http://127.0.0.1:{port}", token)
 
 
@@ -116,10 +126,20 @@ def start_user_server(workdir: Path, gateway: JupyterProcess, token: str) -> Jup
     (home / "notebooks").mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = _jupyter_env(home, DOCKER_HOST=NO_DOCKER)
-    argv = [sys.executable, "-m", "jupyter_server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={home / 'notebooks'}", f"--gateway-url={gateway.url}",
-            f"--GatewayClient.auth_token={gateway.token}", "--GatewayClient.request_timeout=120"]
+    argv = [
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={home / 'notebooks'}",
+        f"--gateway-url={gateway.url}",
+        f"--GatewayClient.auth_token={gateway.token}",
+        "--GatewayClient.request_timeout=120",
+    ]
     if os.geteuid() == 0:
         argv.append("--allow-root")
     return _spawn("user-server", argv, env, home, f"http://127.0.0.1:{port}", token)

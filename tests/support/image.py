@@ -330,7 +330,10 @@ def _chroot_env() -> dict[str, str]:
 def _chroot(rootfs: Path, argv: list[str], *, env: dict[str, str]) -> None:
     """Run argv in a chroot inside a private mount namespace (so /proc is unmounted automatically)."""
     script = 'mount -t proc proc "$1/proc" || echo "warning: could not mount /proc in the chroot" >&2; shift; exec chroot "$@"'
-    run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", rootfs, rootfs, *argv], env=env)
+    run(
+        ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", rootfs, rootfs, *argv],
+        env=env,
+    )
 
 
 def _pip_install_in_chroot(rootfs: Path, pins: dict[str, str]) -> None:
@@ -380,8 +383,18 @@ def _tar(rootfs: Path, out: Path) -> None:
     log(f"writing {out}")
     run(
         [
-            "tar", "-C", rootfs, "--numeric-owner", "--xattrs", "-cf", tmp,
-            "--exclude=./proc/*", "--exclude=./sys/*", "--exclude=./dev/*", "--exclude=./run/*", "--exclude=./tmp/*",
+            "tar",
+            "-C",
+            rootfs,
+            "--numeric-owner",
+            "--xattrs",
+            "-cf",
+            tmp,
+            "--exclude=./proc/*",
+            "--exclude=./sys/*",
+            "--exclude=./dev/*",
+            "--exclude=./run/*",
+            "--exclude=./tmp/*",
             ".",
         ]
     )
@@ -401,46 +414,67 @@ exec "$@"
 """
 SHAPES: dict[str, tuple[str, str]] = {
     # python3 only (no `python`), ipykernel importable by python3, an nvidia-style entrypoint script
-    "python3-only": ("ipykernel", """
+    "python3-only": (
+        "ipykernel",
+        """
 RUN rm -f /usr/bin/python /usr/local/bin/python
 COPY nvidia_entrypoint.sh /opt/nvidia/nvidia_entrypoint.sh
 RUN chmod 755 /opt/nvidia/nvidia_entrypoint.sh
 ENTRYPOINT ["/opt/nvidia/nvidia_entrypoint.sh"]
 USER 1000
-"""),
+""",
+    ),
     # conda layout: the only interpreter on PATH is /opt/conda/bin/python (a venv of copies)
-    "conda": ("ipykernel", """
+    "conda": (
+        "ipykernel",
+        """
 RUN python3 -m venv --copies --system-site-packages --without-pip /opt/conda && rm -f /usr/bin/python
 ENV PATH=/opt/conda/bin:/usr/local/sbin:/usr/sbin:/sbin
 USER 1000
-"""),
+""",
+    ),
     # docker-stacks: USER 1000, ENTRYPOINT ["tini", "-g", "--"] (tini is the host's docker-init)
-    "stacks": ("ipykernel", """
+    "stacks": (
+        "ipykernel",
+        """
 COPY tini /usr/bin/tini
 ENTRYPOINT ["tini", "-g", "--"]
 USER 1000
-"""),
+""",
+    ),
     # no Python at all
-    "no-python": ("plain", """
+    "no-python": (
+        "plain",
+        """
 RUN rm -rf /usr/bin/python* /usr/lib/python3* /usr/local/lib/python3*
 USER 1000
-"""),
+""",
+    ),
     # Python + pip but no ipykernel, and a module only this image has (tests/test_derived_images.py)
-    "base-module": ("plain", """
+    "base-module": (
+        "plain",
+        """
 RUN printf 'WHERE = "base image"\\n' > /usr/lib/python3/dist-packages/jgk_base_only.py
 USER 1000
-"""),
+""",
+    ),
     # the same without pip: a derived image has to unpack the wheels itself
-    "no-pip": ("plain", """
+    "no-pip": (
+        "plain",
+        """
 RUN printf 'WHERE = "base image"\\n' > /usr/lib/python3/dist-packages/jgk_base_only.py \\
  && rm -rf /usr/lib/python3/dist-packages/pip /usr/lib/python3/dist-packages/pip-* /usr/bin/pip*
 USER 1000
-"""),
+""",
+    ),
     # an ENTRYPOINT that ignores its arguments and exits
-    "bad-entrypoint": ("ipykernel", """
+    "bad-entrypoint": (
+        "ipykernel",
+        """
 ENTRYPOINT ["/bin/sh", "-c", "echo 'entrypoint: ignoring the command'; exit 0"]
 USER 1000
-"""),
+""",
+    ),
 }
 
 
@@ -463,9 +497,31 @@ def ensure_ipykernel_wheels(python_version: str, platform: str = "manylinux2014_
         tmp = Path(tempfile.mkdtemp(prefix=".wheels-", dir=CACHE_DIR))
         try:
             env = dict(os.environ, PIP_CERT=str(HOST_CA_BUNDLE)) if HOST_CA_BUNDLE.exists() else None
-            run([sys.executable, "-m", "pip", "download", *pins_str(pins).split(), "--only-binary=:all:",
-                 "--python-version", python_version, *platform_args(platform), "--implementation",
-                 "cp", "--abi", abi, "--abi", "abi3", "--abi", "none", "-d", str(tmp), "-q"], env=env)
+            run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    *pins_str(pins).split(),
+                    "--only-binary=:all:",
+                    "--python-version",
+                    python_version,
+                    *platform_args(platform),
+                    "--implementation",
+                    "cp",
+                    "--abi",
+                    abi,
+                    "--abi",
+                    "abi3",
+                    "--abi",
+                    "none",
+                    "-d",
+                    str(tmp),
+                    "-q",
+                ],
+                env=env,
+            )
             tmp.rename(out)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -489,8 +545,10 @@ def ensure_shape_image(client, shape: str) -> str:
             return tag
     except docker.errors.ImageNotFound:
         pass
-    files = {"Dockerfile": f"FROM {base}\nUSER 0\n{dockerfile}\nLABEL {LABEL_BASE}={base_id}\n".encode(),
-             "nvidia_entrypoint.sh": NVIDIA_ENTRYPOINT.encode()}
+    files = {
+        "Dockerfile": f"FROM {base}\nUSER 0\n{dockerfile}\nLABEL {LABEL_BASE}={base_id}\n".encode(),
+        "nvidia_entrypoint.sh": NVIDIA_ENTRYPOINT.encode(),
+    }
     tini = shutil.which("docker-init") or "/usr/bin/docker-init"
     if os.path.exists(tini):
         files["tini"] = Path(os.path.realpath(tini)).read_bytes()
@@ -503,11 +561,11 @@ def ensure_shape_image(client, shape: str) -> str:
     buf.seek(0)
     log(f"building {tag} from {base}")
     try:
-        client.images.build(fileobj=buf, custom_context=True, tag=tag, network_mode="none", rm=True,
-                            forcerm=True)
+        client.images.build(fileobj=buf, custom_context=True, tag=tag, network_mode="none", rm=True, forcerm=True)
     except docker.errors.BuildError as e:
-        raise RuntimeError(f"building {tag} failed: {e.msg}\n" + "".join(
-            str(c.get("stream", c.get("error", ""))) for c in e.build_log)) from e
+        raise RuntimeError(
+            f"building {tag} failed: {e.msg}\n" + "".join(str(c.get("stream", c.get("error", ""))) for c in e.build_log)
+        ) from e
     return tag
 
 
@@ -550,7 +608,6 @@ def build_cuda_image(client, base: str) -> str:
     dockerfile = f'FROM {base}\nENV NVIDIA_REQUIRE_CUDA="{CUDA_131}"\n'
     client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
     return tag
-
 
 
 def file_in_image(client, image: str, path: str) -> bytes:

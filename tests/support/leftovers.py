@@ -80,8 +80,11 @@ class LeftoverTracker:
 
     def leftover_volumes(self) -> list:
         alive = {(c.labels or {}).get(KERNEL_ID_LABEL) for c in kernel_containers(self.client)}
-        return [v for v in connection_volumes(self.client)
-                if v.name not in self.volume_baseline and (v.attrs.get("Labels") or {}).get(KEY_VOLUME_LABEL) not in alive]
+        return [
+            v
+            for v in connection_volumes(self.client)
+            if v.name not in self.volume_baseline and (v.attrs.get("Labels") or {}).get(KEY_VOLUME_LABEL) not in alive
+        ]
 
     def check_and_remove(self) -> list[str]:
         """Describe and force-remove this session's leftovers; returns the descriptions."""
@@ -94,8 +97,10 @@ class LeftoverTracker:
             except Exception as e:  # noqa: BLE001 - report, don't mask the real finding
                 out[-1] += f" [could not remove: {e}]"
         for v in self.leftover_volumes():
-            out.append(f"connection-file volume {v.name[:12]} of kernel {(v.attrs.get('Labels') or {}).get(KEY_VOLUME_LABEL)}"
-                       " (its container was removed without its volume)")
+            out.append(
+                f"connection-file volume {v.name[:12]} of kernel {(v.attrs.get('Labels') or {}).get(KEY_VOLUME_LABEL)}"
+                " (its container was removed without its volume)"
+            )
             try:
                 v.remove(force=True)
             except Exception as e:  # noqa: BLE001

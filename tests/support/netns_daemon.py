@@ -43,7 +43,19 @@ import subprocess
 import time
 from pathlib import Path
 
-from ._util import SYSTEM_PATH, is_root, kill_pid, log, pid_alive, pid_cmdline, read_pidfile, run, tail, unmount_under, which
+from ._util import (
+    SYSTEM_PATH,
+    is_root,
+    kill_pid,
+    log,
+    pid_alive,
+    pid_cmdline,
+    read_pidfile,
+    run,
+    tail,
+    unmount_under,
+    which,
+)
 
 RUN_DIR = Path("/run/jgk-test")
 DATA_BASE = Path(os.environ.get("JGK_TEST_NETNS_DATA", "/var/lib/jgk-test"))
@@ -73,9 +85,10 @@ def first_free_slot(factory, base_name: str, first_index: int, tries: int = 8):
     raise NetnsDaemonError(f"no free slot for {base_name!r} after {tries} tries: {last}")
 
 
-def start_netns_daemon(base_name: str, *, fake_gpu: bool, first_index: int, tries: int = 8, **kw) -> "NetnsDaemon":
-    return first_free_slot(lambda name, k: NetnsDaemon(name, fake_gpu=fake_gpu, subnet_index=k, **kw),
-                           base_name, first_index, tries)
+def start_netns_daemon(base_name: str, *, fake_gpu: bool, first_index: int, tries: int = 8, **kw) -> NetnsDaemon:
+    return first_free_slot(
+        lambda name, k: NetnsDaemon(name, fake_gpu=fake_gpu, subnet_index=k, **kw), base_name, first_index, tries
+    )
 
 
 def _ip(*args, check=True, ns: str | None = None):
@@ -134,7 +147,7 @@ class NetnsDaemon:
             self.start(load_images=load_images)
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, load_images: bool = True, owner_pid: int | None = None) -> "NetnsDaemon":
+    def start(self, load_images: bool = True, owner_pid: int | None = None) -> NetnsDaemon:
         self._preflight()
         self._claim(owner_pid or os.getpid())  # raises NetnsDaemonBusy before touching anything
         try:
@@ -245,11 +258,15 @@ class NetnsDaemon:
             raise NetnsDaemonError(f"NetnsDaemon needs root (uid is {os.geteuid()})")
         missing = [t for t in ("dockerd", "ip", "nsenter") if which(t) is None]
         if missing:
-            raise NetnsDaemonError(f"NetnsDaemon needs {', '.join(missing)} (apt-get install docker.io iproute2 util-linux)")
+            raise NetnsDaemonError(
+                f"NetnsDaemon needs {', '.join(missing)} (apt-get install docker.io iproute2 util-linux)"
+            )
         if not self.fake_gpu:
             for d in SYSTEM_PATH.split(":"):
                 if os.path.exists(os.path.join(d, "nvidia-container-runtime-hook")):
-                    log(f"[{self.name}] note: a real nvidia-container-runtime-hook is in {d}; this daemon will have a GPU driver")
+                    log(
+                        f"[{self.name}] note: a real nvidia-container-runtime-hook is in {d}; this daemon will have a GPU driver"
+                    )
         # the subnets must not collide with anything routed on the host (except our own stale routes)
         routes = _ip("-4", "route", "show").stdout.splitlines()
         mine = {self.bridge_subnet, self.pool_subnet, f"10.213.{self.subnet_index}.0/24"}
@@ -289,7 +306,9 @@ class NetnsDaemon:
                 )
             if owner and owner.get("name") and owner["name"] != self.name:
                 log(f"[{self.name}] slot {self.subnet_index} was left by daemon {owner['name']!r}; cleaning it up")
-                NetnsDaemon(owner["name"], subnet_index=self.subnet_index, keep_data=True, start=False)._cleanup(stale=True)
+                NetnsDaemon(owner["name"], subnet_index=self.subnet_index, keep_data=True, start=False)._cleanup(
+                    stale=True
+                )
             self._slot_file.write_text(json.dumps({"pid": owner_pid, "name": self.name}))
 
     def _release(self) -> None:
@@ -411,8 +430,10 @@ class NetnsDaemon:
         run(["nsenter", f"--net={self.netns_path}", "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"], quiet=True)
         for subnet in self.routed_subnets:
             _ip("route", "replace", subnet, "via", self.ns_ip, "dev", self.veth_host)
-        log(f"[{self.name}] netns {self.netns}: {self.veth_host} {self.host_ip} <-> {self.veth_ns} {self.ns_ip}; "
-            f"routes {', '.join(self.routed_subnets)} via {self.ns_ip} (k={k})")
+        log(
+            f"[{self.name}] netns {self.netns}: {self.veth_host} {self.host_ip} <-> {self.veth_ns} {self.ns_ip}; "
+            f"routes {', '.join(self.routed_subnets)} via {self.ns_ip} (k={k})"
+        )
 
     def _start_dockerd(self, fresh: bool = True) -> None:
         dockerd = which("dockerd")
@@ -431,18 +452,28 @@ class NetnsDaemon:
         self.data_root.mkdir(parents=True, exist_ok=True)
         self.exec_root.mkdir(parents=True, exist_ok=True)
         argv = [
-            "nsenter", f"--net={self.netns_path}",
+            "nsenter",
+            f"--net={self.netns_path}",
             dockerd,
-            "--host", self.url,
-            "--data-root", str(self.data_root),
-            "--exec-root", str(self.exec_root),
-            "--pidfile", str(self.pidfile),
-            "--bip", f"{self.bridge_gateway}/24",
-            "--default-address-pool", f"base={self.pool_subnet},size=28",
+            "--host",
+            self.url,
+            "--data-root",
+            str(self.data_root),
+            "--exec-root",
+            str(self.exec_root),
+            "--pidfile",
+            str(self.pidfile),
+            "--bip",
+            f"{self.bridge_gateway}/24",
+            "--default-address-pool",
+            f"base={self.pool_subnet},size=28",
             "--iptables=false",
-            "--cgroup-parent", f"/{self.cgroup_parent}",
-            "--containerd-namespace", f"jgk-{self.name}",
-            "--containerd-plugins-namespace", f"jgk-{self.name}-plugins",
+            "--cgroup-parent",
+            f"/{self.cgroup_parent}",
+            "--containerd-namespace",
+            f"jgk-{self.name}",
+            "--containerd-plugins-namespace",
+            f"jgk-{self.name}-plugins",
             *self.extra_dockerd_args,
         ]
         log(f"[{self.name}] starting dockerd in netns {self.netns} (fake_gpu={self.fake_gpu}; log: {self.log_path})")
@@ -464,7 +495,9 @@ class NetnsDaemon:
                 log(f"[{self.name}] dockerd up at {self.url} (pid {self.proc.pid})")
                 return
             time.sleep(0.5)
-        raise NetnsDaemonError(f"dockerd[{self.name}] did not answer within {START_TIMEOUT:.0f}s; log:\n{tail(self.log_path)}")
+        raise NetnsDaemonError(
+            f"dockerd[{self.name}] did not answer within {START_TIMEOUT:.0f}s; log:\n{tail(self.log_path)}"
+        )
 
     def _remove_all_containers(self) -> None:
         for c in self.client.containers.list(all=True):

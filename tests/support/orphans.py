@@ -28,8 +28,11 @@ os._exit(0)  # no shutdown: the process just ends
 
 def container_states(client, kernel_ids) -> dict[str, str]:
     """{kernel id: status} of those kernels' containers (absent: no container)."""
-    return {c.labels[L.KERNEL_ID]: c.status for c in client.containers.list(all=True, filters={"label": L.KERNEL_ID})
-            if c.labels.get(L.KERNEL_ID) in kernel_ids}
+    return {
+        c.labels[L.KERNEL_ID]: c.status
+        for c in client.containers.list(all=True, filters={"label": L.KERNEL_ID})
+        if c.labels.get(L.KERNEL_ID) in kernel_ids
+    }
 
 
 def orphan_maker(tmp_path: Path, image: str, client) -> Iterator[Callable[[int], list[str]]]:
@@ -42,10 +45,20 @@ def orphan_maker(tmp_path: Path, image: str, client) -> Iterator[Callable[[int],
         spec.mkdir(parents=True, exist_ok=True)
         cfg = {**provisioner_config(image=image), "orphan_timeout": 600}
         (spec / "kernel.json").write_text(json.dumps(kernel_json("orphaner", cfg)))
-        env = {**os.environ, "JUPYTER_DATA_DIR": str(data), "JUPYTER_PATH": str(data),
-               "JUPYTER_RUNTIME_DIR": str(tmp_path / "client-runtime")}
-        proc = subprocess.run([sys.executable, "-c", CLIENT.format(n=n)], env=env, capture_output=True, text=True,
-                              timeout=180, cwd=tmp_path)
+        env = {
+            **os.environ,
+            "JUPYTER_DATA_DIR": str(data),
+            "JUPYTER_PATH": str(data),
+            "JUPYTER_RUNTIME_DIR": str(tmp_path / "client-runtime"),
+        }
+        proc = subprocess.run(
+            [sys.executable, "-c", CLIENT.format(n=n)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            cwd=tmp_path,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         ids = proc.stdout.split()
         made.extend(ids)

@@ -20,7 +20,9 @@ class LocalRegistry:
     def __init__(self) -> None:
         exe = shutil.which("docker-registry")
         if exe is None:
-            raise RuntimeError("docker-registry is not installed (Debian package docker-registry; tests/run.sh installs it)")
+            raise RuntimeError(
+                "docker-registry is not installed (Debian package docker-registry; tests/run.sh installs it)"
+            )
         self.dir = Path(tempfile.mkdtemp(prefix="jgk-registry-"))
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -30,8 +32,12 @@ class LocalRegistry:
             f"    rootdirectory: {self.dir / 'data'}\n  delete:\n    enabled: true\n"
             f"http:\n  addr: 127.0.0.1:{self.port}\n"
         )
-        self.proc = subprocess.Popen([exe, "serve", str(self.dir / "config.yml")], stdout=subprocess.DEVNULL,
-                                     stderr=open(self.dir / "registry.log", "wb"), start_new_session=True)
+        self.proc = subprocess.Popen(
+            [exe, "serve", str(self.dir / "config.yml")],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "registry.log", "wb"),
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:
@@ -75,4 +81,3 @@ def registry_or_fail():
     from ._util import started_or_fail
 
     yield from started_or_fail(LocalRegistry, "local registry")
-

@@ -79,13 +79,19 @@ class RemoteHost:
             "  UserKnownHostsFile /dev/null\n  StrictHostKeyChecking no\n  LogLevel ERROR\n"
         )
         sshd = shutil.which("sshd") or "/usr/sbin/sshd"
-        self.sshd = self.daemon.ns_popen([sshd, "-D", "-e", "-f", str(d / "sshd_config")],
-                                         stdout=subprocess.DEVNULL, stderr=open(d / "sshd.log", "wb"),
-                                         start_new_session=True)
+        self.sshd = self.daemon.ns_popen(
+            [sshd, "-D", "-e", "-f", str(d / "sshd_config")],
+            stdout=subprocess.DEVNULL,
+            stderr=open(d / "sshd.log", "wb"),
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            probe = subprocess.run(["ssh", *self.ssh_options, "-o", "BatchMode=yes", "-o", "ConnectTimeout=2",
-                                    self.address, "true"], capture_output=True, text=True)
+            probe = subprocess.run(
+                ["ssh", *self.ssh_options, "-o", "BatchMode=yes", "-o", "ConnectTimeout=2", self.address, "true"],
+                capture_output=True,
+                text=True,
+            )
             if probe.returncode == 0:
                 log(f"[{self.daemon.name}] sshd up at {self.address}:22")
                 return
@@ -105,8 +111,12 @@ class RemoteHost:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_remote_host(base_name: str = "remote", *, fake_gpu: bool = True, first_index: int = 3, tries: int = 8) -> RemoteHost:
-    return first_free_slot(lambda name, k: RemoteHost(name, fake_gpu=fake_gpu, subnet_index=k), base_name, first_index, tries)
+def start_remote_host(
+    base_name: str = "remote", *, fake_gpu: bool = True, first_index: int = 3, tries: int = 8
+) -> RemoteHost:
+    return first_free_slot(
+        lambda name, k: RemoteHost(name, fake_gpu=fake_gpu, subnet_index=k), base_name, first_index, tries
+    )
 
 
 def remote_host_or_fail(*args, **kw):

@@ -20,16 +20,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def api_json(base_url: str, token: str, path: str, method: str = "GET", body: dict | None = None,
-             timeout: float = 60):
+def api_json(base_url: str, token: str, path: str, method: str = "GET", body: dict | None = None, timeout: float = 60):
     """``method base_url+path`` with the token and a JSON body; the JSON answer (None when empty).
 
     An HTTP error keeps its class and code, and its text is the server's whole message (the reason
     phrase has only its first line: a launch failure's container log tail is in the body)."""
     req = urllib.request.Request(
-        f"{base_url}{path}", method=method,
+        f"{base_url}{path}",
+        method=method,
         data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             data = r.read()

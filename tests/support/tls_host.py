@@ -24,15 +24,56 @@ def _openssl(*args: str, cwd: Path) -> None:
 def make_certs(directory: Path, server_ip: str) -> dict[str, Path]:
     """CA, server cert (SAN = server_ip) and client cert, like Docker's "protect the daemon socket" guide."""
     d = directory
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=jgk-test-ca",
-             "-keyout", "ca-key.pem", "-out", "ca.pem", cwd=d)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=jgk-test-ca",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        cwd=d,
+    )
     (d / "server.ext").write_text(f"subjectAltName = IP:{server_ip},IP:127.0.0.1\nextendedKeyUsage = serverAuth\n")
     (d / "client.ext").write_text("extendedKeyUsage = clientAuth\n")
     for who in ("server", "client"):
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN=jgk-test-{who}",
-                 "-keyout", f"{who}-key.pem", "-out", f"{who}.csr", cwd=d)
-        _openssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
-                 "-days", "2", "-extfile", f"{who}.ext", "-out", f"{who}.pem", cwd=d)
+        _openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN=jgk-test-{who}",
+            "-keyout",
+            f"{who}-key.pem",
+            "-out",
+            f"{who}.csr",
+            cwd=d,
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{who}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            f"{who}.ext",
+            "-out",
+            f"{who}.pem",
+            cwd=d,
+        )
     return {name: d / f"{name}.pem" for name in ("ca", "server", "server-key", "client", "client-key")}
 
 
@@ -43,9 +84,18 @@ class TLSHost:
         self.certs = make_certs(self.dir, ns_ip)
         c = self.certs
         self.daemon = NetnsDaemon(
-            name, fake_gpu=fake_gpu, subnet_index=subnet_index, start=False,
-            extra_dockerd_args=["-H", f"tcp://{ns_ip}:2376", "--tlsverify", f"--tlscacert={c['ca']}",
-                                f"--tlscert={c['server']}", f"--tlskey={c['server-key']}"],
+            name,
+            fake_gpu=fake_gpu,
+            subnet_index=subnet_index,
+            start=False,
+            extra_dockerd_args=[
+                "-H",
+                f"tcp://{ns_ip}:2376",
+                "--tlsverify",
+                f"--tlscacert={c['ca']}",
+                f"--tlscert={c['server']}",
+                f"--tlskey={c['server-key']}",
+            ],
         )
         self.daemon.routed_subnets = []  # a remote machine: containers unreachable from here
         try:

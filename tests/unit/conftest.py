@@ -19,10 +19,18 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 # The root conftest's fixtures that reach a Docker daemon (directly or through another fixture).
-DOCKER_FIXTURES = frozenset({
-    "docker_daemon", "docker_client", "test_image", "plain_image", "fake_gpu_daemon", "nogpu_daemon",
-    "cuda_image", "no_leftovers",
-})
+DOCKER_FIXTURES = frozenset(
+    {
+        "docker_daemon",
+        "docker_client",
+        "test_image",
+        "plain_image",
+        "fake_gpu_daemon",
+        "nogpu_daemon",
+        "cuda_image",
+        "no_leftovers",
+    }
+)
 DOCKER_MARKERS = frozenset({"docker", "gpu_fake", "remote", "browser"})
 
 
@@ -43,4 +51,5 @@ def pytest_collection_modifyitems(config, items):
     if offenders:
         raise pytest.UsageError(
             "tests/unit is for tests that need no Docker daemon, browser or network namespace; "
-            "move these to tests/ (or drop what they ask for):\n  " + "\n  ".join(offenders))
+            "move these to tests/ (or drop what they ask for):\n  " + "\n  ".join(offenders)
+        )

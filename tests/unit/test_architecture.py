@@ -97,8 +97,9 @@ def test_no_import_cycles():
     """Every import counts, those inside functions too: a late import is still a dependency."""
     graph: dict[str, set[str]] = {}
     for module, path in MODULES.items():
-        graph[module] = {target for target, _name, _line in _imports(module, path)
-                         if target in MODULES and target != module}
+        graph[module] = {
+            target for target, _name, _line in _imports(module, path) if target in MODULES and target != module
+        }
 
     def parents(m: str) -> set[str]:  # importing a.b.c runs a and a.b first; they are not cycles
         parts = m.split(".")
@@ -113,7 +114,7 @@ def test_no_import_cycles():
             if d in parents(m):
                 continue
             if state.get(d) == 1:
-                cycles.append(" -> ".join(stack[stack.index(d):] + [d]) if d in stack else f"{m} -> {d}")
+                cycles.append(" -> ".join(stack[stack.index(d) :] + [d]) if d in stack else f"{m} -> {d}")
             elif not state.get(d):
                 visit(d, stack + [d])
         state[m] = 2
@@ -128,7 +129,7 @@ def test_module_map_names_every_module():
     """docs/architecture.md's module map lists every module of the package (by file name, under its folder)."""
     text = (ROOT / "docs" / "architecture.md").read_text()
     start = text.index("## Modules")
-    block = text[text.index("```text", start):text.index("```", text.index("```text", start) + 7)]
+    block = text[text.index("```text", start) : text.index("```", text.index("```text", start) + 7)]
     missing = []
     folder = ""
     listed: set[str] = set()
@@ -143,7 +144,7 @@ def test_module_map_names_every_module():
                 listed.add((folder if depth > 4 else "") + word)
             if word.endswith("/"):
                 listed.add(word)
-    for module, path in MODULES.items():
+    for path in MODULES.values():
         rel = path.relative_to(PACKAGE)
         key = str(rel) if path.name != "__init__.py" else (str(rel.parent) + "/" if rel.parent.parts else "")
         if key and key not in listed:
@@ -153,21 +154,30 @@ def test_module_map_names_every_module():
 
 def test_labextension_files_are_small():
     src = ROOT / "labextension" / "src"
-    big = [f"{p.relative_to(ROOT)}: {n} lines" for p in sorted(src.rglob("*.ts*"))
-           if (n := len(p.read_text().splitlines())) > MAX_LABEXTENSION_LINES]
+    big = [
+        f"{p.relative_to(ROOT)}: {n} lines"
+        for p in sorted(src.rglob("*.ts*"))
+        if (n := len(p.read_text().splitlines())) > MAX_LABEXTENSION_LINES
+    ]
     assert not big, "\n".join(big)
 
 
 # Layers, lowest first: a module may import (at module level) only from its own layer or below.
 LAYERS = {
-    "specs": 0, "errors": 0, "userfile": 0, "forksafe": 0,
-    "configurable": 1, "hosts": 1,
-    "daemon": 2, "policy": 2,
+    "specs": 0,
+    "errors": 0,
+    "userfile": 0,
+    "forksafe": 0,
+    "configurable": 1,
+    "hosts": 1,
+    "daemon": 2,
+    "policy": 2,
     "environments": 3,
     "settings": 4,
     "kernel": 5,
     # kernelspec files and the boundary's path rules are pure (specs/ and errors only): environments use them
-    "kernel.kernelspecs": 2, "kernel.boundary": 2,
+    "kernel.kernelspecs": 2,
+    "kernel.boundary": 2,
     "server": 6,
     "cli": 7,
 }
@@ -218,13 +228,21 @@ def _message_matches(tree: ast.AST) -> list[tuple[int, str]]:
             continue
         exc, tainted = handler.name, set()
 
-        def is_text(node: ast.AST) -> bool:
+        def is_text(node: ast.AST, exc: str = exc, tainted: set = tainted) -> bool:
             for n in ast.walk(node):
-                if (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("str", "repr")
-                        and any(isinstance(a, ast.Name) and a.id == exc for arg in n.args for a in ast.walk(arg))):
+                if (
+                    isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Name)
+                    and n.func.id in ("str", "repr")
+                    and any(isinstance(a, ast.Name) and a.id == exc for arg in n.args for a in ast.walk(arg))
+                ):
                     return True
-                if isinstance(n, ast.Attribute) and n.attr in TEXT_ATTRS and isinstance(n.value, ast.Name) \
-                        and n.value.id == exc:
+                if (
+                    isinstance(n, ast.Attribute)
+                    and n.attr in TEXT_ATTRS
+                    and isinstance(n.value, ast.Name)
+                    and n.value.id == exc
+                ):
                     return True
                 if isinstance(n, ast.Name) and n.id in tainted:
                     return True
@@ -235,11 +253,17 @@ def _message_matches(tree: ast.AST) -> list[tuple[int, str]]:
             if isinstance(n, ast.Assign) and is_text(n.value):
                 tainted.update(t.id for t in n.targets if isinstance(t, ast.Name))
         for n in ast.walk(body):
-            compares = isinstance(n, ast.Compare) and any(
-                isinstance(op, (ast.In, ast.NotIn, ast.Eq, ast.NotEq)) for op in n.ops
-            ) and any(is_text(x) for x in [n.left, *n.comparators])
-            searches = isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and \
-                n.func.attr in SEARCH_METHODS and any(is_text(x) for x in [n.func.value, *n.args])
+            compares = (
+                isinstance(n, ast.Compare)
+                and any(isinstance(op, (ast.In, ast.NotIn, ast.Eq, ast.NotEq)) for op in n.ops)
+                and any(is_text(x) for x in [n.left, *n.comparators])
+            )
+            searches = (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr in SEARCH_METHODS
+                and any(is_text(x) for x in [n.func.value, *n.args])
+            )
             if compares or searches:
                 found.append((n.lineno, ast.unparse(n)))
     return found
@@ -260,6 +284,9 @@ def test_no_module_matches_error_message_text():
     }
     assert all(_message_matches(ast.parse(code)) for code in should_fail)
     assert not any(_message_matches(ast.parse(code)) for code in should_pass)
-    matches = [f"{path.relative_to(ROOT)}:{line}: {code}"
-               for path in MODULES.values() for line, code in _message_matches(_tree(path))]
+    matches = [
+        f"{path.relative_to(ROOT)}:{line}: {code}"
+        for path in MODULES.values()
+        for line, code in _message_matches(_tree(path))
+    ]
     assert not matches, "match the error's class or attributes, not its message:\n" + "\n".join(matches)

@@ -31,11 +31,14 @@ def user_hosts() -> set[str]:
     return {h.name for h in GPUKernelsHosts().all() if h.source == "user"}
 
 
-@pytest.mark.parametrize("args", [
-    ["--ssh-option=-F", "--ssh-option=/etc/ssh_config"],
-    ["--ssh-option", "-oProxyCommand=touch {marker}"],
-    ["--ssh-option=-oProxyCommand=touch {marker}"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--ssh-option=-F", "--ssh-option=/etc/ssh_config"],
+        ["--ssh-option", "-oProxyCommand=touch {marker}"],
+        ["--ssh-option=-oProxyCommand=touch {marker}"],
+    ],
+)
 def test_ssh_option_is_refused_with_the_reason_and_leaves_nothing(jdirs, capsys, args):
     marker = jdirs / "marker"
     argv = ["hosts", "add", "box", "ssh://me@127.0.0.1:1", *[a.format(marker=marker) for a in args]]
@@ -67,10 +70,13 @@ def test_identity_file_is_kept_and_reaches_ssh_as_one_argument(jdirs, capsys):
     assert "ssh_options" not in json.dumps(stored)
 
 
-@pytest.mark.parametrize("url, key, msg", [
-    ("ssh://me@gpu-box", "missing-key", "identity_file '{path}' does not exist"),
-    ("unix:///tmp/none.sock", "key", "identity_file is for ssh:// hosts"),
-])
+@pytest.mark.parametrize(
+    "url, key, msg",
+    [
+        ("ssh://me@gpu-box", "missing-key", "identity_file '{path}' does not exist"),
+        ("unix:///tmp/none.sock", "key", "identity_file is for ssh:// hosts"),
+    ],
+)
 def test_identity_file_refusals(jdirs, capsys, url, key, msg):
     (jdirs / "key").write_text("k")
     assert cli.main(["hosts", "add", "box", url, "--identity-file", key]) == 2

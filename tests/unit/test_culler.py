@@ -34,8 +34,11 @@ class FakeKernels:
 
 
 def gpu_kernel(last: float):
-    return SimpleNamespace(provisioner=SimpleNamespace(gpu_ids=["1"]), execution_state="idle",
-                           last_activity=datetime.fromtimestamp(last, timezone.utc))
+    return SimpleNamespace(
+        provisioner=SimpleNamespace(gpu_ids=["1"]),
+        execution_state="idle",
+        last_activity=datetime.fromtimestamp(last, timezone.utc),
+    )
 
 
 def culler(km, warning=10.0):

@@ -10,31 +10,39 @@ from types import SimpleNamespace
 import pytest
 from traitlets.config import Config
 
-from jupyter_gpu_kernels.daemon.commits import AmbiguousKernelId, KernelNotFound, find_kernel_container
 from jupyter_gpu_kernels.daemon import labels as L
+from jupyter_gpu_kernels.daemon.commits import AmbiguousKernelId, KernelNotFound, find_kernel_container
 from jupyter_gpu_kernels.environments import EnvironmentNotFound, ReadOnlyEnvironment
 from jupyter_gpu_kernels.environments.model import build_environment
 from jupyter_gpu_kernels.environments.store import GPUKernelsEnvironments
 from jupyter_gpu_kernels.errors import (
-    HostError, ImageNotAllowedError, KernelLaunchError, KernelNotReadyError, SpecError, http_reply,
+    HostError,
+    ImageNotAllowedError,
+    KernelLaunchError,
+    KernelNotReadyError,
+    SpecError,
+    http_reply,
 )
 from jupyter_gpu_kernels.settings import Settings
 
 IMAGE = "python:3.12"
 
 
-@pytest.mark.parametrize("fields,field", [
-    ({"env": {"1X": "a"}}, "env"),
-    ({"memory": "lots"}, "memory"),
-    ({"shm_size": "x"}, "shm_size"),
-    ({"cpus": "-1"}, "cpus"),
-    ({"gpus": "device=a,"}, "gpus"),
-    ({"mounts": ["/a"]}, "mounts"),
-    ({"pull_policy": "sometimes"}, "pull_policy"),
-    ({"entrypoint": "x"}, "entrypoint"),
-    ({"display_name": 5}, "display_name"),
-    ({"image": "UPPER:case"}, "image"),
-])
+@pytest.mark.parametrize(
+    "fields,field",
+    [
+        ({"env": {"1X": "a"}}, "env"),
+        ({"memory": "lots"}, "memory"),
+        ({"shm_size": "x"}, "shm_size"),
+        ({"cpus": "-1"}, "cpus"),
+        ({"gpus": "device=a,"}, "gpus"),
+        ({"mounts": ["/a"]}, "mounts"),
+        ({"pull_policy": "sometimes"}, "pull_policy"),
+        ({"entrypoint": "x"}, "entrypoint"),
+        ({"display_name": 5}, "display_name"),
+        ({"image": "UPPER:case"}, "image"),
+    ],
+)
 def test_each_bad_setting_names_its_field(fields, field):
     with pytest.raises(SpecError) as e:
         build_environment("x", {"image": IMAGE, **fields}, "user")
@@ -50,8 +58,12 @@ def store(tmp_path, monkeypatch):
     monkeypatch.setattr("jupyter_core.paths.ENV_CONFIG_PATH", [])
     monkeypatch.setattr("jupyter_core.paths.SYSTEM_CONFIG_PATH", [])
     Settings.reset()
-    config = Config({"GPUKernelsEnvironments": {"environments": {"admin": {"image": IMAGE}}},
-                     "GPUKernelsImagePolicy": {"allowed_images": [IMAGE]}})
+    config = Config(
+        {
+            "GPUKernelsEnvironments": {"environments": {"admin": {"image": IMAGE}}},
+            "GPUKernelsImagePolicy": {"allowed_images": [IMAGE]},
+        }
+    )
     yield Settings(config).environments
     Settings.reset()
 

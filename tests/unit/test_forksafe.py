@@ -22,8 +22,11 @@ LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 
 def _modules() -> list:
-    names = [m.name for m in pkgutil.walk_packages(jupyter_gpu_kernels.__path__, "jupyter_gpu_kernels.")
-             if not m.name.endswith("__main__")]
+    names = [
+        m.name
+        for m in pkgutil.walk_packages(jupyter_gpu_kernels.__path__, "jupyter_gpu_kernels.")
+        if not m.name.endswith("__main__")
+    ]
     return [importlib.import_module(n) for n in names]
 
 
@@ -36,7 +39,8 @@ def _locks(module) -> dict[str, object]:
         elif isinstance(value, dict):
             found.update({f"{name}[{k!r}]": v for k, v in value.items() if isinstance(v, LOCK_TYPES)})
         elif getattr(type(value), "__module__", None) == module.__name__ or (
-                isinstance(value, type) and value.__module__ == module.__name__):
+            isinstance(value, type) and value.__module__ == module.__name__
+        ):
             attrs = vars(value) if isinstance(value, type) or hasattr(value, "__dict__") else {}
             found.update({f"{name}.{a}": v for a, v in list(attrs.items()) if isinstance(v, LOCK_TYPES)})
     return found
@@ -103,6 +107,7 @@ def test_every_lock_is_fresh_in_a_forked_child():
     modules = _modules()
     # locks made on demand exist only after a first use: make one of each kind
     from jupyter_gpu_kernels.daemon import derive, wheels
+
     derive._locks.setdefault("test-forksafe", threading.Lock())
     wheels._locks.setdefault("test-forksafe", threading.Lock())
     counted = sum(len(_locks(m)) for m in modules)

@@ -25,19 +25,30 @@ def host(n: int = 4, **usage: tuple[int, int]) -> Inventory:
 
 
 def holder(kid: str, gpus: str, shared: bool = False, notebook: str = "", state: str = "running") -> KernelContainer:
-    return KernelContainer(kid, host="box", notebook=notebook or f"{kid}.ipynb", gpus=gpus, gpu_shared=shared, state=state)
+    return KernelContainer(
+        kid, host="box", notebook=notebook or f"{kid}.ipynb", gpus=gpus, gpu_shared=shared, state=state
+    )
 
 
-def choose(spec: str, holders: list[KernelContainer] = (), inv: Inventory | None = None, kid: str = "me",
-           shared: bool = False, previous: list[str] | None = None) -> list[str]:
+def choose(
+    spec: str,
+    holders: list[KernelContainer] = (),
+    inv: Inventory | None = None,
+    kid: str = "me",
+    shared: bool = False,
+    previous: list[str] | None = None,
+) -> list[str]:
     return choose_gpus(inv or host(), list(holders), parse_gpus(spec), kid, shared, previous)
 
 
 # ------------------------------------------------------------------ holders
 def test_holders_are_live_kernel_containers_listing_the_gpu():
     holders = [
-        holder("a", "0"), holder("b", "GPU-0002"), holder("c", "nvidia.com/gpu=3"),
-        holder("dead", "1", state="exited"), holder("new", "1", state="created"),
+        holder("a", "0"),
+        holder("b", "GPU-0002"),
+        holder("c", "nvidia.com/gpu=3"),
+        holder("dead", "1", state="exited"),
+        holder("new", "1", state="created"),
     ]
     inv = attach_holders(host(), holders)
     assert [[h.kernel_id for h in g.holders] for g in inv.gpus] == [["a"], ["new"], ["b"], ["c"]]
@@ -116,8 +127,12 @@ def test_device_by_index_and_by_uuid():
     assert choose("device=GPU-0001") == ["GPU-0001"]
     with pytest.raises(GPUUnavailableError) as e:
         choose("device=GPU-0001", [holder("a", "1", notebook="x.ipynb")])
-    assert str(e.value).startswith("GPU GPU-0001 on host 'box' is in use by kernel a (notebook 'x.ipynb'); held: GPU 1 by")
-    with pytest.raises(GPUUnavailableError, match=r"GPU 'GPU-9999' does not exist on host 'box'; it has: 0 \(GPU-0000\), 1"):
+    assert str(e.value).startswith(
+        "GPU GPU-0001 on host 'box' is in use by kernel a (notebook 'x.ipynb'); held: GPU 1 by"
+    )
+    with pytest.raises(
+        GPUUnavailableError, match=r"GPU 'GPU-9999' does not exist on host 'box'; it has: 0 \(GPU-0000\), 1"
+    ):
         choose("device=GPU-9999")
     with pytest.raises(GPUUnavailableError, match="GPU '7' does not exist"):
         choose("device=7")
@@ -132,7 +147,9 @@ def test_device_on_a_driver_that_lists_no_gpus_is_passed_through():
 
 def test_cdi_names_are_checked_against_holders():
     assert choose("nvidia.com/gpu=1") == ["nvidia.com/gpu=1"]
-    with pytest.raises(GPUUnavailableError, match=r"^GPU nvidia.com/gpu=1 on host 'box' is in use by kernel a \(notebook 'a.ipynb'\)$"):
+    with pytest.raises(
+        GPUUnavailableError, match=r"^GPU nvidia.com/gpu=1 on host 'box' is in use by kernel a \(notebook 'a.ipynb'\)$"
+    ):
         choose("nvidia.com/gpu=1", [holder("a", "1")])
     with pytest.raises(GPUUnavailableError, match="GPU nvidia.com/gpu=GPU-0002 on host 'box' is in use by kernel b"):
         choose("nvidia.com/gpu=GPU-0002", [holder("b", "nvidia.com/gpu=2")])
@@ -145,8 +162,9 @@ def test_cdi_all_is_every_gpu_recorded_one_by_one_and_refused_while_one_is_held(
     """Issue #19, 3: nvidia.com/gpu=all reached the daemon for every GPU while others held them, and
     was recorded as one unknown device, so other kernels did not see the GPUs held."""
     assert choose("nvidia.com/gpu=all") == [f"nvidia.com/gpu={i}" for i in range(4)]
-    with pytest.raises(GPUUnavailableError, match="nvidia.com/gpu=all on host 'box' asks for every GPU but some are "
-                                                  "in use .*kernel a"):
+    with pytest.raises(
+        GPUUnavailableError, match="nvidia.com/gpu=all on host 'box' asks for every GPU but some are in use .*kernel a"
+    ):
         choose("nvidia.com/gpu=all", [holder("a", "2")])
     held = holder("me", ",".join(choose("nvidia.com/gpu=all")))
     with pytest.raises(GPUUnavailableError, match=r"no free GPU .* held: GPU 0 by kernel me .* GPU 3 by kernel me"):

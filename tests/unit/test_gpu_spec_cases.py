@@ -35,7 +35,6 @@ def test_the_table_covers_every_kind():
 def test_installed_kernelspecs_name_gpus_as_the_sidebar_does(tmp_path, monkeypatch, capsys):
     """`jupyter gpu-kernels install` names a spec without GPUs "no GPU" (it said "CPU", and "GPU 0" for 0)."""
     from jupyter_gpu_kernels import cli
-
     from jupyter_gpu_kernels.settings import Settings
 
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))

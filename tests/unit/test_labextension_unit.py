@@ -35,9 +35,7 @@ def _jlpm() -> str:
 def _run(cmd: list[str], timeout: int) -> subprocess.CompletedProcess:
     env = {**os.environ, "CI": "true", "FORCE_COLOR": "0", "NO_COLOR": "1"}
     try:
-        return subprocess.run(
-            cmd, cwd=LABEXT, env=env, capture_output=True, text=True, timeout=timeout
-        )
+        return subprocess.run(cmd, cwd=LABEXT, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else e.stdout or ""
         pytest.fail(f"`{' '.join(cmd)}` in {LABEXT} ran over {timeout} s:\n{out}", pytrace=False)
@@ -47,11 +45,7 @@ def _modules_current() -> bool:
     """node_modules has jest and was installed after the last change of yarn.lock."""
     state = LABEXT / "node_modules" / ".yarn-state.yml"
     jest = LABEXT / "node_modules" / ".bin" / "jest"
-    return (
-        state.is_file()
-        and jest.exists()
-        and state.stat().st_mtime >= (LABEXT / "yarn.lock").stat().st_mtime
-    )
+    return state.is_file() and jest.exists() and state.stat().st_mtime >= (LABEXT / "yarn.lock").stat().st_mtime
 
 
 @pytest.fixture(scope="module")

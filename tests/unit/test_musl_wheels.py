@@ -32,8 +32,12 @@ def test_platform_tags_follow_the_c_library():
     assert platform_for({"Architecture": "amd64"}) == "manylinux2014_x86_64"
     assert platform_for({"Architecture": "amd64"}, "glibc") == "manylinux2014_x86_64"
     assert platform_for({"Architecture": "arm64"}, "musl") == "musllinux_1_2_aarch64"
-    assert platform_args("musllinux_1_2_x86_64") == ["--platform", "musllinux_1_2_x86_64",
-                                                      "--platform", "musllinux_1_1_x86_64"]
+    assert platform_args("musllinux_1_2_x86_64") == [
+        "--platform",
+        "musllinux_1_2_x86_64",
+        "--platform",
+        "musllinux_1_1_x86_64",
+    ]
     assert platform_args("manylinux2014_x86_64") == ["--platform", "manylinux2014_x86_64"]
 
 
@@ -43,12 +47,20 @@ def test_cached_answers_of_an_older_probe_are_probed_again(tmp_path, monkeypatch
     monkeypatch.setattr(interpreters, "_cache", {})
     path = interpreters._cache_file()
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"sha256:old": {"path": "/usr/bin/python3", "version": "3.12.8", "ipykernel": ""},
-                                "sha256:new": {"path": "/usr/bin/python3", "version": "3.12.8", "ipykernel": "",
-                                               "libc": "musl"},
-                                "sha256:none": None}))
+    path.write_text(
+        json.dumps(
+            {
+                "sha256:old": {"path": "/usr/bin/python3", "version": "3.12.8", "ipykernel": ""},
+                "sha256:new": {"path": "/usr/bin/python3", "version": "3.12.8", "ipykernel": "", "libc": "musl"},
+                "sha256:none": None,
+            }
+        )
+    )
     assert interpreters.cached("sha256:old") == (False, None)  # no libc: unknown, so a new probe runs
-    assert interpreters.cached("sha256:new") == (True, interpreters.Interpreter("/usr/bin/python3", "3.12.8", "", "musl"))
+    assert interpreters.cached("sha256:new") == (
+        True,
+        interpreters.Interpreter("/usr/bin/python3", "3.12.8", "", "musl"),
+    )
     assert interpreters.cached("sha256:none") == (True, None)
 
 

@@ -14,9 +14,19 @@ from jupyter_gpu_kernels.daemon import labels as L
 from jupyter_gpu_kernels.daemon.records import KernelContainer
 
 FULL = KernelContainer(
-    kernel_id="0123456789abcdef", host="gpubox", image="registry:5000/ml/torch:2.5", environment="torch",
-    notebook="work/train.ipynb", gpu_request="device=0,2", gpus="0,2", gpu_shared=True, server="box:4242",
-    owner="alice", started="2026-12-01T08:00:00+00:00", owner_id="srv-1", owner_start="1234",
+    kernel_id="0123456789abcdef",
+    host="gpubox",
+    image="registry:5000/ml/torch:2.5",
+    environment="torch",
+    notebook="work/train.ipynb",
+    gpu_request="device=0,2",
+    gpus="0,2",
+    gpu_shared=True,
+    server="box:4242",
+    owner="alice",
+    started="2026-12-01T08:00:00+00:00",
+    owner_id="srv-1",
+    owner_start="1234",
     orphan_timeout="60",
 )
 DOCKER_SIDE = {"container", "state", "reserved"}  # from Docker's view of the container, not from labels
@@ -48,7 +58,12 @@ def test_foreign_labels_are_ignored_and_missing_ones_are_empty():
 def test_from_a_docker_container():
     c = SimpleNamespace(labels=FULL.to_labels(), short_id="abc123def456", status="running", name="jupyter-kernel-x")
     rec = KernelContainer.from_container(c)
-    assert (rec.kernel_id, rec.container, rec.state, rec.gpu_ids) == (FULL.kernel_id, "abc123def456", "running", ["0", "2"])
+    assert (rec.kernel_id, rec.container, rec.state, rec.gpu_ids) == (
+        FULL.kernel_id,
+        "abc123def456",
+        "running",
+        ["0", "2"],
+    )
     assert rec.describe() == "kernel 01234567 (notebook 'work/train.ipynb')"
     holder = rec.holder_json()
     assert holder["since"] == FULL.started and holder["shared"] is True

@@ -12,8 +12,9 @@ INSIDE = {"shell_port": 50001, "iopub_port": 50003, "stdin_port": 50005, "contro
 
 
 def _result(mode: str) -> LaunchResult:
-    return LaunchResult(container_id="c", host="h", mode=mode, address="127.0.0.1", ports=dict(LOCAL),
-                        container_ports=dict(INSIDE))
+    return LaunchResult(
+        container_id="c", host="h", mode=mode, address="127.0.0.1", ports=dict(LOCAL), container_ports=dict(INSIDE)
+    )
 
 
 def test_a_same_ports_restart_through_forwards_gets_the_containers_own_ports():

@@ -37,14 +37,23 @@ def config_dir(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------ KernelSettings
-@pytest.mark.parametrize("config", [
-    {"image": "python:3.12"},
-    {"image": "ghcr.io/org/img:1", "host": "gpu-box", "gpus": "device=0,2", "gpu_sharing": True},
-    {"image": "python:3.12", "gpus": 2, "memory": "1.5g", "shm_size": "512m", "cpus": "0.5"},
-    {"image": "python:3.12", "memory": 8 * 1024**3 + 1, "mounts": ["volume:vol:/data:ro", "/tmp:/scratch"],
-     "env": {"A": 1, "B": "x=y"}, "pull_policy": "ALWAYS", "environment": "torch"},
-    {"image": "python:3.12", "gpus": "nvidia.com/gpu=0,nvidia.com/gpu=1", "cpus": 3},
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"image": "python:3.12"},
+        {"image": "ghcr.io/org/img:1", "host": "gpu-box", "gpus": "device=0,2", "gpu_sharing": True},
+        {"image": "python:3.12", "gpus": 2, "memory": "1.5g", "shm_size": "512m", "cpus": "0.5"},
+        {
+            "image": "python:3.12",
+            "memory": 8 * 1024**3 + 1,
+            "mounts": ["volume:vol:/data:ro", "/tmp:/scratch"],
+            "env": {"A": 1, "B": "x=y"},
+            "pull_policy": "ALWAYS",
+            "environment": "torch",
+        },
+        {"image": "python:3.12", "gpus": "nvidia.com/gpu=0,nvidia.com/gpu=1", "cpus": 3},
+    ],
+)
 def test_round_trip(config):
     s = KernelSettings.from_config(config)
     again = KernelSettings.from_config(s.to_config())
@@ -54,35 +63,53 @@ def test_round_trip(config):
 
 
 def test_typed_values():
-    s = KernelSettings.from_config({"image": "python:3.12", "gpus": "2", "memory": "8g", "cpus": "2",
-                                    "mounts": ["volume:vol:/data:ro"], "env": {"N": 3}})
+    s = KernelSettings.from_config(
+        {
+            "image": "python:3.12",
+            "gpus": "2",
+            "memory": "8g",
+            "cpus": "2",
+            "mounts": ["volume:vol:/data:ro"],
+            "env": {"N": 3},
+        }
+    )
     assert s.gpus == GPURequest("count", count=2)
     assert s.memory == 8 * 1024**3 and s.cpus == 2.0 and s.shm_size is None
     assert s.mounts == (Mount("vol", "/data", True),) and s.env == {"N": "3"}
     assert s.host == "local" and s.pull_policy == "" and s.gpu_sharing is False
-    assert s.to_config() == {"image": "python:3.12", "host": "local", "gpus": "2", "memory": "8g", "cpus": 2.0,
-                             "mounts": ["volume:vol:/data:ro"], "env": {"N": "3"}}
+    assert s.to_config() == {
+        "image": "python:3.12",
+        "host": "local",
+        "gpus": "2",
+        "memory": "8g",
+        "cpus": 2.0,
+        "mounts": ["volume:vol:/data:ro"],
+        "env": {"N": "3"},
+    }
     assert format_size(1536 * 1024**2) == "1536m" and format_size(5 * 1024**2 + 1) == "5242881b"
 
 
-@pytest.mark.parametrize("config,field", [
-    ({}, "image"),
-    ({"image": "Bad Image"}, "image"),
-    ({"image": "python:3", "gpus": "two"}, "gpus"),
-    ({"image": "python:3", "memory": "lots"}, "memory"),
-    ({"image": "python:3", "memory": 1000}, "memory"),
-    ({"image": "python:3", "shm_size": "1k"}, "shm_size"),
-    ({"image": "python:3", "cpus": "many"}, "cpus"),
-    ({"image": "python:3", "cpus": True}, "cpus"),
-    ({"image": "python:3", "mounts": "/a:/b"}, "mounts"),
-    ({"image": "python:3", "mounts": ["/a"]}, "mounts"),
-    ({"image": "python:3", "env": {"1X": "y"}}, "env"),
-    ({"image": "python:3", "env": ["A=1"]}, "env"),
-    ({"image": "python:3", "pull_policy": "sometimes"}, "pull_policy"),
-    ({"image": "python:3", "gpu_sharing": "yes"}, "gpu_sharing"),
-    ({"image": "python:3", "host": "Not A Host"}, "host"),
-    ({"image": "python:3", "colour": "blue"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "config,field",
+    [
+        ({}, "image"),
+        ({"image": "Bad Image"}, "image"),
+        ({"image": "python:3", "gpus": "two"}, "gpus"),
+        ({"image": "python:3", "memory": "lots"}, "memory"),
+        ({"image": "python:3", "memory": 1000}, "memory"),
+        ({"image": "python:3", "shm_size": "1k"}, "shm_size"),
+        ({"image": "python:3", "cpus": "many"}, "cpus"),
+        ({"image": "python:3", "cpus": True}, "cpus"),
+        ({"image": "python:3", "mounts": "/a:/b"}, "mounts"),
+        ({"image": "python:3", "mounts": ["/a"]}, "mounts"),
+        ({"image": "python:3", "env": {"1X": "y"}}, "env"),
+        ({"image": "python:3", "env": ["A=1"]}, "env"),
+        ({"image": "python:3", "pull_policy": "sometimes"}, "pull_policy"),
+        ({"image": "python:3", "gpu_sharing": "yes"}, "gpu_sharing"),
+        ({"image": "python:3", "host": "Not A Host"}, "host"),
+        ({"image": "python:3", "colour": "blue"}, "colour"),
+    ],
+)
 def test_every_bad_value_names_its_field(config, field):
     with pytest.raises(SpecError) as e:
         KernelSettings.from_config(config)
@@ -175,19 +202,29 @@ def test_entrypoint_round_trips_through_settings_environment_and_cli(tmp_path, m
 
 
 def test_a_broken_admin_environment_is_skipped_with_a_warning(config_dir, caplog):
-    store = GPUKernelsEnvironments(config=Config({"GPUKernelsEnvironments": {"environments": {
-        "ok": {"image": "python:3.12"}, "broken": {"image": "python:3.12", "gpus": "two"}}}}))
+    store = GPUKernelsEnvironments(
+        config=Config(
+            {
+                "GPUKernelsEnvironments": {
+                    "environments": {"ok": {"image": "python:3.12"}, "broken": {"image": "python:3.12", "gpus": "two"}}
+                }
+            }
+        )
+    )
     with caplog.at_level(logging.WARNING):
         assert [e.name for e in store.all()] == ["ok"]
     assert "broken" in caplog.text and "GPU spec" in caplog.text
 
 
 # ------------------------------------------------------------------ section names
-@pytest.mark.parametrize("cls,old,trait,value", [
-    (GPUKernelsHosts, "DockerHosts", "local_url", "unix:///old.sock"),
-    (GPUKernelsEnvironments, "Environments", "environments", {"e": {"image": "python:3.12"}}),
-    (GPUKernelsImagePolicy, "ImagePolicy", "allowed_images", ["python:*"]),
-])
+@pytest.mark.parametrize(
+    "cls,old,trait,value",
+    [
+        (GPUKernelsHosts, "DockerHosts", "local_url", "unix:///old.sock"),
+        (GPUKernelsEnvironments, "Environments", "environments", {"e": {"image": "python:3.12"}}),
+        (GPUKernelsImagePolicy, "ImagePolicy", "allowed_images", ["python:*"]),
+    ],
+)
 def test_old_section_names_still_work_and_warn(cls, old, trait, value, caplog):
     with (
         caplog.at_level(logging.WARNING),
@@ -233,8 +270,9 @@ def test_for_parent_finds_it_in_the_web_app_settings(config_dir):
 
 
 def test_outside_a_server_one_settings_per_process_from_the_config_files(config_dir):
-    (config_dir / "jupyter_server_config.json").write_text(json.dumps(
-        {"GPUKernelsHosts": {"hosts": {"box": {"url": "ssh://me@box"}}}}))
+    (config_dir / "jupyter_server_config.json").write_text(
+        json.dumps({"GPUKernelsHosts": {"hosts": {"box": {"url": "ssh://me@box"}}}})
+    )
     first = Settings.for_parent(Node())
     assert first.hosts.get("box").url == "ssh://me@box"
     assert Settings.for_parent(Node(Node())) is first is Settings.for_process()
@@ -252,8 +290,9 @@ def test_a_parent_config_goes_on_top_of_the_files(config_dir, tmp_path, monkeypa
     admin = tmp_path / "admin"  # the image policy is read from admin config dirs only (#11)
     admin.mkdir()
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(admin))
-    (admin / "jupyter_server_config.json").write_text(json.dumps(
-        {"GPUKernelsImagePolicy": {"allowed_images": ["python:*"]}}))
+    (admin / "jupyter_server_config.json").write_text(
+        json.dumps({"GPUKernelsImagePolicy": {"allowed_images": ["python:*"]}})
+    )
     km = Node(config=Config({"GPUKernelsImagePolicy": {"allowed_images": ["busybox"]}}))
     settings = Settings.for_parent(Node(km))
     assert settings.image_policy.allowed_images == ["busybox"]
@@ -278,8 +317,9 @@ def test_another_kernel_spec_manager_is_wrapped_with_a_clear_warning(config_dir,
     app.kernel_spec_manager = custom
     app.kernel_manager = SimpleNamespace(kernel_spec_manager=custom)
     app.web_app = SimpleNamespace(settings={"kernel_spec_manager": custom})
-    store = GPUKernelsEnvironments(config=Config({"GPUKernelsEnvironments": {"environments": {
-        "e": {"image": "python:3.12"}}}}))
+    store = GPUKernelsEnvironments(
+        config=Config({"GPUKernelsEnvironments": {"environments": {"e": {"image": "python:3.12"}}}})
+    )
     with caplog.at_level(logging.WARNING):
         ksm = install_kernelspec_manager(app, store)
     assert isinstance(ksm, GPUKernelSpecManager) and ksm.wrapped is custom and ksm.environments is store

@@ -3,10 +3,10 @@
 import pytest
 from docker.types import DeviceRequest
 
-from jupyter_gpu_kernels.errors import SpecError
-from jupyter_gpu_kernels.specs.gpus import GPURequest, device_requests, parse_gpus
-from jupyter_gpu_kernels.hosts.registry import check_host_name, check_host_url
 from jupyter_gpu_kernels.daemon.images import check_image_ref
+from jupyter_gpu_kernels.errors import SpecError
+from jupyter_gpu_kernels.hosts.registry import check_host_name, check_host_url
+from jupyter_gpu_kernels.specs.gpus import GPURequest, device_requests, parse_gpus
 from jupyter_gpu_kernels.specs.resources import parse_cpus, parse_mount, parse_size
 
 
@@ -23,7 +23,10 @@ from jupyter_gpu_kernels.specs.resources import parse_cpus, parse_mount, parse_s
         ("count=3", GPURequest("count", count=3)),
         ("device=0,2", GPURequest("devices", devices=("0", "2"))),
         ('"device=1"', GPURequest("devices", devices=("1",))),
-        ("device=GPU-8a1f2c3d-0000-1111-2222-333344445555", GPURequest("devices", devices=("GPU-8a1f2c3d-0000-1111-2222-333344445555",))),
+        (
+            "device=GPU-8a1f2c3d-0000-1111-2222-333344445555",
+            GPURequest("devices", devices=("GPU-8a1f2c3d-0000-1111-2222-333344445555",)),
+        ),
         ("device=MIG-GPU-abc/1/0", GPURequest("devices", devices=("MIG-GPU-abc/1/0",))),
         ("nvidia.com/gpu=0", GPURequest("cdi", devices=("nvidia.com/gpu=0",))),
         ("nvidia.com/gpu=0,nvidia.com/gpu=1", GPURequest("cdi", devices=("nvidia.com/gpu=0", "nvidia.com/gpu=1"))),
@@ -33,7 +36,23 @@ def test_gpu_specs_accepted(spec, expected):
     assert parse_gpus(spec) == expected
 
 
-@pytest.mark.parametrize("spec", ["two", "-1", "device=", "device=0,,1", "device=x", "device=0,0", "1.5", "gpu=1", "nvidia.com/gpu", True, [0], "999"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "two",
+        "-1",
+        "device=",
+        "device=0,,1",
+        "device=x",
+        "device=0,0",
+        "1.5",
+        "gpu=1",
+        "nvidia.com/gpu",
+        True,
+        [0],
+        "999",
+    ],
+)
 def test_gpu_specs_rejected_with_forms(spec):
     with pytest.raises(SpecError) as e:
         parse_gpus(spec)
@@ -112,8 +131,8 @@ def test_host_names_and_urls():
 def test_a_failed_host_is_not_retried_on_every_poll(monkeypatch, tmp_path):
     """The sidebar polls every few seconds: an unreachable host (each try can take seconds over
     SSH) is remembered briefly instead of being dialled again each time."""
-    from jupyter_gpu_kernels.hosts import transport
     from jupyter_gpu_kernels.errors import HostError
+    from jupyter_gpu_kernels.hosts import transport
     from jupyter_gpu_kernels.hosts.registry import DockerHost
 
     host = DockerHost("flaky", f"unix://{tmp_path}/none.sock")
