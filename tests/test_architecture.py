@@ -145,7 +145,7 @@ LAYERS = {
     "kernel": 5,
     # kernelspec files and the boundary's path rules are pure (specs/ and errors only): environments use them
     "kernel.kernelspecs": 2, "kernel.boundary": 2,
-    "server": 6,
+    "server": 6, "local_setup": 6,
     "cli": 7,
 }
 
