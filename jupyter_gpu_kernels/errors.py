@@ -78,6 +78,11 @@ class PolicyError(SpecError):
         self.rule = rule
 
 
+class LocalSetupError(GPUKernelsError):
+    """``jupyter gpu-kernels start`` cannot set this machine up (no Docker daemon and none can be
+    started, no kernel image and none can be built); the message says what to do instead."""
+
+
 class KernelLaunchError(GPUKernelsError):
     """The kernel container exited or did not become ready; the message carries its log."""
 

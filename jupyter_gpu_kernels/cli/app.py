@@ -26,6 +26,7 @@ from .images import CopyImageApp, ImagesApp, PullApp
 from .kernels import KernelsApp, SyncApp
 from .kernelspecs import InstallApp, ListApp, RemoveApp
 from .prune import PruneApp
+from .start import StartApp
 from .usage import LogsApp, UsageApp
 
 
@@ -36,8 +37,10 @@ class GPUKernelsApp(Command):
 Every kernel runs in its own Docker container, on this machine or a remote Docker host."""
     examples = """jupyter gpu-kernels hosts add gpu-box ssh://me@gpu-box
 jupyter gpu-kernels envs add torch --image quay.io/jupyter/pytorch-notebook:cuda12-latest --gpus 1
-jupyter gpu-kernels doctor"""
+jupyter gpu-kernels doctor
+jupyter gpu-kernels start"""
     subcommands = {
+        "start": (StartApp, "set this machine up (Docker, a kernel image, a demo environment) and start JupyterLab"),
         "install": (InstallApp, "write a kernelspec that runs in a Docker container"),
         "list": (ListApp, "list installed gpu-kernels kernelspecs"),
         "remove": (RemoveApp, "remove a gpu-kernels kernelspec"),

@@ -31,8 +31,9 @@ def is_debian() -> bool:
     return Path("/etc/debian_version").exists() and which("apt-get") is not None
 
 
-def run(cmd, *, check=True, capture=False, env=None, input=None, timeout=None, quiet=False):
-    """Run a command, logging it; raise CalledProcessError with output on failure."""
+def run(cmd, *, check=True, capture=False, env=None, input=None, timeout=None, quiet=False, to_stderr=False):
+    """Run a command, logging it; raise CalledProcessError with output on failure. ``to_stderr``:
+    its stdout goes to our stderr (for commands run by a CLI whose stdout is a value, e.g. ``dockerd up``)."""
     if not quiet:
         log("$ " + " ".join(str(c) for c in cmd))
     res = subprocess.run(
@@ -41,7 +42,7 @@ def run(cmd, *, check=True, capture=False, env=None, input=None, timeout=None, q
         input=input,
         timeout=timeout,
         text=True,
-        stdout=subprocess.PIPE if capture else None,
+        stdout=subprocess.PIPE if capture else (2 if to_stderr else None),
         stderr=subprocess.PIPE if capture else None,
     )
     if check and res.returncode != 0:
@@ -53,7 +54,8 @@ _apt_updated = False
 
 
 def apt_install(*packages: str) -> None:
-    """``apt-get install -y`` (after one ``apt-get update`` per process). Root on Debian only."""
+    """``apt-get install -y`` (after one ``apt-get update`` per process). Root on Debian only. Its
+    output goes to stderr: ``python -m tests.support.dockerd up`` prints only the daemon's URL on stdout."""
     global _apt_updated
     if not (is_root() and is_debian()):
         raise RuntimeError(
@@ -62,9 +64,9 @@ def apt_install(*packages: str) -> None:
         )
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     if not _apt_updated:
-        run(["apt-get", "update"], env=env)
+        run(["apt-get", "update"], env=env, to_stderr=True)
         _apt_updated = True
-    run(["apt-get", "install", "-y", "--no-install-recommends", *packages], env=env)
+    run(["apt-get", "install", "-y", "--no-install-recommends", *packages], env=env, to_stderr=True)
 
 
 def pid_alive(pid: int) -> bool:

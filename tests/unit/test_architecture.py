@@ -179,6 +179,7 @@ LAYERS = {
     "kernel.kernelspecs": 2,
     "kernel.boundary": 2,
     "server": 6,
+    "local_setup": 6,
     "cli": 7,
 }
 
