@@ -247,6 +247,14 @@ class KernelPolicy(GPUKernelsImagePolicy):
 
     def check_mount_target(self, target: str, connection_dir: str) -> None:
         target = os.path.normpath(target)
+        if target == "/":  # e.g. a server whose root dir is /: Docker cannot mount onto a container's /
+            raise PolicyError(
+                f"refused: mount target / would replace the container's whole filesystem (its Python, "
+                f"and the kernel connection directory {connection_dir}); mount a directory below / "
+                "(e.g. start the server in /home or /tmp)",
+                field="mounts",
+                rule="connection_dir",
+            )
         if _under(target, connection_dir) or _under(connection_dir, target):
             raise PolicyError(
                 f"refused: mount target {target} would cover the kernel connection directory {connection_dir}",

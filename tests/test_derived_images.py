@@ -1,7 +1,9 @@
 """Images without ipykernel run kernels through a thin derived image (issue #13; real dockerd, real kernels).
 
 The base images are shapes of the ``plain`` test image (Debian python3, no ipykernel) with a module
-only they have (``jgk_base_only``): ``base-module`` (with pip) and ``no-pip``. The server's ``pip
+only they have (``jgk_base_only``): ``base-module`` (with pip) and ``no-pip``. The shapes
+``stale-ipykernel`` and ``stale-ipykernel-no-pip`` of the ipykernel test image lie in their metadata
+(ipykernel's module deleted, its dist-info kept; jupyter_client broken). The server's ``pip
 download`` is real; it is served from a wheel directory downloaded once into the test cache
 (``PIP_FIND_LINKS`` + ``PIP_NO_INDEX``), so no test needs PyPI after the first run. The build itself
 runs with network none.
@@ -10,6 +12,7 @@ runs with network none.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from jupyter_client.manager import KernelManager
@@ -152,6 +155,47 @@ def test_pipless_image_gets_ipykernel_unpacked_and_derived_images_are_removable(
     assert cli.main(["images", "remove-derived", bases["no-pip"]]) == 0
     assert derived.find_derived(docker_client, base.id) is None
     assert not [i for i in docker_client.images.list() if made.tags[0] in i.tags]
+
+
+@pytest.fixture(scope="module")
+def stale(docker_client, test_image):
+    """The ipykernel test image slimmed so that its metadata lies: ipykernel's module deleted, its
+    dist-info kept, and a broken jupyter_client (dist-info intact) first on sys.path; with pip and without."""
+    tags = {s: ensure_shape_image(docker_client, s) for s in ("stale-ipykernel", "stale-ipykernel-no-pip")}
+
+    def clear():
+        for tag in tags.values():
+            if derived.find_derived(docker_client, docker_client.images.get(tag).id) is not None:
+                derived.remove_derived(docker_client, tag)
+
+    clear()  # a derived image left by an earlier run would hide the build
+    yield tags
+    clear()
+
+
+STALE_PROVE = "import ipykernel, jupyter_client; print(ipykernel.__file__, jupyter_client.__version__)"
+
+
+def test_image_whose_metadata_claims_ipykernel_gets_the_whole_closure(stale, bases, jdirs, docker_client, no_leftovers):
+    """pip would find ipykernel and jupyter_client 'already satisfied' from the image's dist-info; the
+    derived image installs the wheels' whole closure anyway, and its copies win over the image's."""
+    wheels = {p.name.split("-")[0]: p.name.split("-")[1] for p in Path(bases["wheels"]).glob("*.whl")}
+    for shape, where in (
+        ("stale-ipykernel", "/usr/local/lib/python3.11/dist-packages/ipykernel/"),
+        ("stale-ipykernel-no-pip", derived.SITE_DIR + "/ipykernel/"),
+    ):
+        name = shape.replace("-", "")
+        install_spec(name, stale[shape])
+        km, kc = start_kernel(name)
+        try:
+            image = docker_client.containers.get(km.provisioner.container_id).image
+            assert image.id == derived.find_derived(docker_client, docker_client.images.get(stale[shape]).id).id
+            out = run_cell(kc, STALE_PROVE)
+            assert out["status"] == "ok", out
+            ipk, jc = out["stdout"].split()
+            assert ipk.startswith(where) and jc == wheels["jupyter_client"], (shape, out)
+        finally:
+            stop_kernel(km, kc)
 
 
 def test_image_without_python_is_refused_before_anything_exists(bases, jdirs, docker_client, no_leftovers):

@@ -102,7 +102,7 @@ def nothing_left(jp_serverapp, docker_client, kernel_leftovers, jp_runtime_dir):
         ("mounts", ["/:/host"], "allowed_mount_sources"),
         ("mounts", ["/var/run/docker.sock:/var/run/docker.sock"], "allowed_mount_sources"),
         ("mounts", ["/etc:/etc2:ro"], "allowed_mount_sources"),
-        ("mounts", ["{home}:/tmp/.jupyter-gpu-kernels"], "connection directory"),
+        ("mounts", ["{home}:/.jupyter-gpu-kernels"], "connection directory"),
         ("mounts", ["{home}/.jupyter:/cfg"], "kernels may not see"),
         ("image", "{plain}", "KernelPolicy.allowed_images"),
     ],

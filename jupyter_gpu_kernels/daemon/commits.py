@@ -26,7 +26,7 @@ import docker.errors
 
 from ..errors import ImageError
 from . import labels as L
-from .plan import CONNECTION_DIR
+from .plan import is_runtime_path
 
 BASE_IMAGE = f"{L.PREFIX}.base-image"
 COMMITTED_FROM = f"{L.PREFIX}.committed-from"
@@ -100,9 +100,10 @@ def find_kernel_container(client: docker.DockerClient, kernel_id: str) -> Any:
 
 def diff_summary(container: Any, first: int = 10, every: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """``docker diff`` as counts per kind (added/changed/deleted) and the first paths; the kernel's own
-    runtime files (connection file, IPython profile under :data:`CONNECTION_DIR`) are counted apart."""
+    runtime files (connection file, IPython profile under :data:`.plan.CONNECTION_DIR`, or an earlier version's
+    directory) are counted apart."""
     every = (container.diff() or []) if every is None else every
-    changes = [c for c in every if not str(c.get("Path", "")).startswith(CONNECTION_DIR)]
+    changes = [c for c in every if not is_runtime_path(str(c.get("Path", "")))]
     counts = {kind: 0 for kind in DIFF_KINDS.values()}
     for change in changes:
         counts[DIFF_KINDS.get(change.get("Kind"), "changed")] += 1
@@ -151,7 +152,7 @@ def _is_key_file(path: str) -> bool:
     """A kernel connection file in the container's own layer (never one on the ``KEY_DIR`` volume,
     which ``docker diff`` does not list)."""
     name = path.rsplit("/", 1)[-1]
-    return path.startswith(CONNECTION_DIR + "/") and name.startswith("kernel-") and name.endswith(".json")
+    return is_runtime_path(path) and name.startswith("kernel-") and name.endswith(".json")
 
 
 def _image_id(client: docker.DockerClient, tag: str) -> str | None:

@@ -26,7 +26,7 @@ from . import labels as L
 from . import restarts
 from .inventory import NO_DEVICE_DRIVER
 from .networks import KERNEL_NETWORK, endpoint_config
-from .plan import LaunchPlan, Placement, parse_user
+from .plan import CONNECTION_PARENT, LaunchPlan, Placement, parse_user
 from .records import RESERVED_SUFFIX, KernelContainer
 
 LOG_TAIL_LINES = 30
@@ -101,7 +101,7 @@ class ContainerOps:
     def copy_in(self, container: Any, plan: LaunchPlan, info: dict) -> None:
         """The connection file (owned by the kernel's user) and, remotely, a writable workspace."""
         uid, gid = self.resolve_uid(container, plan.user)
-        container.put_archive("/tmp", plan.connection_archive(info, uid, gid))
+        container.put_archive(CONNECTION_PARENT, plan.connection_archive(info, uid, gid))
         if plan.workspace_volume and uid:
             container.put_archive("/", plan.workspace_owner_archive(uid, gid))
 

@@ -3,10 +3,17 @@
 Not imported by the package: :mod:`.derive` copies this file into a derived image's build context
 and runs it as ``<image's python> install.py WHEELS SITE_DIR MODE`` (network none, as root). MODE
 ``auto`` uses the interpreter's pip when it has one, ``pip`` requires it, ``unzip`` never uses it:
-the wheels (zip files) are extracted into SITE_DIR and a ``.pth`` file naming SITE_DIR is written into
-the interpreter's site-packages. Either way it ends by importing ipykernel in a fresh interpreter, so
-a build that cannot run a kernel fails. Touches only the image being built. Python 3.7+ syntax,
-standard library only.
+the wheels (zip files) are extracted into SITE_DIR and a ``.pth`` file in the interpreter's
+site-packages puts SITE_DIR on ``sys.path`` before the site-packages directories.
+
+Whatever the image's metadata claims is installed, the whole closure of the wheels is installed:
+pip runs with ``--ignore-installed`` (a slimmed image may keep ipykernel's dist-info with its module
+deleted, and pip would answer "Requirement already satisfied"), and SITE_DIR comes before the image's
+own, possibly old or broken, Jupyter packages. Either way it ends by importing ipykernel in a fresh
+interpreter and checking that ipykernel, jupyter_client, pyzmq, tornado and traitlets are the
+versions of the wheels (not a copy of the image that comes first on ``sys.path``), so a build that
+cannot run a kernel fails, naming the module. Touches only the image being built. Python 3.7+
+syntax, standard library only.
 """
 
 import os
@@ -31,7 +38,18 @@ def pip_install(wheels):
         PIP_NO_WARN_SCRIPT_LOCATION="1",
     )
     subprocess.check_call(
-        [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", wheels, "ipykernel"], env=env
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-index",
+            "--find-links",
+            wheels,
+            "--ignore-installed",
+            "ipykernel",
+        ],
+        env=env,
     )
 
 
@@ -50,8 +68,56 @@ def unzip_install(wheels, site_dir):
     target = sysconfig.get_paths()["purelib"]
     os.makedirs(target, exist_ok=True)
     with open(os.path.join(target, "jupyter-gpu-kernels.pth"), "w") as pth:
-        pth.write(site_dir + "\n")
+        pth.write(pth_line(site_dir) + "\n")
     print("added " + site_dir + " to sys.path via " + os.path.join(target, "jupyter-gpu-kernels.pth"))
+
+
+def pth_line(site_dir):
+    """A ``.pth`` line (run by ``site`` as it reads the file) that inserts ``site_dir`` before the first
+    site-packages (or Debian dist-packages) directory on ``sys.path``: the wheels' packages win over the
+    image's own copies, while PYTHONPATH, the script's directory and the standard library stay first."""
+    return (
+        "import sys; sys.path.insert(min([i for i, p in enumerate(sys.path) if p.rstrip('/').endswith("
+        "('site-packages', 'dist-packages'))] or [len(sys.path)]), %r) if %r not in sys.path else None"
+        % (site_dir, site_dir)
+    )
+
+
+# distribution -> (module, attribute holding its version): checked after the install
+CHECKED = {
+    "ipykernel": ("ipykernel", "__version__"),
+    "jupyter_client": ("jupyter_client", "__version__"),
+    "pyzmq": ("zmq", "__version__"),
+    "tornado": ("tornado", "version"),
+    "traitlets": ("traitlets", "__version__"),
+}
+
+
+def wheel_versions(wheels):
+    """{distribution: version} of the checked distributions among the wheels (from their file names)."""
+    out = {}
+    for name in os.listdir(wheels):
+        if name.endswith(".whl"):
+            dist, version = name.split("-")[:2]
+            if dist.lower() in CHECKED:
+                out[dist.lower()] = version
+    return out
+
+
+def check_imports(wheels):
+    """In a fresh interpreter: ipykernel imports, and the checked modules are the wheels' versions."""
+    code = (
+        "import sys, ipykernel, ipykernel_launcher, zmq\n"
+        "for dist, (module, attr, want) in sorted(%r.items()):\n"
+        "    m = __import__(module)\n"
+        "    got = str(getattr(m, attr, ''))\n"
+        "    if got != want:\n"
+        "        sys.exit('%%s %%s from %%s is imported instead of the installed %%s %%s: the image has its own copy '\n"
+        "                 'earlier on sys.path' %% (dist, got, m.__file__, dist, want))\n"
+        "print('ipykernel ' + ipykernel.__version__ + ' for ' + sys.executable)\n"
+        % {d: CHECKED[d] + (v,) for d, v in wheel_versions(wheels).items()}
+    )
+    subprocess.check_call([sys.executable, "-c", code])
 
 
 def main():
@@ -63,14 +129,7 @@ def main():
         pip_install(wheels)
     else:
         unzip_install(wheels, site_dir)
-    subprocess.check_call(
-        [
-            sys.executable,
-            "-c",
-            "import ipykernel, ipykernel_launcher, zmq; "
-            "print('ipykernel ' + ipykernel.__version__ + ' for ' + __import__('sys').executable)",
-        ]
-    )
+    check_imports(wheels)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import posixpath
 import tarfile
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -29,7 +30,14 @@ from ..specs.gpus import GPURequest, device_requests
 from ..specs.resources import Mount
 from .records import KernelContainer
 
-CONNECTION_DIR = "/tmp/.jupyter-gpu-kernels"
+# The kernel's runtime directory in its container: a top-level directory, so that no notebook
+# directory (mounted at its own path: /tmp, /home, ...) covers it. Only "/" would, and no mount may
+# target "/" (policy.py check_mount_target).
+CONNECTION_DIR = "/.jupyter-gpu-kernels"
+CONNECTION_PARENT, CONNECTION_NAME = posixpath.split(CONNECTION_DIR)
+# Where containers made by earlier versions have it (adoption, commits): under /tmp, which a server
+# started in /tmp (or /) could not mount.
+EARLIER_CONNECTION_DIRS = ("/tmp/.jupyter-gpu-kernels",)
 # The connection file (with its HMAC key) lives on an anonymous volume of its own, which
 # ``docker commit`` never includes, so a committed kernel image carries no live kernel's key. It is
 # removed with the container (``remove(v=True)``); the HOME beside it stays in the container's
@@ -128,7 +136,7 @@ class LaunchPlan:
         return {k: v for k, v in kwargs.items() if v is not None}
 
     def connection_archive(self, info: dict, uid: int | None, gid: int | None) -> bytes:
-        """A tar with the kernel's connection file (and a writable HOME), to copy into the container.
+        """A tar with the kernel's connection file (and a writable HOME), to extract at :data:`CONNECTION_PARENT`.
 
         Copying it in (instead of bind-mounting a host file) works the same on remote
         hosts and leaves no temp file behind on the server.
@@ -137,12 +145,12 @@ class LaunchPlan:
         buf = io.BytesIO()
         now = time.time()
         with tarfile.open(fileobj=buf, mode="w") as tar:
-            for name in (".jupyter-gpu-kernels", ".jupyter-gpu-kernels/home", ".jupyter-gpu-kernels/run"):
+            for name in (CONNECTION_NAME, f"{CONNECTION_NAME}/home", f"{CONNECTION_NAME}/run"):
                 d = tarfile.TarInfo(name)
                 d.type, d.mode, d.mtime = tarfile.DIRTYPE, 0o700, now
                 d.uid, d.gid = uid or 0, gid or 0
                 tar.addfile(d)
-            f = tarfile.TarInfo(f".jupyter-gpu-kernels/run/kernel-{self.kernel_id}.json")
+            f = tarfile.TarInfo(f"{CONNECTION_NAME}/run/kernel-{self.kernel_id}.json")
             f.size, f.mode, f.mtime = len(data), 0o600, now
             f.uid, f.gid = uid or 0, gid or 0
             tar.addfile(f, io.BytesIO(data))
@@ -230,9 +238,19 @@ def connection_file_path(kernel_id: str) -> str:
     return f"{KEY_DIR}/kernel-{kernel_id}.json"
 
 
-def legacy_connection_file_path(kernel_id: str) -> str:
-    """Where containers made before :data:`KEY_DIR` existed have it (adoption of such a kernel)."""
-    return f"{CONNECTION_DIR}/kernel-{kernel_id}.json"
+def earlier_connection_file_paths(kernel_id: str) -> tuple[str, ...]:
+    """Where containers made by earlier versions have it (adoption of such a kernel): on a volume
+    at ``run/`` of an earlier connection directory, or, before that volume existed, in the directory."""
+    return tuple(
+        path
+        for d in EARLIER_CONNECTION_DIRS
+        for path in (f"{d}/run/kernel-{kernel_id}.json", f"{d}/kernel-{kernel_id}.json")
+    )
+
+
+def is_runtime_path(path: str) -> bool:
+    """Whether ``path`` (in a container) lies in a kernel runtime directory, this version's or an earlier one."""
+    return any(path == d or path.startswith(d + "/") for d in (CONNECTION_DIR, *EARLIER_CONNECTION_DIRS))
 
 
 def key_dir_mount(kernel_id: str) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from tornado.ioloop import PeriodicCallback
 
 from ..daemon.containers import ContainerOps
 from ..daemon.leases import current_owner, daemon_now, hold_for, owner_state, read_leases
-from ..daemon.plan import KERNEL_PORT_NAMES, LaunchResult, connection_file_path, legacy_connection_file_path
+from ..daemon.plan import KERNEL_PORT_NAMES, LaunchResult, connection_file_path, earlier_connection_file_paths
 from ..daemon.reaper import reap_hosts
 from ..daemon.records import list_kernel_containers
 from ..hosts import transport
@@ -65,10 +65,14 @@ def server_owner_id(runtime_dir: str, root_dir: str, port: int) -> str:
 
 def read_connection_info(container: Any, kernel_id: str) -> dict[str, Any]:
     """Ports, key, transport and signature scheme from the kernel's connection file, checked."""
-    try:
-        stream, _ = container.get_archive(connection_file_path(kernel_id))
-    except docker.errors.NotFound:  # a container made before the file moved to its own volume
-        stream, _ = container.get_archive(legacy_connection_file_path(kernel_id))
+    paths = (connection_file_path(kernel_id), *earlier_connection_file_paths(kernel_id))
+    for n, path in enumerate(paths, 1):
+        try:
+            stream, _ = container.get_archive(path)
+            break
+        except docker.errors.NotFound:  # a container made by an earlier version has it elsewhere
+            if n == len(paths):
+                raise
     data = b"".join(stream)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         member = tar.getmembers()[0]

@@ -412,6 +412,11 @@ echo "== CUDA (fake) ==" >&2
 export NVIDIA_ENTRYPOINT_RAN=1
 exec "$@"
 """
+STALE_IPYKERNEL = """
+RUN cd /usr/local/lib/python3*/dist-packages && ls -d ipykernel-*.dist-info jupyter_client-*.dist-info \\
+ && rm -rf ipykernel ipykernel_launcher.py \\
+ && printf 'raise ImportError("the image s own broken jupyter_client")\\n' > jupyter_client/__init__.py
+"""
 SHAPES: dict[str, tuple[str, str]] = {
     # python3 only (no `python`), ipykernel importable by python3, an nvidia-style entrypoint script
     "python3-only": (
@@ -464,6 +469,24 @@ USER 1000
         """
 RUN printf 'WHERE = "base image"\\n' > /usr/lib/python3/dist-packages/jgk_base_only.py \\
  && rm -rf /usr/lib/python3/dist-packages/pip /usr/lib/python3/dist-packages/pip-* /usr/bin/pip*
+USER 1000
+""",
+    ),
+    # a slimmed image whose metadata lies: ipykernel's module deleted but its dist-info kept (pip would
+    # say "Requirement already satisfied"), and a broken jupyter_client first on sys.path
+    "stale-ipykernel": (
+        "ipykernel",
+        STALE_IPYKERNEL
+        + """
+USER 1000
+""",
+    ),
+    # the same without pip: a derived image unpacks the wheels, and its directory must come first
+    "stale-ipykernel-no-pip": (
+        "ipykernel",
+        STALE_IPYKERNEL
+        + """
+RUN rm -rf /usr/lib/python3/dist-packages/pip /usr/lib/python3/dist-packages/pip-* /usr/bin/pip*
 USER 1000
 """,
     ),
