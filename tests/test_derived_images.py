@@ -241,24 +241,23 @@ def jp_server_config():
     return {"ServerApp": {"jpserver_extensions": {"jupyter_gpu_kernels": True}}}
 
 
-async def test_rest_derive_is_pollable_and_removable(jp_fetch, jp_environ, bases, docker_client, monkeypatch):
-    import asyncio
-    import json
-
+def _fresh_no_pip_base(bases, docker_client, monkeypatch):
+    """The no-pip base image with no derived image yet, the server's pip served from the test wheels."""
     monkeypatch.setenv("PIP_FIND_LINKS", bases["wheels"])
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     base = docker_client.images.get(bases["no-pip"])
     if derived.find_derived(docker_client, base.id) is not None:
         derived.remove_derived(docker_client, bases["no-pip"])
+    return base
+
+
+async def _derive_through_rest(jp_fetch, image: str) -> dict:
+    """POST images/derive (202), then poll the job until it is no longer running; the last job record."""
+    import asyncio
+    import json
+
     r = await jp_fetch(
-        "gpu-kernels",
-        "api",
-        "hosts",
-        "local",
-        "images",
-        "derive",
-        method="POST",
-        body=json.dumps({"image": bases["no-pip"]}),
+        "gpu-kernels", "api", "hosts", "local", "images", "derive", method="POST", body=json.dumps({"image": image})
     )
     assert r.code == 202
     job = json.loads(r.body)
@@ -266,6 +265,14 @@ async def test_rest_derive_is_pollable_and_removable(jp_fetch, jp_environ, bases
         await asyncio.sleep(0.5)
         r = await jp_fetch("gpu-kernels", "api", "hosts", "local", "images", "derives", job["id"])
         job = json.loads(r.body)
+    return job
+
+
+async def test_rest_derive_is_pollable_and_removable(jp_fetch, jp_environ, bases, docker_client, monkeypatch):
+    import json
+
+    base = _fresh_no_pip_base(bases, docker_client, monkeypatch)
+    job = await _derive_through_rest(jp_fetch, bases["no-pip"])
     assert job["status"] == "done", job
     made = derived.find_derived(docker_client, base.id)
     assert made is not None and job["image_id"] == made.id
@@ -289,11 +296,9 @@ async def test_derive_runs_no_pip_code_or_config_the_user_can_write(
     """Issue #19, 1: the server fetches wheels with pip; a ``pip.py`` put into its root (its working
     directory) through the contents API, and pip config files under the user's HOME (``~/.pip``,
     ``~/.config/pip``: a kernel with root = HOME could write them), are neither run nor read."""
-    import asyncio
     import json
 
-    monkeypatch.setenv("PIP_FIND_LINKS", bases["wheels"])
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    _fresh_no_pip_base(bases, docker_client, monkeypatch)
     monkeypatch.chdir(jp_root_dir)
     marker = jp_root_dir / "pwned"
     planted = f"open({str(marker)!r}, 'w').write('pip.py ran')\nraise SystemExit(3)\n"
@@ -308,25 +313,8 @@ async def test_derive_runs_no_pip_code_or_config_the_user_can_write(
     for conf in (jp_home_dir / ".pip" / "pip.conf", jp_home_dir / ".config" / "pip" / "pip.conf"):
         conf.parent.mkdir(parents=True, exist_ok=True)
         conf.write_text(f"[global]\nlog = {marker}.{conf.parent.name}.log\n")  # pip appends its log there if read
-    base = docker_client.images.get(bases["no-pip"])
-    if derived.find_derived(docker_client, base.id) is not None:
-        derived.remove_derived(docker_client, bases["no-pip"])
     try:
-        r = await jp_fetch(
-            "gpu-kernels",
-            "api",
-            "hosts",
-            "local",
-            "images",
-            "derive",
-            method="POST",
-            body=json.dumps({"image": bases["no-pip"]}),
-        )
-        job = json.loads(r.body)
-        while job["status"] == "running":
-            await asyncio.sleep(0.5)
-            r = await jp_fetch("gpu-kernels", "api", "hosts", "local", "images", "derives", job["id"])
-            job = json.loads(r.body)
+        job = await _derive_through_rest(jp_fetch, bases["no-pip"])
         assert job["status"] == "done", job
         assert list(cache_root().glob("*/ipykernel-*.whl")), "pip did not run (the wheels were already cached)"
         assert not list(jp_root_dir.glob("pwned*")), [p.read_text() for p in jp_root_dir.glob("pwned*")]

@@ -160,6 +160,9 @@ async def test_a_dead_kernels_gpu_is_not_taken_before_its_restart(fakegpu, test_
 
         km.start_restarter()
         await until(lambda: prov.container_id not in (None, first) and km.is_alive(), "the restarted kernel")
+        # the restarter's start_kernel may still be finishing (post_start_kernel): a shutdown_kernel now
+        # would race it for jupyter_client's _ready future (InvalidStateError, seen once in CI)
+        await km.ready
         assert prov.gpu_ids == [gpu]
         assert "SIGKILL" in prov.last_death["reason"], prov.last_death
         assert holders_of(daemon, gpu) == [km.kernel_id]

@@ -29,7 +29,7 @@ from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..daemon.exec import ExecSession
-from ..errors import GPUKernelsError
+from ..errors import GPUKernelsError, as_http_error
 from ..hosts.transport import connect
 from .base import NAME, route
 from .services import services_of
@@ -58,7 +58,7 @@ class KernelTerminalHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
             client = await asyncio.to_thread(connect, services_of(self.settings).hosts.get(prov.host))
             container = await asyncio.to_thread(client.containers.get, container_id)
         except GPUKernelsError as e:
-            raise web.HTTPError(e.http_status, str(e)) from e
+            raise as_http_error(e) from e
         self.session = ExecSession(client, container)  # started in open(), once the upgrade succeeded
         await ensure_async(super().get(kernel_id))
 
