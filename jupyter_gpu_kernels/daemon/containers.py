@@ -1,6 +1,7 @@
 """Container operations for one kernel: create, copy in, start, address, explain, remove.
 
-The seams a different backend (or a subclass) replaces, in the spirit of DockerSpawner's
+The Docker-engine implementation of :class:`.backend.KernelBackend` (the contract every backend
+implements; tests/test_backend_conformance.py checks it). The seams a different backend (or a subclass) replaces, in the spirit of DockerSpawner's
 ``create_object/start_object/stop_object/remove_object``. Called by
 :class:`..kernel.launcher.KernelLauncher` (launch) and by the provisioner (poll, signals,
 cleanup), always from a worker thread: every method here is blocking docker-py. Touches only
@@ -45,7 +46,8 @@ def format_bytes(n: int) -> str:
 
 
 class ContainerOps:
-    """Blocking Docker operations on kernel containers (run them in a worker thread)."""
+    """Blocking Docker operations on kernel containers (run them in a worker thread): the engine's
+    :class:`.backend.KernelBackend`."""
 
     def __init__(self, log: Any) -> None:
         self.log = log
@@ -260,6 +262,7 @@ class ContainerOps:
     # ------------------------------------------------------------------ after launch
     @staticmethod
     def get(client: docker.DockerClient, container_id: str) -> Any:
+        """The container, fresh from the daemon; docker.errors.NotFound when it is gone."""
         return client.containers.get(container_id)
 
     @staticmethod

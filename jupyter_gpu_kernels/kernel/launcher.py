@@ -23,7 +23,7 @@ import zmq
 import zmq.asyncio
 
 from ..daemon.allocator import GPUAllocator
-from ..daemon.containers import ContainerOps
+from ..daemon.backend import KernelBackend
 from ..daemon.derive import derive, needs_ipykernel
 from ..daemon.images import ensure_image, require_cuda
 from ..daemon.interpreters import entrypoint_hint, with_interpreter
@@ -48,7 +48,7 @@ class KernelLauncher:
 
     check_cuda = True  # the image's NVIDIA_REQUIRE_CUDA against the host driver, before creating anything
 
-    def __init__(self, host: DockerHost, ops: ContainerOps, log: Any) -> None:
+    def __init__(self, host: DockerHost, ops: KernelBackend, log: Any) -> None:
         self.host = host
         self.ops = ops
         self.log = log

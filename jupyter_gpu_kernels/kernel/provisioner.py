@@ -12,7 +12,8 @@ calls each and when) and the settings (traits). It delegates:
 - ``launch_kernel`` → :class:`.launcher.KernelLauncher` (image, GPUs, container, forwards,
   heartbeat; a ``LaunchResult``);
 - ``poll``/``send_signal``/``cleanup`` → :class:`.watch.ContainerWatch` over
-  :class:`~..daemon.containers.ContainerOps` (``container_ops_class`` lets a subclass or config
+  :class:`~..daemon.containers.ContainerOps`, the engine's :class:`~..daemon.backend.KernelBackend`
+  (``container_ops_class`` lets a subclass or config
   replace the container operations): deaths explained (``last_death``), host outages survived.
 
 Under a Jupyter server, our errors from ``pre_launch``/``launch_kernel`` leave as HTTP errors
@@ -34,6 +35,7 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import KernelProvisionerBase
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Int, List, Type, Unicode, Union
 
+from ..daemon.backend import KernelBackend
 from ..daemon.containers import ContainerOps
 from ..daemon.images import PULL_POLICIES
 from ..daemon.leases import hold_for, release_for
@@ -244,13 +246,13 @@ class GPUDockerProvisioner(KernelView, KernelProvisionerBase):  # type: ignore[m
     launch_error: str | None = None  # why the last (re)start failed; the kernel is dead until one works
     _host: DockerHost | None = None
     _exit_code: int | None = None
-    _ops: ContainerOps | None = None
+    _ops: KernelBackend | None = None
     _watch: ContainerWatch | None = None
     _running: bool = False  # a container of this kernel exists (result.container_id is current)
 
     # ------------------------------------------------------------------ helpers
     @property
-    def ops(self) -> ContainerOps:
+    def ops(self) -> KernelBackend:
         if self._ops is None:
             self._ops = self.container_ops_class(self.log)
         return self._ops

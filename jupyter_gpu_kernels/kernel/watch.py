@@ -1,7 +1,8 @@
 """Watching one kernel's container after launch: poll, signal, remove, and the faults in between.
 
 Used by :class:`.provisioner.GPUDockerProvisioner` for ``poll``/``send_signal``/``cleanup``;
-runs every Docker call in a worker thread through the given :class:`~..daemon.containers.ContainerOps`.
+runs every Docker call in a worker thread through the given :class:`~..daemon.backend.KernelBackend`
+(by default :class:`~..daemon.containers.ContainerOps`).
 It keeps what the REST kernel list and the restarter need to know about faults:
 
 - ``host_error``: the host cannot be reached now (the kernel's state is unknown, not "dead");
@@ -30,7 +31,7 @@ from typing import Any
 import docker.errors
 
 from ..daemon import restarts
-from ..daemon.containers import ContainerOps
+from ..daemon.backend import KernelBackend
 from ..daemon.disowned import disown
 from ..errors import GPUKernelsError
 from ..hosts import transport
@@ -43,7 +44,7 @@ GONE_EXIT_CODE = -1  # what poll reports for a container we can no longer see or
 class ContainerWatch:
     """Poll/signal/remove for one kernel's container, explaining deaths and surviving host outages."""
 
-    def __init__(self, kernel_id: str, ops: ContainerOps, log: Any) -> None:
+    def __init__(self, kernel_id: str, ops: KernelBackend, log: Any) -> None:
         self.kernel_id = kernel_id
         self.ops = ops
         self.log = log
