@@ -254,3 +254,32 @@ def test_start_end_to_end_with_the_real_daemon(tmp_path, docker_client, test_ima
             proc.kill()
             proc.wait()
     assert {c.id for c in our_containers(docker_client)} == before
+
+
+def test_the_demo_image_is_built_with_this_machines_cas_and_runs_a_kernel(docker_client, capsys):
+    """The fresh-machine path when no local image has ipykernel: debootstrap + pip in a chroot + docker
+    import, for real (about a minute; Debian's mirror and PyPI). pip in the chroot needs this machine's CA
+    bundle (behind a TLS-inspecting proxy the chroot's own Debian bundle fails: seen here), which is
+    removed again before the import; the image's kernel starts."""
+    import docker
+
+    from jupyter_gpu_kernels.local_setup.demo_image import CHROOT_CA, build_demo_image, demo_tag
+    from jupyter_gpu_kernels.local_setup.kernel_image import check
+    from tests.support.image import file_in_image
+
+    tag = demo_tag()
+    try:
+        docker_client.images.remove(tag, force=True)
+    except docker.errors.ImageNotFound:
+        pass
+    said: list[str] = []
+    try:
+        assert build_demo_image(docker_client, said.append) == tag
+        assert any(s.startswith("debootstrap ") for s in said) and any("docker import" in s for s in said), said
+        assert "[jgk-test]" not in capsys.readouterr().out
+        assert check(tag) == "/usr/bin/python3"
+        with pytest.raises(docker.errors.NotFound):
+            file_in_image(docker_client, tag, CHROOT_CA)
+        assert not [c for c in docker_client.containers.list(all=True) if c.image.tags == [tag]]
+    finally:
+        docker_client.images.remove(tag, force=True)

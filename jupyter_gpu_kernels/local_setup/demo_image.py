@@ -29,8 +29,32 @@ MIRROR = os.environ.get("JGK_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 PACKAGES = "python3,python3-pip,python-is-python3,ca-certificates,procps"
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 WORK_DIR = Path("/var/tmp")
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+CHROOT_CA = "/etc/ssl/certs/jgk-host-ca.crt"  # removed again before the image is made
 
 Say = Callable[[str], None]
+
+
+def chroot_env() -> dict[str, str]:
+    """pip's environment in the chroot: none of this machine's paths (``PIP_FIND_LINKS=/opt/…``,
+    ``PIP_CERT`` name files outside it), its CA bundle copied in, proxies and an http(s) index kept."""
+    env = {
+        "PATH": SYSTEM_PATH,
+        "HOME": "/root",
+        "LANG": "C.UTF-8",
+        "PIP_ROOT_USER_ACTION": "ignore",
+        "PIP_BREAK_SYSTEM_PACKAGES": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_CACHE_DIR": "1",
+    }
+    if HOST_CA_BUNDLE.is_file():
+        env["PIP_CERT"] = CHROOT_CA
+    for name in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    if os.environ.get("PIP_INDEX_URL", "").startswith(("http://", "https://")):
+        env["PIP_INDEX_URL"] = os.environ["PIP_INDEX_URL"]
+    return env
 
 
 def demo_tag() -> str:
@@ -77,17 +101,7 @@ def build_demo_image(client: Any, say: Say) -> str:
         pass
     _tools()
     version = importlib.metadata.version("ipykernel")
-    env = dict(
-        os.environ,
-        DEBIAN_FRONTEND="noninteractive",
-        PATH=f"{os.environ.get('PATH', '')}:{SYSTEM_PATH}",
-        PIP_ROOT_USER_ACTION="ignore",
-        PIP_BREAK_SYSTEM_PACKAGES="1",
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-        PIP_NO_CACHE_DIR="1",
-        HOME="/root",
-        LANG="C.UTF-8",
-    )
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", PATH=f"{os.environ.get('PATH', '')}:{SYSTEM_PATH}")
     with tempfile.TemporaryDirectory(prefix="jgk-demo-image-", dir=WORK_DIR) as d:
         rootfs, tarball = Path(d) / "rootfs", Path(d) / "rootfs.tar"
         say(f"debootstrap {SUITE} (minbase + {PACKAGES}) from {MIRROR}")
@@ -97,6 +111,8 @@ def build_demo_image(client: Any, say: Say) -> str:
             env,
         )
         shutil.copyfile("/etc/resolv.conf", rootfs / "etc/resolv.conf")
+        if HOST_CA_BUNDLE.is_file():  # this machine's CAs (a TLS-inspecting proxy's too) for pip in the chroot
+            shutil.copyfile(HOST_CA_BUNDLE, rootfs / CHROOT_CA.lstrip("/"))
         say(f"pip install ipykernel=={version} in the image")
         script = 'mount -t proc proc "$1/proc"; exec chroot "$1" python3 -m pip install "$2"'
         _run(
@@ -114,8 +130,9 @@ def build_demo_image(client: Any, say: Say) -> str:
                 f"ipykernel=={version}",
             ],
             "pip install in the chroot",
-            env,
+            chroot_env(),
         )
+        (rootfs / CHROOT_CA.lstrip("/")).unlink(missing_ok=True)
         (rootfs / "etc/resolv.conf").write_text("")  # Docker mounts its own
         _run(
             [
